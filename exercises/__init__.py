@@ -1,0 +1,1 @@
+"""The built-in chapter-4 exercise specs (``*.toml``), read by grader.builtin_exercises."""

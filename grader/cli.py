@@ -1,0 +1,95 @@
+"""The ``grade`` command: argument parsing and exit codes only.
+
+Exit status: 0 every exercise passed, 1 some did not, 2 bad usage or a submission
+that cannot be graded at all, 3 an internal error of the grader itself.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade",
+        description="Grade the chapter-4 exercises of 'Deep Learning from Scratch' in a .py submission.",
+        epilog="Exit status: 0 all exercises passed, 1 some did not, 2 the submission could not be graded.")
+    parser.add_argument("path", nargs="?", type=Path, help="the submission: a .py file")
+    parser.add_argument("--format", "-f", default="terminal", help="terminal (default) or json")
+    parser.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="grade only this exercise (repeatable); see --list-exercises")
+    parser.add_argument("--list-exercises", action="store_true", help="list the exercises and exit")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="time limit for each call into the submission (default 5)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.list_exercises and args.path is None:
+        parser.error("give the submission to grade, e.g. `grade chapter4.py`")
+    if args.timeout is not None and not 0 < args.timeout <= 600:
+        parser.error("--timeout must be between 0 and 600 seconds")
+    worker = None
+    if not args.list_exercises:
+        # Start the sandbox first: it imports NumPy while this process loads the grader.
+        from .worker.client import Limits, WorkerClient
+        limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
+        worker = WorkerClient(limits)
+        worker.start()
+    try:
+        return _run(args, parser, worker)
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> int:
+    from .exercises import SpecError
+    from .loaders.base import SubmissionError
+    from .plugins import PluginError, default_manager, merged
+
+    try:
+        pm = default_manager()
+        reporters = merged(pm.hook.grader_reporters())
+        if args.list_exercises:
+            from .session import load_exercises
+            for exercise in load_exercises(pm, args.only):
+                print(f"{exercise.id:<22} {exercise.points:>5g} pts  §{exercise.section:<12} {exercise.title}")
+            return EXIT_PASSED
+        if args.format not in reporters:
+            parser.error(f"unknown format '{args.format}' (choose from {', '.join(sorted(reporters))})")
+        from .session import grade
+        report = grade(args.path, pm, worker, args.only)
+    except (SubmissionError, SpecError, PluginError) as exc:
+        print(f"grade: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # never a traceback for a student; say what to report instead
+        print(f"grade: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in the grader, not in your code. Please report it with the submission.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    to_terminal = args.output is None and sys.stdout.isatty()
+    text = reporters[args.format](report, tty=to_terminal)
+    if args.output is not None:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"grade: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"report written to {args.output} (score {report.score:g}/{report.max_score:g})", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_PASSED if report.all_passed else EXIT_NOT_PASSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

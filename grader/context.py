@@ -1,0 +1,86 @@
+"""What a check receives: the exercise, the student's candidates, the worker and the reference.
+
+Also the shared wording of outcomes, so every check tells a stuck student the same
+four things: what was called, with what, what was expected, and what came back.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .definitions import Definition
+from .display import source_text, to_jsonable, value_text
+from .exercises import Exercise
+from .loaders.base import Submission
+from .report import CheckResult
+from .worker.client import Reply, WorkerClient
+from .worker.wire import Fn
+
+
+@dataclass
+class CheckContext:
+    exercise: Exercise
+    worker: WorkerClient
+    candidates: list[Definition]
+    reference: Any
+    submission: Submission
+
+    @property
+    def primary(self) -> Definition:
+        return self.candidates[0]
+
+    def where(self, reply: Reply) -> str:
+        """The line of the student's code an exception came from, quoted."""
+        if not reply.error or not reply.error.where:
+            return ""
+        last = reply.error.where[-1]
+        cell = self.submission.cell(str(last.get("cell", "")))
+        if cell is None:
+            return ""
+        lines = cell.source.splitlines()
+        number = int(last.get("line", 0))
+        code = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+        return f" at {cell.origin} line {number + cell.first_line - 1}" + (f": `{code}`" if code else "")
+
+    def failure_text(self, call: str, reply: Reply) -> tuple[str, str]:
+        """(message, outcome) for a call that did not return normally."""
+        if reply.status == "timeout":
+            return (f"{call} did not finish within {self.worker.limits.call_seconds:g} s. "
+                    "Look for a loop that never ends.", "timeout")
+        if reply.status == "crash":
+            return f"{call} ended the grading process ({reply.error.message}).", "crash"
+        error = reply.error
+        text = f"{error.type}: {error.message}" if error.message else error.type
+        return f"{call} raised {text}{self.where(reply)}.", "error"
+
+
+def materialize(value: Any) -> Any:
+    """Turn grader-written :class:`Fn` sources into local functions for the reference."""
+    if isinstance(value, Fn):
+        scope = {"np": np, **{k: materialize(v) for k, v in value.bind}}
+        return eval(value.source, scope)  # the grader's own source, from a spec or generator
+    if isinstance(value, tuple):
+        return tuple(materialize(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def call_text(name: str, args: tuple, names: tuple[str, ...] = ()) -> str:
+    parts = [source_text(a, names[i] if i < len(names) else "") for i, a in enumerate(args)]
+    return f"{name}({', '.join(parts)})"
+
+
+def wrong_value(name: str, call: str, expected: Any, actual: Any, problem: str, *, hint: str = "",
+                graded_by: str = "", weight: float = 1.0, book_value: Any = None) -> CheckResult:
+    book = f" (the book prints {book_value!r})" if book_value is not None else ""
+    message = (f"{call} returned {value_text(actual)}; expected {value_text(expected)}{book}: {problem}.")
+    return CheckResult(name, False, message, to_jsonable(expected), to_jsonable(actual), call, hint, graded_by,
+                       outcome="wrong", weight=weight)
+
+
+def right_value(name: str, call: str, expected: Any, actual: Any, *, graded_by: str = "",
+                weight: float = 1.0) -> CheckResult:
+    return CheckResult(name, True, f"{call} returned {value_text(actual)} as expected.", to_jsonable(expected),
+                       to_jsonable(actual), call, "", graded_by, weight=weight)

@@ -1,0 +1,111 @@
+"""The student's definitions: every version of every function and class they wrote.
+
+The worker reports which names were bound by the student's own code (and in which
+statement); here that is joined with the source to tell finished work from TODO
+stubs, and to pick, per exercise, the candidates to grade.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+from .exercises import Exercise
+from .loaders.base import Submission
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    version: int
+    cell: str
+    line: int
+    kind: str
+    stub: bool
+    current: bool
+    origin: str
+
+    @property
+    def target(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version}
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.origin}, line {self.line})"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    written: tuple[Definition, ...]
+    imported: tuple[tuple[str, str], ...]  # (name, module) bound by an import, not written
+
+    def candidates(self, exercise: Exercise) -> list[Definition]:
+        """The student's non-stub definitions for an exercise, the preferred first.
+
+        Functions: in the spec's order of names, newest version first. Classes: the
+        newest definition of any accepted name first.
+        """
+        own = [d for d in self.written if not d.stub and exercise.matches(d.name) and d.kind == exercise.kind]
+        if exercise.kind == "class":
+            return sorted(own, key=lambda d: (int(d.cell) if d.cell.isdigit() else 0, d.line), reverse=True)
+        order = {name: i for i, name in enumerate(exercise.names)}
+        return sorted(own, key=lambda d: (order[d.name], -d.version))
+
+    def stubs(self, exercise: Exercise) -> list[Definition]:
+        return [d for d in self.written if d.stub and exercise.matches(d.name)]
+
+    def imports(self, exercise: Exercise) -> list[tuple[str, str]]:
+        return [(n, m) for n, m in self.imported if exercise.matches(n)]
+
+
+def is_stub(node: ast.AST) -> bool:
+    """A TODO placeholder: only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``."""
+    if isinstance(node, ast.ClassDef):
+        methods = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        others = [n for n in node.body if n not in methods and not _is_placeholder(n)]
+        return not others and all(is_stub(m) for m in methods)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return all(_is_placeholder(n) for n in node.body)
+    return False
+
+
+def _is_placeholder(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Pass):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return isinstance(node.value.value, str) or node.value.value is Ellipsis
+    if isinstance(node, ast.Raise) and node.exc is not None:
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
+
+
+def _find_definition(tree: ast.Module, line: int, name: str) -> ast.AST | None:
+    for statement in tree.body:
+        if statement.lineno != line:
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return node
+    return None
+
+
+def build_inventory(submission: Submission, reported: dict[str, Any]) -> Inventory:
+    trees: dict[str, ast.Module | None] = {}
+    written = []
+    for item in reported.get("written", []):
+        cell_id = str(item["cell"])
+        cell = submission.cell(cell_id)
+        if cell_id not in trees:
+            try:
+                trees[cell_id] = ast.parse(cell.source) if cell else None
+            except SyntaxError:
+                trees[cell_id] = None
+        tree = trees[cell_id]
+        node = _find_definition(tree, int(item["line"]), str(item["name"])) if tree else None
+        written.append(Definition(str(item["name"]), int(item["version"]), cell_id,
+                                  int(item["line"]) + (cell.first_line - 1 if cell else 0), str(item["kind"]),
+                                  bool(node is not None and is_stub(node)), bool(item.get("current")),
+                                  cell.origin if cell else "?"))
+    imported = tuple((str(i["name"]), str(i["module"])) for i in reported.get("imported", []))
+    return Inventory(tuple(written), imported)

@@ -1,0 +1,72 @@
+"""The grader's hook API (pluggy project name ``grader``).
+
+Every built-in exercise folder, generator, check, loader and reporter is registered
+through these hooks, exactly as a third-party plugin's would be (DESIGN.md
+principle 3). A plugin is a module or object with functions decorated with
+``@grader.hookimpl`` and named after the hooks below.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .loaders.base import Loader
+    from .report import Report
+
+hookspec = pluggy.HookspecMarker("grader")
+hookimpl = pluggy.HookimplMarker("grader")
+
+
+@hookspec
+def grader_exercise_dirs() -> list[Path]:
+    """Folders of exercise spec files (``*.toml``) this plugin provides.
+
+    Called once when the exercises are loaded. Each folder's specs name their
+    reference objects by import path (``package.module:object``), so the plugin's
+    package must be importable in the grading process.
+    """
+
+
+@hookspec
+def grader_generators() -> dict[str, Callable[..., tuple]]:
+    """Named input generators for random cases: ``name -> fn(rng, **params) -> args``.
+
+    Called once before the exercise specs are read; a spec's ``[[random]]`` table
+    names one of them.
+    """
+
+
+@hookspec
+def grader_checks() -> dict[str, Callable[..., list[Any]]]:
+    """Named checks: ``name -> fn(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]``.
+
+    Called once per grading. A spec's ``[[check]]`` table names one of them; the
+    check ``cases`` runs an exercise's cases. A check talks to the student's code
+    only through ``ctx.worker`` and compares in the trusted process.
+    """
+
+
+@hookspec
+def grader_loaders() -> list["Loader"]:
+    """Submission loaders, each saying which paths it accepts and turning one into code cells.
+
+    Called once per grading; the first loader whose ``accepts(path)`` is true reads it.
+    """
+
+
+@hookspec
+def grader_reporters() -> dict[str, Callable[..., str]]:
+    """Output formats: ``name -> render(report, tty=False) -> str`` (``--format NAME``).
+
+    ``tty`` is true when the text goes straight to an interactive terminal (colour and
+    width may follow it). A reporter reads only the report object it is given
+    (DESIGN.md principle 4).
+    """
+
+
+@hookspec
+def grader_report_ready(report: "Report") -> None:
+    """Called with each finished report, before it is rendered (e.g. to post it to an LMS)."""

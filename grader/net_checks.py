@@ -1,0 +1,373 @@
+"""Named checks for the stateful exercises: simpleNet (4.4.2) and TwoLayerNet (4.5.1).
+
+The grader builds the student's object in the worker, sets its parameters to values
+it chose, calls its methods, and compares the plain results with the reference net
+carrying the same parameters. Each check builds its own object, so one broken
+method costs only its own check.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .checks import compare, describe_kind
+from .context import CheckContext, right_value, wrong_value
+from .display import source_text, to_jsonable, value_text
+from .exercises import CheckSpec
+from .hookspecs import hookimpl
+from .report import CheckResult
+from .worker.client import call_op, set_op
+
+PARAMS = ("W1", "b1", "W2", "b2")
+
+
+class _Stop(Exception):
+    """A step of a check failed; carries the finished (failed) result."""
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+
+
+class StudentNet:
+    """One instance of the student's class in the worker, with calls described as source text."""
+
+    def __init__(self, ctx: CheckContext, spec: CheckSpec, args: tuple, seed: int) -> None:
+        self.ctx, self.spec, self.seed = ctx, spec, seed
+        self.cls = ctx.primary.name
+        self.script = [f"net = {self.cls}({', '.join(source_text(a) for a in args)})"]
+        reply = ctx.worker.call(ctx.primary.target, args, seed=seed, keep=True)
+        self._check(reply)
+        self.handle = reply.value.id
+
+    @property
+    def text(self) -> str:
+        return "; ".join(self.script)
+
+    def _check(self, reply) -> None:
+        if not reply.ok:
+            message, outcome = self.ctx.failure_text(f"`{self.text}`", reply)
+            raise _Stop(CheckResult(self.spec.name, False, message, call=self.text, outcome=outcome,
+                                    hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
+                                    weight=self.spec.weight))
+
+    def set(self, path: tuple[str, ...], value: Any) -> None:
+        self.script.append(f"net{_path_text(path)} = {source_text(value)}")
+        self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
+
+    def get(self, path: tuple[str, ...]) -> Any:
+        self.script.append(f"net{_path_text(path)}")
+        reply = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
+        self._check(reply)
+        self.script.pop()
+        return reply.value
+
+    def call(self, method: str, *args: Any) -> Any:
+        self.script.append(f"net.{method}({', '.join(source_text(a) for a in args)})")
+        reply = self.ctx.worker.call({"handle": self.handle, "method": method}, args, seed=self.seed)
+        self._check(reply)
+        return reply.value
+
+    def has(self, method: str) -> bool:
+        reply = self.ctx.worker.request({"op": "has", "target": {"handle": self.handle}, "names": [method]})
+        return bool(reply.ok and reply.value and reply.value[0])
+
+
+def _path_text(path: tuple[str, ...]) -> str:
+    return "".join(f"[{p!r}]" if i else f".{p}" for i, p in enumerate(path))
+
+
+def _run(ctx: CheckContext, spec: CheckSpec, body: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    try:
+        return body()
+    except _Stop as stop:
+        return [stop.result]
+
+
+def _verdict(ctx: CheckContext, spec: CheckSpec, net: StudentNet, expected: Any, actual: Any,
+             rtol: float, atol: float, extra: Callable[[Any], str] | None = None) -> CheckResult:
+    result = compare(expected, actual, rtol, atol)
+    hint = spec.params.get("hint", "")
+    if result.ok:
+        return right_value(spec.name, net.text, expected, actual, graded_by=ctx.primary.label, weight=spec.weight)
+    problem = result.problem + (extra(actual) if extra else "")
+    return wrong_value(spec.name, net.text, expected, actual, problem, hint=hint, graded_by=ctx.primary.label,
+                       weight=spec.weight, book_value=spec.params.get("book_value"))
+
+
+def _array(params: dict, key: str, rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
+    if key in params:
+        return np.array(params[key], dtype=float)
+    return np.round(rng.normal(scale=scale, size=shape), 4)
+
+
+# ---- simpleNet ------------------------------------------------------------------
+
+def simple_net_weights(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net = StudentNet(ctx, spec, (), seed=int(spec.params.get("seed", 0)))
+        w = net.get(("W",))
+        if isinstance(w, np.ndarray) and w.shape == (2, 3) and w.dtype.kind == "f":
+            return [CheckResult(spec.name, True, f"`{net.text}` gives a W of shape (2, 3).", call=net.text,
+                                graded_by=ctx.primary.label, weight=spec.weight)]
+        return [CheckResult(spec.name, False, f"after `{net.text}`, net.W is {describe_kind(w)}; expected a float "
+                            "array of shape (2, 3) (2 inputs, 3 outputs).", [2, 3], to_jsonable(w), net.text,
+                            "Initialise it with np.random.randn(2, 3).", ctx.primary.label, outcome="wrong",
+                            weight=spec.weight)]
+    return _run(ctx, spec, body)
+
+
+def _simple_setup(ctx: CheckContext, spec: CheckSpec):
+    p = spec.params
+    rng = np.random.default_rng(int(p.get("seed", 0)))
+    w = _array(p, "W", rng, (2, 3))
+    x = _array(p, "x", rng, (2,))
+    t = np.array(p["t"], dtype=float) if "t" in p else np.eye(3)[rng.integers(0, 3)]
+    ref = ctx.reference()
+    ref.W = w.copy()
+    net = StudentNet(ctx, spec, (), seed=int(p.get("seed", 0)))
+    net.set(("W",), w)
+    return net, ref, w, x, t
+
+
+def simple_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, w, x, t = _simple_setup(ctx, spec)
+        actual = net.call("predict", x)
+        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-7, 1e-9)]
+    return _run(ctx, spec, body)
+
+
+def simple_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, w, x, t = _simple_setup(ctx, spec)
+        actual = net.call("loss", x, t)
+        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-8)]
+    return _run(ctx, spec, body)
+
+
+def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    """The gradient of the student's loss in W, by central differences taken here, not in the worker."""
+    def body() -> list[CheckResult]:
+        net, ref, w, x, t = _simple_setup(ctx, spec)
+        h = 1e-4
+        ops, target = [], {"handle": net.handle}
+        for idx in np.ndindex(w.shape):
+            for sign in (1, -1):
+                moved = w.copy()
+                moved[idx] += sign * h
+                ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": "loss"}, (x, t))]
+        net.script.append(f"central differences of net.loss({source_text(x)}, {source_text(t)}) in each W[i, j]")
+        reply = ctx.worker.batch(ops)
+        net._check(reply)
+        losses = [r.value for r in reply.replies[1::2]]
+        failed = next((r for r in reply.replies if not r.ok), None)
+        if failed is not None:
+            net._check(failed)
+        numbers = [float(v) if isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 else np.nan for v in losses]
+        grad = np.array([(numbers[2 * i] - numbers[2 * i + 1]) / (2 * h) for i in range(w.size)]).reshape(w.shape)
+        from reference.gradients import numerical_gradient
+        expected = numerical_gradient(lambda _: ref.loss(x, t), ref.W)
+        return [_verdict(ctx, spec, net, expected, grad, 1e-4, 1e-6)]
+    return _run(ctx, spec, body)
+
+
+# ---- TwoLayerNet ---------------------------------------------------------------
+
+def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch: int = 6):
+    p = spec.params
+    seed = int(p.get("seed", 0))
+    rng = np.random.default_rng(seed)
+    i, h, o = sizes
+    params = {"W1": np.round(rng.normal(size=(i, h)), 4), "b1": np.round(rng.normal(scale=0.5, size=h), 4),
+              "W2": np.round(rng.normal(size=(h, o)), 4), "b2": np.round(rng.normal(scale=0.5, size=o), 4)}
+    x = np.round(rng.normal(size=(batch, i)), 4)
+    t = np.eye(o)[rng.integers(0, o, size=batch)]
+    ref = ctx.reference(i, h, o)
+    ref.params = {k: v.copy() for k, v in params.items()}
+    net = StudentNet(ctx, spec, (i, h, o), seed=seed)
+    for key in PARAMS:
+        net.set(("params", key), params[key])
+    return net, ref, x, t, params
+
+
+def _row_sums(actual: Any) -> str:
+    if isinstance(actual, np.ndarray) and actual.ndim == 2 and actual.dtype.kind == "f":
+        sums = actual.sum(axis=1)
+        if not np.allclose(sums, 1.0):
+            return (f"; its rows sum to {value_text(np.round(sums, 4))}, but each row is one sample's "
+                    "probabilities and must sum to 1")
+    return ""
+
+
+def two_layer_net_init(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        sizes = tuple(spec.params.get("sizes", (784, 100, 10)))
+        net = StudentNet(ctx, spec, sizes, seed=int(spec.params.get("seed", 0)))
+        i, h, o = sizes
+        shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
+        problems = []
+        for key, shape in shapes.items():
+            value = net.get(("params", key))
+            if not isinstance(value, np.ndarray) or value.shape != shape:
+                problems.append(f"params['{key}'] is {describe_kind(value)}, expected shape {shape}")
+            elif key.startswith("b") and np.any(value != 0):
+                problems.append(f"params['{key}'] is not all zeros (biases start at 0)")
+        if problems:
+            return [CheckResult(spec.name, False, f"after `{net.text}`: " + "; ".join(problems) + ".",
+                                {k: list(v) for k, v in shapes.items()}, None, net.text,
+                                spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
+        return [CheckResult(spec.name, True, f"`{net.text}` creates W1, b1, W2, b2 with the right shapes.",
+                            call=net.text, graded_by=ctx.primary.label, weight=spec.weight)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_init_scale(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    """The standard deviation of W1 and W2 follows weight_init_std (default 0.01)."""
+    def body() -> list[CheckResult]:
+        sizes = tuple(spec.params.get("sizes", (200, 50, 10)))
+        std = spec.params.get("weight_init_std")
+        args = sizes + ((std,) if std is not None else ())
+        want = 0.01 if std is None else float(std)
+        net = StudentNet(ctx, spec, args, seed=int(spec.params.get("seed", 0)))
+        stds = {}
+        for key in ("W1", "W2"):
+            value = net.get(("params", key))
+            if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf" or value.size < 2:
+                raise _Stop(CheckResult(spec.name, False, f"after `{net.text}`, params['{key}'] is "
+                                        f"{describe_kind(value)}.", call=net.text, graded_by=ctx.primary.label,
+                                        outcome="wrong", weight=spec.weight))
+            stds[key] = float(np.std(value))
+        off = {k: s for k, s in stds.items() if not abs(s - want) <= 0.1 * want}
+        text = ", ".join(f"std(params['{k}']) = {s:.4g}" for k, s in stds.items())
+        if off:
+            return [CheckResult(spec.name, False, f"after `{net.text}`: {text}; expected about {want:g} "
+                                "(weight_init_std * np.random.randn(...)).", want, stds, net.text,
+                                spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
+        return [CheckResult(spec.name, True, f"`{net.text}`: {text}, as expected.", want, stds, net.text,
+                            graded_by=ctx.primary.label, weight=spec.weight)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        actual = net.call("predict", x)
+        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-6, 1e-9, _row_sums)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        actual = net.call("loss", x, t)
+        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-8)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, x, t, _ = _two_layer_setup(ctx, spec, batch=20)
+        # Half the labels agree with the net's own predictions, so the accuracy is neither 0 nor 1.
+        labels = np.argmax(ref.predict(x), axis=1)
+        rng = np.random.default_rng(int(spec.params.get("seed", 0)) + 1)
+        labels[10:] = rng.integers(0, t.shape[1], size=10)
+        t = np.eye(t.shape[1])[labels]
+        actual = net.call("accuracy", x, t)
+        return [_verdict(ctx, spec, net, ref.accuracy(x, t), actual, 1e-9, 1e-12)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    def body() -> list[CheckResult]:
+        net, ref, x, t, params = _two_layer_setup(ctx, spec)
+        actual = net.call("numerical_gradient", x, t)
+        results = [_verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6)]
+        changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
+        name = f"{spec.name}: params left unchanged"
+        if changed:
+            results.append(CheckResult(name, False, f"after `{net.text}`, params {', '.join(changed)} were changed: "
+                                       "numerical_gradient must put every element back after computing f(x+h) "
+                                       "and f(x-h).", call=net.text, graded_by=ctx.primary.label, outcome="wrong",
+                                       weight=spec.weight))
+        else:
+            results.append(CheckResult(name, True, f"`{net.text}` left the parameters as they were.", call=net.text,
+                                       graded_by=ctx.primary.label, weight=spec.weight))
+        return results
+    return _run(ctx, spec, body)
+
+
+def _same(a: Any, b: np.ndarray) -> bool:
+    return isinstance(a, np.ndarray) and a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    """``gradient`` (backprop) is chapter-5 material: absent is not a failure, wrong is."""
+    def body() -> list[CheckResult]:
+        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        if not net.has("gradient"):
+            return [CheckResult(spec.name, False, f"{ctx.primary.name} has no gradient method (backprop, chapter 5): "
+                                "not graded.", skipped=True, graded_by=ctx.primary.label, outcome="not-run",
+                                weight=spec.weight)]
+        actual = net.call("gradient", x, t)
+        return [_verdict(ctx, spec, net, ref.gradient(x, t), actual, 1e-6, 1e-9)]
+    return _run(ctx, spec, body)
+
+
+def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    """A few steps of gradient descent with the student's own gradients lower the student's own loss."""
+    def body() -> list[CheckResult]:
+        p = spec.params
+        seed = int(p.get("seed", 0))
+        rng = np.random.default_rng(seed)
+        steps, lr, per_class, classes, inputs = int(p.get("steps", 30)), float(p.get("lr", 2.0)), 10, 3, 4
+        centres = rng.normal(scale=2.0, size=(classes, inputs))
+        labels = np.repeat(np.arange(classes), per_class)
+        x = np.round(centres[labels] + rng.normal(scale=0.5, size=(labels.size, inputs)), 4)
+        t = np.eye(classes)[labels]
+        net = StudentNet(ctx, spec, (inputs, 8, classes), seed=seed)
+        method = "gradient" if net.has("gradient") else "numerical_gradient"
+        params = {k: net.get(("params", k)) for k in PARAMS}
+        before = net.call("loss", x, t)
+        target = {"handle": net.handle}
+        net.script.append(f"{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]")
+        for _ in range(steps):
+            reply = ctx.worker.call({"handle": net.handle, "method": method}, (x, t), seed=seed)
+            net._check(reply)
+            grads = reply.value
+            if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
+                                                      grads[k].shape == np.shape(params[k]) for k in PARAMS):
+                raise _Stop(CheckResult(spec.name, False, f"`net.{method}(x, t)` returned {describe_kind(grads)}; "
+                                        "expected a dict of arrays shaped like params.", call=net.text,
+                                        graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
+            params = {k: params[k] - lr * grads[k] for k in PARAMS}
+            net._check(ctx.worker.batch([set_op(target, ["params", k], params[k]) for k in PARAMS]))
+        after = net.call("loss", x, t)
+        ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)
+                 for v in (before, after)) and float(after) < 0.9 * float(before)
+        text = f"loss went from {value_text(before)} to {value_text(after)}"
+        if ok:
+            return [CheckResult(spec.name, True, f"`{net.text}`: {text}.", None, [to_jsonable(before),
+                                to_jsonable(after)], net.text, graded_by=ctx.primary.label, weight=spec.weight)]
+        return [CheckResult(spec.name, False, f"`{net.text}`: {text}; it should drop by at least 10%.",
+                            "a lower loss", [to_jsonable(before), to_jsonable(after)], net.text,
+                            spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
+    return _run(ctx, spec, body)
+
+
+@hookimpl
+def grader_checks() -> dict:
+    return {
+        "simple_net.weights": simple_net_weights,
+        "simple_net.predict": simple_net_predict,
+        "simple_net.loss": simple_net_loss,
+        "simple_net.loss_gradient": simple_net_loss_gradient,
+        "two_layer_net.init": two_layer_net_init,
+        "two_layer_net.init_scale": two_layer_net_init_scale,
+        "two_layer_net.predict": two_layer_net_predict,
+        "two_layer_net.loss": two_layer_net_loss,
+        "two_layer_net.accuracy": two_layer_net_accuracy,
+        "two_layer_net.numerical_gradient": two_layer_net_numerical_gradient,
+        "two_layer_net.backprop": two_layer_net_backprop,
+        "two_layer_net.training": two_layer_net_training,
+    }

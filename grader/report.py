@@ -1,0 +1,92 @@
+"""The report model: what grading produced, as plain data (DESIGN.md principle 4).
+
+JSON is a plain dump of :meth:`Report.to_dict`; every renderer reads only this object.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "partial", "failed", "missing", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One comparison. ``expected``/``actual`` are JSON-ready; ``call`` says what was called."""
+
+    name: str
+    passed: bool
+    message: str
+    expected: Any = None
+    actual: Any = None
+    call: str = ""
+    hint: str = ""
+    graded_by: str = ""
+    skipped: bool = False
+    outcome: str = "ok"  # ok | wrong | error | timeout | crash: how the student's code behaved
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    section: str
+    status: str
+    score: float
+    max_score: float
+    graded_name: str
+    checks: tuple[CheckResult, ...] = ()
+    diagnoses: tuple[Diagnosis, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A top-level statement of the submission that did not simply run: failed, abandoned or skipped."""
+
+    cell: str
+    line: int
+    status: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    submission: str
+    exercises: tuple[ExerciseResult, ...]
+    statements: tuple[Statement, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises), 2)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(e.status == "passed" for e in self.exercises)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "exercises": [
+                {"id": e.id, "title": e.title, "section": e.section, "status": e.status, "score": e.score,
+                 "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message,
+                 "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses]}
+                for e in self.exercises
+            ],
+            "statements": [asdict(s) for s in self.statements],
+            "notes": list(self.notes),
+        }

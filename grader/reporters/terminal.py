@@ -1,0 +1,81 @@
+"""``--format terminal`` (the default): a rich table, then what went wrong and how to fix it.
+
+The renderables are built from the report alone; printing them is the console's job.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+from ..hookspecs import hookimpl
+from ..report import ExerciseResult, Report
+
+STYLE = {"passed": ("✔ passed", "green"), "partial": ("◐ partial", "yellow"), "failed": ("✘ failed", "red"),
+         "missing": ("∅ missing", "magenta"), "error": ("✘ error", "red"), "timeout": ("⧗ timeout", "red")}
+
+
+def renderables(report: Report) -> list:
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"dlfs-grader · {report.submission}", title_justify="left", expand=False)
+    table.add_column("exercise")
+    table.add_column("§", style="dim")
+    table.add_column("status")
+    table.add_column("checks", justify="right")
+    table.add_column("points", justify="right")
+    table.add_column("graded", style="dim", overflow="fold")
+    for e in report.exercises:
+        label, colour = STYLE[e.status]
+        counted = [c for c in e.checks if not c.skipped]
+        passed = sum(c.passed for c in counted)
+        table.add_row(e.id, e.section, Text(label, style=colour), f"{passed}/{len(counted)}" if counted else "-",
+                      f"{e.score:g}/{e.max_score:g}", e.graded_name)
+    total_colour = "green" if report.all_passed else "yellow"
+    out: list = [table, Text(f"Score: {report.score:g} / {report.max_score:g}", style=f"bold {total_colour}")]
+    for e in report.exercises:
+        body = _exercise_details(e, escape)
+        if body:
+            label, colour = STYLE[e.status]
+            out.append(Panel(body, title=f"{e.id} · {label}", title_align="left", border_style=colour))
+    if report.statements:
+        lines = [f"{escape(s.cell)} line {s.line}: {escape(s.message)}" for s in report.statements]
+        out.append(Panel("\n".join(lines), title="top-level code that did not run to the end", title_align="left",
+                         border_style="dim"))
+    return out
+
+
+def _exercise_details(e: ExerciseResult, escape) -> str:
+    parts = []
+    if e.message:
+        parts.append(escape(e.message))
+    for c in e.checks:
+        if c.passed or c.skipped:
+            continue
+        parts.append(f"[bold]✘ {escape(c.name)}[/bold]\n  {escape(c.message)}")
+        if c.hint:
+            parts.append(f"  [cyan]hint:[/cyan] {escape(c.hint)}")
+    for d in e.diagnoses:
+        parts.append(f"[yellow]→ {escape(d.message)}[/yellow]")
+    return "\n".join(parts)
+
+
+def render(report: Report, tty: bool = False) -> str:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    color = (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
+    width = shutil.get_terminal_size((110, 24)).columns if tty else 110
+    console = Console(file=buffer, width=width, force_terminal=color, color_system="truecolor" if color else None,
+                      highlight=False, soft_wrap=False)
+    for item in renderables(report):
+        console.print(item)
+    return buffer.getvalue()
+
+
+@hookimpl
+def grader_reporters() -> dict:
+    return {"terminal": render}

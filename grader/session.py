@@ -1,0 +1,154 @@
+"""Grades one submission: load it into a worker, run every exercise's checks, build the report."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable
+
+import pluggy
+
+from .context import CheckContext
+from .definitions import Inventory, build_inventory
+from .exercises import CheckSpec, Exercise, load_exercise_dir
+from .loaders.base import Submission, SubmissionError
+from .plugins import merged
+from .report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
+from .worker.client import WorkerClient, WorkerDied
+
+CASES_CHECK = CheckSpec("cases", "cases")
+
+
+def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[Exercise]:
+    generators = merged(pm.hook.grader_generators())
+    exercises: list[Exercise] = []
+    for folders in reversed(pm.hook.grader_exercise_dirs()):
+        for folder in folders or ():
+            exercises.extend(load_exercise_dir(Path(folder), generators))
+    wanted = set(only)
+    if wanted:
+        unknown = wanted - {e.id for e in exercises}
+        if unknown:
+            raise SubmissionError(f"no exercise with id {', '.join(sorted(unknown))}; "
+                                  f"known: {', '.join(e.id for e in exercises)}")
+        exercises = [e for e in exercises if e.id in wanted]
+    return exercises
+
+
+def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
+    loaders = [loader for group in reversed(pm.hook.grader_loaders()) for loader in group or ()]
+    for loader in loaders:
+        if loader.accepts(path):
+            return loader.load(path)
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder")
+    kinds = ", ".join(sorted({getattr(l, "name", "?") for l in loaders}))
+    raise SubmissionError(f"{path}: cannot grade this kind of file (loaders available: {kinds}); "
+                          "hand in your code as a .py file")
+
+
+def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = ()) -> Report:
+    """Grade ``path``; ``worker`` may already be started (the CLI starts it first, to save time)."""
+    worker.start()
+    submission = load_submission(pm, path)
+    exercises = load_exercises(pm, only)
+    worker.files = submission.files
+    try:
+        loaded = worker.load([{"id": c.id, "source": c.source} for c in submission.cells], path.name)
+    except WorkerDied as exc:
+        raise SubmissionError(f"{path.name}: the submission could not be run at all ({exc})") from None
+    inventory = build_inventory(submission, loaded["definitions"])
+    checks = merged(pm.hook.grader_checks())
+    results = [grade_exercise(ex, inventory, checks, worker, submission) for ex in exercises]
+    results = add_dependency_notes(results, exercises)
+    report = Report(str(path), tuple(results), tuple(_statements(loaded, submission)))
+    pm.hook.grader_report_ready(report=report)
+    return report
+
+
+def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worker: WorkerClient,
+                   submission: Submission) -> ExerciseResult:
+    candidates = inventory.candidates(exercise)
+    if not candidates:
+        return ExerciseResult(exercise.id, exercise.title, exercise.section, "missing", 0.0, exercise.points, "",
+                              message=_missing_message(exercise, inventory))
+    ctx = CheckContext(exercise, worker, candidates, exercise.load_reference(), submission)
+    specs = ([CASES_CHECK] if exercise.cases else []) + list(exercise.checks)
+    results: list[CheckResult] = []
+    for spec in specs:
+        check = checks.get(spec.check)
+        if check is None:
+            results.append(CheckResult(spec.name, False, f"the grader has no check named '{spec.check}' "
+                                       "(is the plugin that provides it installed?)", outcome="grader-error"))
+            continue
+        results.extend(check(ctx, spec))
+    credited = []
+    for r in results:
+        if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:
+            credited.append(r.graded_by)
+    graded_name = ", ".join(credited) or candidates[0].label
+    return _summarise(exercise, tuple(results), graded_name)
+
+
+def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name: str) -> ExerciseResult:
+    counted = [c for c in checks if not c.skipped]
+    total = sum(c.weight for c in counted) or 1.0
+    earned = sum(c.weight for c in counted if c.passed)
+    score = round(exercise.points * earned / total, 2)
+    failed = [c for c in counted if not c.passed]
+    if not failed:
+        status = "passed"
+    elif earned > 0:
+        status = "partial"
+    elif any(c.outcome == "timeout" for c in failed):
+        status = "timeout"
+    elif all(c.outcome in ("error", "crash", "skipped-after-failure") for c in failed):
+        status = "error"
+    else:
+        status = "failed"
+    return ExerciseResult(exercise.id, exercise.title, exercise.section, status, score, exercise.points,
+                          graded_name, checks)
+
+
+def _missing_message(exercise: Exercise, inventory: Inventory) -> str:
+    names = " or ".join(f"`{n}`" for n in exercise.names[:4])
+    imports = inventory.imports(exercise)
+    if imports:
+        name, module = imports[0]
+        return (f"`{name}` comes from `{module}` (an import), not from your own code: "
+                f"write it yourself to get credit. Expected a {exercise.kind} named {names}.")
+    stubs = inventory.stubs(exercise)
+    if stubs:
+        return f"{stubs[-1].label} is still the TODO stub: fill it in."
+    return f"not found: expected a {exercise.kind} named {names}."
+
+
+def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise]) -> list[ExerciseResult]:
+    """An exercise that fails while one it calls fails too: point the student at the root cause."""
+    by_id = {r.id: r for r in results}
+    out = []
+    for result, exercise in zip(results, exercises):
+        broken = [d for d in exercise.depends_on
+                  if d in by_id and by_id[d].status not in ("passed", "missing")]
+        if result.status not in ("passed", "missing") and broken:
+            notes = tuple(Diagnosis("depends-on-failing",
+                                    f"{exercise.id} calls your {d}, which fails its own checks: "
+                                    f"fix {d} first, then grade again.") for d in broken)
+            result = replace(result, diagnoses=result.diagnoses + notes)
+        out.append(result)
+    return out
+
+
+def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
+    """Top-level statements that did not simply run, for the report's 'what was skipped' list."""
+    explain = {"abandoned": "stopped: it ran past the time budget for top-level code",
+               "timeout": "stopped: it did not finish", "killed": "skipped: it ended the process",
+               "skipped": "skipped", "syntax-error": "not run: syntax error"}
+    for record in loaded.get("statements", []):
+        status = record.get("status", "ok")
+        if status == "ok":
+            continue
+        cell = submission.cell(str(record["cell"]))
+        line = int(record.get("line", 0)) + ((cell.first_line - 1) if cell else 0)
+        error = record.get("error") or {}
+        message = f"{error.get('type')}: {error.get('message')}" if error else explain.get(status, status)
+        yield Statement(cell.origin if cell else str(record["cell"]), line, status, message)

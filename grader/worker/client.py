@@ -1,0 +1,320 @@
+"""The trusted side of the worker: starts the sandbox, sends requests, survives its death.
+
+A worker that crashes, hangs or exits is killed with its whole process group and a
+new one is started on the next request, replaying the submission without the
+statements that killed earlier workers (DESIGN.md principle 5).
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+RUNNER = Path(__file__).with_name("runner.py")
+WIRE = Path(__file__).with_name("wire.py")
+# The worker's environment is built from nothing: the student's code sees none of
+# the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+MAX_RESTARTS = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker; the defaults suit chapter 4 on a laptop."""
+
+    call_seconds: float = 5.0
+    statement_seconds: float = 0.5
+    import_seconds: float = 5.0
+    memory_mb: int = 2048
+    cpu_seconds: int = 120
+    startup_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class StudentError:
+    """An exception raised by student code, located in the submission."""
+
+    type: str
+    message: str
+    where: tuple[dict[str, Any], ...] = ()
+
+    def summary(self) -> str:
+        text = f"{self.type}: {self.message}" if self.message else self.type
+        if self.where:
+            last = self.where[-1]
+            text += f" (line {last['line']}, in {last['function']}: {last['code']})"
+        return text
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome of one request: ``status`` is ok, error, timeout or crash."""
+
+    status: str
+    value: Any = None
+    error: StudentError | None = None
+    args: tuple[Any, ...] | None = None
+    output: str = ""
+    replies: tuple["Reply", ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class _Process:
+    popen: subprocess.Popen
+    fd_out: int
+    buffer: bytearray = field(default_factory=bytearray)
+
+
+class WorkerDied(Exception):
+    """The worker process ended or broke the protocol."""
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer in time."""
+
+
+class WorkerClient:
+    def __init__(self, limits: Limits = Limits()) -> None:
+        self.limits = limits
+        self.files: dict[str, bytes] = {}  # set before load(): copied into the private folder
+        self.workdir = Path(tempfile.mkdtemp(prefix="dlfs-grade-"))
+        self.proc: _Process | None = None
+        self.load_request: dict[str, Any] | None = None
+        self.skip: set[tuple[Any, int]] = set()
+        self.first_load: dict[str, Any] | None = None
+        self.restarts = 0
+
+    # ---- life cycle -------------------------------------------------------
+    def start(self) -> None:
+        """Spawn the process now; it imports NumPy while the caller does other work."""
+        if self.proc is not None:
+            return
+        popen = subprocess.Popen(
+            [sys.executable, "-I", str(RUNNER), str(WIRE), str(self.limits.memory_mb), str(self.limits.cpu_seconds)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,
+            env=dict(WORKER_ENV, HOME=str(self.workdir), TMPDIR=str(self.workdir)), start_new_session=True,
+            close_fds=True)
+        self.proc = _Process(popen, popen.stdout.fileno())
+
+    def _await_ready(self) -> None:
+        message = self._read(self.limits.startup_seconds)
+        if not message.get("ready"):
+            raise WorkerDied("worker did not start")
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.proc.popen.stdin, self.proc.popen.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.proc = None
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "WorkerClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- framing ------------------------------------------------------------
+    def _send(self, message: dict[str, Any]) -> None:
+        from . import wire  # imported late so that spawning the worker does not wait for NumPy
+        try:
+            wire.write_message(self.proc.popen.stdin, message)
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise WorkerDied(str(exc)) from exc
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        from . import wire
+        proc = self.proc
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(proc.buffer) >= wire.HEADER.size:
+                (size,) = wire.HEADER.unpack(proc.buffer[:wire.HEADER.size])
+                if size > wire.MAX_MESSAGE_BYTES:
+                    raise WorkerDied("reply too large")
+                end = wire.HEADER.size + size
+                if len(proc.buffer) >= end:
+                    body = bytes(proc.buffer[wire.HEADER.size:end])
+                    del proc.buffer[:end]
+                    try:
+                        message = json.loads(body.decode("utf-8"))
+                    except ValueError as exc:
+                        raise WorkerDied("garbled reply") from exc
+                    if not isinstance(message, dict):
+                        raise WorkerDied("garbled reply")
+                    return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerTimeout()
+            ready, _, _ = select.select([proc.fd_out], [], [], remaining)
+            if ready:
+                chunk = os.read(proc.fd_out, 1 << 20)
+                if not chunk:
+                    raise WorkerDied("worker exited")
+                proc.buffer.extend(chunk)
+
+    # ---- loading ------------------------------------------------------------
+    def load(self, cells: list[dict[str, Any]], filename: str) -> dict[str, Any]:
+        """Run the submission's top-level code; returns the first successful load's record.
+
+        A statement that kills or hangs the worker is marked and skipped in the next
+        worker; statements abandoned under their time budget are skipped in replays.
+        """
+        for name, data in self.files.items():
+            target = self.workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        self.load_request = {"op": "load", "cells": cells, "file": filename,
+                             "statement_budget": self.limits.statement_seconds,
+                             "import_budget": self.limits.import_seconds}
+        fatal: dict[tuple[Any, int], str] = {}
+        while True:
+            result = self._try_load(fatal)
+            if result is not None:
+                break
+            if self.restarts > MAX_RESTARTS:
+                raise WorkerDied("the submission kills every worker started for it")
+        for record in result["statements"]:
+            key = (record["cell"], record["index"])
+            if key in fatal:
+                record["status"] = fatal[key]
+            if record.get("status") in ("abandoned", "killed", "timeout"):
+                self.skip.add(key)
+        self.first_load = result
+        return result
+
+    def _try_load(self, fatal: dict[tuple[Any, int], str]) -> dict[str, Any] | None:
+        self.skip |= set(fatal)
+        current = None
+        try:
+            self.start()
+            self._await_ready()
+            self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
+            while True:
+                wait = max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0
+                message = self._read(wait)
+                if "progress" in message:
+                    current = tuple(message["progress"])
+                    continue
+                return message
+        except WorkerTimeout:
+            reason = "timeout"
+        except WorkerDied:
+            reason = "killed"
+        self.kill()
+        self.restarts += 1
+        if current is None:
+            if self.restarts > MAX_RESTARTS:
+                raise WorkerDied("the worker could not start")
+            return None
+        fatal[current] = reason
+        return None
+
+    def _ensure_loaded(self) -> None:
+        if self.proc is not None:
+            return
+        if self.restarts > MAX_RESTARTS:
+            raise WorkerDied("too many worker restarts")
+        self.restarts += 1
+        self.start()
+        self._await_ready()
+        self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
+        while True:
+            message = self._read(max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0)
+            if "progress" not in message:
+                return
+
+    # ---- requests -------------------------------------------------------------
+    def request(self, message: dict[str, Any], timeout: float | None = None) -> Reply:
+        """Send one request; a timeout or crash costs this request and the current worker."""
+        timeout = self.limits.call_seconds if timeout is None else timeout
+        try:
+            self._ensure_loaded()
+        except (WorkerDied, WorkerTimeout):
+            self.kill()
+            return Reply("crash", error=StudentError("WorkerCrash", "the submission could not be reloaded"))
+        message = dict(message)
+        message.setdefault("budget", timeout)
+        try:
+            self._send(message)
+            raw = self._read(timeout + 1.0)
+        except WorkerTimeout:
+            self.kill()
+            return Reply("timeout", error=StudentError("Timeout", f"no answer within {timeout:g} s"))
+        except WorkerDied:
+            code = self.proc.popen.poll() if self.proc else None
+            self.kill()
+            detail = f"the process ended (exit code {code})" if code is not None else "the process broke off"
+            return Reply("crash", error=StudentError("WorkerCrash", detail))
+        return self._reply(raw)
+
+    def _reply(self, raw: dict[str, Any]) -> Reply:
+        from . import wire
+        output = str(raw.get("output", ""))
+        if raw.get("ok"):
+            try:
+                value = wire.decode(raw.get("value"))
+                args = tuple(wire.decode(raw["args"])) if "args" in raw else None
+            except (ValueError, TypeError, KeyError) as exc:
+                return Reply("error", error=StudentError("BadValue", f"could not read the returned value: {exc}"))
+            replies = tuple(self._reply(r) for r in raw.get("replies", ()))
+            return Reply("ok", value=value, args=args, output=output, replies=replies)
+        err = raw.get("error") or {}
+        error = StudentError(str(err.get("type", "Error")), str(err.get("message", "")),
+                             tuple(w for w in err.get("where", ()) if isinstance(w, dict)))
+        return Reply("timeout" if raw.get("timeout") else "error", error=error, output=output)
+
+    # ---- conveniences used by checks --------------------------------------------
+    def call(self, target: dict[str, Any], args: tuple = (), kwargs: dict | None = None, *, seed: int = 0,
+             keep: bool = False, return_args: bool = False, timeout: float | None = None) -> Reply:
+        from . import wire
+        return self.request({"op": "call", "target": target, "args": wire.encode(list(args)),
+                             "kwargs": wire.encode(kwargs or {}), "seed": seed, "keep": keep,
+                             "return_args": return_args}, timeout)
+
+    def batch(self, ops: list[dict[str, Any]], *, timeout: float | None = None, stop_on_error: bool = True) -> Reply:
+        return self.request({"op": "batch", "ops": ops, "stop_on_error": stop_on_error}, timeout)
+
+
+def call_op(target: dict[str, Any], args: tuple = (), *, seed: int = 0, keep: bool = False) -> dict[str, Any]:
+    """One call inside a batch request."""
+    from . import wire
+    return {"op": "call", "target": target, "args": wire.encode(list(args)), "kwargs": {}, "seed": seed, "keep": keep}
+
+
+def set_op(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    from . import wire
+    return {"op": "set", "target": target, "path": path, "value": wire.encode(value)}
+
+
+def get_op(target: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    return {"op": "get", "target": target, "path": path}
