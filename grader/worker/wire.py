@@ -7,13 +7,14 @@ only.
 Why not pickle: unpickling runs arbitrary constructors, so a hostile submission
 could hand the trusted process an object whose ``__eq__`` always says True.
 Here the trusted side can only ever receive JSON scalars, strings, lists, tuples,
-string-keyed dicts, plain ``numpy.ndarray`` of a numeric dtype (decoded with
-``allow_pickle=False``) and :class:`Opaque` descriptions of anything else.
+string-keyed dicts, plain ``numpy.ndarray`` of a numeric dtype (rebuilt from raw
+bytes, dtype and shape: the same information as ``.npy`` with
+``allow_pickle=False``, without its header parser) and :class:`Opaque`
+descriptions of anything else.
 """
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 from dataclasses import dataclass
@@ -53,17 +54,21 @@ class Fn:
 
 
 def _array_to_wire(a: np.ndarray) -> dict[str, Any]:
-    buf = io.BytesIO()
-    np.save(buf, a, allow_pickle=False)
-    return {"$nd": base64.b64encode(buf.getvalue()).decode("ascii")}
+    return {"$nd": base64.b64encode(a.tobytes(order="C")).decode("ascii"), "dtype": a.dtype.str,
+            "shape": list(a.shape)}
 
 
-def _array_from_wire(text: str) -> Any:
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    arr = np.load(io.BytesIO(raw), allow_pickle=False)
-    if type(arr) is not np.ndarray or arr.dtype.kind not in _NUMERIC_KINDS or arr.dtype.names:
-        return Opaque(f"ndarray[{arr.dtype}]", f"array of dtype {arr.dtype}")
-    return arr
+def _array_from_wire(data: dict[str, Any]) -> Any:
+    """Rebuild an array from raw bytes; only plain numeric dtypes are accepted (no objects, no records)."""
+    dtype = np.dtype(str(data["dtype"]))
+    shape = tuple(int(n) for n in data["shape"])
+    if dtype.kind not in _NUMERIC_KINDS or dtype.names or dtype.subdtype or any(n < 0 for n in shape):
+        return Opaque(f"ndarray[{dtype}]", f"array of dtype {dtype}")
+    raw = base64.b64decode(str(data["$nd"]).encode("ascii"), validate=True)
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def encode(value: Any, *, describe=repr, _depth: int = 0) -> Any:
@@ -107,7 +112,7 @@ def decode(data: Any, *, resolve=None) -> Any:
     if not isinstance(data, dict):
         return data
     if "$nd" in data:
-        return _array_from_wire(data["$nd"])
+        return _array_from_wire(data)
     if "$tuple" in data:
         return tuple(decode(v, resolve=resolve) for v in data["$tuple"])
     if "$dict" in data:
