@@ -1,0 +1,48 @@
+"""Shared helpers: grading a fixture in-process, and running the `grade` command."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "tests" / "fixtures" / "submissions"
+EXERCISE_IDS = ("sum_squares_error", "cross_entropy_error", "numerical_diff", "numerical_gradient",
+                "gradient_descent", "simple_net", "two_layer_net")
+
+
+def grade_path(path: Path, only: tuple[str, ...] = (), **limits):
+    """Grade a submission with the default plugins, in this process (the worker is still separate)."""
+    from grader.plugins import default_manager
+    from grader.session import grade
+    from grader.worker.client import Limits, WorkerClient
+
+    with WorkerClient(Limits(**limits)) as worker:
+        return grade(path, default_manager(), worker, only)
+
+
+def statuses(report) -> dict[str, str]:
+    return {e.id: e.status for e in report.exercises}
+
+
+def run_grade(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python -m grader.cli` as a student would run `grade`."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    env.pop("FORCE_COLOR", None)
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd or ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def write_submission(tmp_path):
+    def write(source: str | bytes, name: str = "submission.py") -> Path:
+        path = tmp_path / name
+        if isinstance(source, bytes):
+            path.write_bytes(source)
+        else:
+            path.write_text(source, encoding="utf-8")
+        return path
+    return write
