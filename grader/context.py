@@ -43,7 +43,7 @@ class CheckContext:
         lines = cell.source.splitlines()
         number = int(last.get("line", 0))
         code = lines[number - 1].strip() if 0 < number <= len(lines) else ""
-        return f" at {cell.origin} line {number + cell.first_line - 1}" + (f": `{code}`" if code else "")
+        return f" at {cell.place(number + cell.first_line - 1)}" + (f": `{code}`" if code else "")
 
     def failure_text(self, call: str, reply: Reply) -> tuple[str, str]:
         """(message, outcome) for a call that did not return normally."""

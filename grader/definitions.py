@@ -23,7 +23,7 @@ class Definition:
     kind: str
     stub: bool
     current: bool
-    origin: str
+    place: str  # "line 12", "cell 3, line 2"
 
     @property
     def target(self) -> dict[str, Any]:
@@ -31,7 +31,7 @@ class Definition:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.origin}, line {self.line})"
+        return f"{self.name} ({self.place})"
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,9 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
                 trees[cell_id] = None
         tree = trees[cell_id]
         node = _find_definition(tree, int(item["line"]), str(item["name"])) if tree else None
-        written.append(Definition(str(item["name"]), int(item["version"]), cell_id,
-                                  int(item["line"]) + (cell.first_line - 1 if cell else 0), str(item["kind"]),
+        line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
+        written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)), bool(item.get("current")),
-                                  cell.origin if cell else "?"))
+                                  cell.place(line) if cell else f"line {line}"))
     imported = tuple((str(i["name"]), str(i["module"])) for i in reported.get("imported", []))
     return Inventory(tuple(written), imported)

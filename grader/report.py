@@ -51,8 +51,7 @@ class ExerciseResult:
 class Statement:
     """A top-level statement of the submission that did not simply run: failed, abandoned or skipped."""
 
-    cell: str
-    line: int
+    place: str  # "line 12" or "cell 3, line 2"
     status: str
     message: str = ""
 

@@ -151,4 +151,4 @@ def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
         line = int(record.get("line", 0)) + ((cell.first_line - 1) if cell else 0)
         error = record.get("error") or {}
         message = f"{error.get('type')}: {error.get('message')}" if error else explain.get(status, status)
-        yield Statement(cell.origin if cell else str(record["cell"]), line, status, message)
+        yield Statement(cell.place(line) if cell else f"line {line}", status, message)

@@ -14,8 +14,12 @@ class SubmissionError(Exception):
 class CodeCell:
     id: str
     source: str
-    origin: str  # "chapter4.py" or "chapter4.ipynb, cell 12": shown to the student
+    origin: str  # "" for a single file, "cell 12" in a notebook, "ch04/two_layer_net.py" in a folder
     first_line: int = 1
+
+    def place(self, line: int) -> str:
+        """Where a line of this cell is, in the student's terms: 'line 12' or 'cell 3, line 2'."""
+        return f"{self.origin}, line {line}" if self.origin else f"line {line}"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ class PythonFileLoader:
             raise SubmissionError(f"{path.name}: cannot be parsed as Python ({exc})") from None
         if not tree.body:
             raise SubmissionError(f"{path.name} is empty: there is no code to grade")
-        return Submission(path, (CodeCell("0", source, path.name),))
+        return Submission(path, (CodeCell("0", source, ""),))
 
 
 @hookimpl

@@ -42,7 +42,7 @@ def renderables(report: Report) -> list:
             label, colour = STYLE[e.status]
             out.append(Panel(body, title=f"{e.id} · {label}", title_align="left", border_style=colour))
     if report.statements:
-        lines = [f"{escape(s.cell)} line {s.line}: {escape(s.message)}" for s in report.statements]
+        lines = [f"{escape(s.place)}: {escape(s.message)}" for s in report.statements]
         out.append(Panel("\n".join(lines), title="top-level code that did not run to the end", title_align="left",
                          border_style="dim"))
     return out
