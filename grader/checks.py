@@ -109,7 +109,7 @@ def unchanged(before: Any, after: Any) -> Comparison:
     b, a = as_numeric(before), as_numeric(after)
     if b is None or a is None or a.shape != b.shape:
         return Comparison(False, "the argument came back as something else")
-    if np.array_equal(a, b):
+    if np.array_equal(a, b, equal_nan=True):
         return Comparison(True)
     changed = int(np.sum(a != b))
     return Comparison(False, f"{changed} element(s) of the argument were changed by the call")

@@ -22,6 +22,10 @@ from typing import Any
 
 RUNNER = Path(__file__).with_name("runner.py")
 WIRE = Path(__file__).with_name("wire.py")
+GRADER_DIR = Path(__file__).resolve().parent.parent
+COMPAT_DIR = GRADER_DIR / "compat"
+# The answer key and the specs sit beside the grader, whether in a checkout or in site-packages.
+PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "exercises")
 # The worker's environment is built from nothing: the student's code sees none of
 # the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -105,7 +109,8 @@ class WorkerClient:
         if self.proc is not None:
             return
         popen = subprocess.Popen(
-            [sys.executable, "-I", str(RUNNER), str(WIRE), str(self.limits.memory_mb), str(self.limits.cpu_seconds)],
+            [sys.executable, "-I", str(RUNNER), str(WIRE), str(self.limits.memory_mb), str(self.limits.cpu_seconds),
+             os.pathsep.join(map(str, PROTECTED)), str(COMPAT_DIR)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,
             env=dict(WORKER_ENV, HOME=str(self.workdir), TMPDIR=str(self.workdir)), start_new_session=True,
             close_fds=True)

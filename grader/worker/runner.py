@@ -24,6 +24,9 @@ import types
 
 SUBMISSION_MODULE = "__dlfs_submission__"
 BLOCKED_IMPORTS = frozenset({"grader", "reference", "exercises"})
+# Loaded once, disarmed, then never loaded again: its fork_exec starts processes without
+# any audit event, and a fresh copy (after deleting it from sys.modules) would be armed.
+DISARMED = "_posixsubprocess"
 OUTPUT_CAP = 4000
 
 
@@ -68,9 +71,17 @@ def _load_wire(path: str) -> types.ModuleType:
     return module
 
 
-def _install_guards(workdir: str) -> None:
-    """An audit hook (which, unlike a meta-path finder, student code cannot remove)."""
+def _install_guards(workdir: str, protected: list[str], allowed: list[str]) -> None:
+    """An audit hook (which, unlike a meta-path finder, student code cannot remove).
+
+    ``protected`` folders (the grader, the answer key, the exercise specs) cannot even be
+    read: ``importlib.import_module`` and ``spec_from_file_location`` bypass the import
+    event, but every way of loading code opens its file, and that is audited. ``allowed``
+    are exceptions inside them (the book's helper modules).
+    """
     workdir = os.path.realpath(workdir)
+    protected = [os.path.realpath(p) for p in protected]
+    allowed = [os.path.realpath(p) for p in allowed]
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
     refused = {
         "os.system", "subprocess.Popen", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn",
@@ -81,30 +92,53 @@ def _install_guards(workdir: str) -> None:
     path_events = {"os.remove", "os.rename", "os.rmdir", "shutil.rmtree", "os.truncate", "os.chmod",
                    "os.chown", "os.link", "os.symlink", "os.mkdir", "shutil.move", "shutil.copyfile"}
 
-    def inside(path) -> bool:
+    def within(real: str, folder: str) -> bool:
+        return real == folder or real.startswith(folder + os.sep)
+
+    def resolve(path) -> str | None:
         try:
-            real = os.path.realpath(os.fsdecode(path))
+            return os.path.realpath(os.fsdecode(path))
         except Exception:
-            return False
-        return real == workdir or real.startswith(workdir + os.sep)
+            return None
+
+    def inside(path) -> bool:
+        real = resolve(path)
+        return real is not None and within(real, workdir)
 
     def hook(event: str, args: tuple) -> None:
         if event == "import":
             if args and str(args[0]).partition(".")[0] in BLOCKED_IMPORTS:
                 raise ImportError(f"the grader's own modules cannot be imported by a submission ({args[0]})")
+            if args and args[0] == DISARMED:
+                raise ImportError(f"{DISARMED} cannot be loaded again while grading")
         elif event in refused:
             raise PermissionError(f"not allowed while grading: {event}")
         elif event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            if not isinstance(path, (str, bytes)):
+                return
+            real = resolve(path)
+            if real is not None and any(within(real, p) for p in protected) and not any(within(real, a) for a in allowed):
+                raise PermissionError("the grader's own files cannot be read by a submission")
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & write_flags)
-            if writing and isinstance(path, (str, bytes)) and not inside(path):
+            if writing and not inside(path):
                 raise PermissionError(f"writing outside the grading folder is not allowed: {path!r}")
+            # A descriptor of an outside folder would let os.open(..., dir_fd=fd) write
+            # beyond it (the event only shows the relative name): refuse such descriptors.
+            if mode is None and not inside(path) and os.path.isdir(path):
+                raise PermissionError(f"opening folders outside the grading folder is not allowed: {path!r}")
         elif event in path_events:
             for path in args:
                 if isinstance(path, (str, bytes, os.PathLike)) and not inside(path):
                     raise PermissionError(f"not allowed outside the grading folder: {event}")
 
+    import _posixsubprocess
+
+    def refuse_process(*args, **kwargs):
+        raise PermissionError("not allowed while grading: starting a process")
+
+    _posixsubprocess.fork_exec = refuse_process
     sys.addaudithook(hook)
     for name in list(sys.modules):
         if name.partition(".")[0] in BLOCKED_IMPORTS:
@@ -337,6 +371,8 @@ class Worker:
 
 def main() -> None:
     wire_path, memory_mb, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    protected, allowed = sys.argv[4].split(os.pathsep), sys.argv[5].split(os.pathsep)
+    sys.argv = ["submission"]  # nothing about the grader's location is left in plain sight
     # Keep the protocol on private descriptors; the student's prints go to a capped buffer
     # and anything written to fd 1/2 directly goes nowhere.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -349,7 +385,7 @@ def main() -> None:
     sys.path[:0] = [workdir]
     signal.signal(signal.SIGALRM, _on_alarm)
     _set_limits(memory_mb * 1024 * 1024, cpu_seconds, 64 * 1024 * 1024)
-    _install_guards(workdir)
+    _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
     worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ")
     worker.send({"ready": True})
     worker.serve()

@@ -1,0 +1,43 @@
+"""common/gradient.py: numerical gradients by central differences, for arrays of any shape."""
+import numpy as np
+
+
+def _numerical_gradient_1d(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        saved = x[i]
+        x[i] = saved + h
+        plus = f(x)
+        x[i] = saved - h
+        minus = f(x)
+        grad[i] = (plus - minus) / (2 * h)
+        x[i] = saved
+    return grad
+
+
+def numerical_gradient_1d(f, x):
+    return _numerical_gradient_1d(f, x)
+
+
+def numerical_gradient_2d(f, X):
+    if X.ndim == 1:
+        return _numerical_gradient_1d(f, X)
+    grad = np.zeros_like(X)
+    for row, x in enumerate(X):
+        grad[row] = _numerical_gradient_1d(f, x)
+    return grad
+
+
+def numerical_gradient(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        saved = x[idx]
+        x[idx] = saved + h
+        plus = f(x)
+        x[idx] = saved - h
+        minus = f(x)
+        grad[idx] = (plus - minus) / (2 * h)
+        x[idx] = saved
+    return grad
