@@ -7,7 +7,7 @@ stubs, and to pick, per exercise, the candidates to grade.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .exercises import Exercise
@@ -23,7 +23,8 @@ class Definition:
     kind: str
     stub: bool
     current: bool
-    place: str  # "line 12", "cell 3, line 2"
+    place: str  # "line 12", "In [3], line 2"
+    versions: int = 1  # how many times the student defined this name
 
     @property
     def target(self) -> dict[str, Any]:
@@ -31,6 +32,8 @@ class Definition:
 
     @property
     def label(self) -> str:
+        if self.versions > 1:
+            return f"{self.name} (version {self.version + 1} of {self.versions}, {self.place})"
         return f"{self.name} ({self.place})"
 
 
@@ -107,5 +110,30 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)), bool(item.get("current")),
                                   cell.place(line) if cell else f"line {line}"))
-    imported = tuple((str(i["name"]), str(i["module"])) for i in reported.get("imported", []))
+    counts: dict[str, int] = {}
+    for d in written:
+        counts[d.name] = counts.get(d.name, 0) + 1
+    written = [replace(d, versions=counts[d.name]) for d in written]
+    sources = _import_sources(submission)
+    imported = tuple((str(i["name"]), sources.get(str(i["name"]), str(i["module"])))
+                     for i in reported.get("imported", []))
     return Inventory(tuple(written), imported)
+
+
+def _import_sources(submission: Submission) -> dict[str, str]:
+    """name -> the module the student's own import statement named (`functions`, not where it lives)."""
+    sources: dict[str, str] = {}
+    for cell in submission.cells:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    if alias.name != "*":
+                        sources[alias.asname or alias.name] = node.module
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    sources[alias.asname or alias.name.partition(".")[0]] = alias.name
+    return sources

@@ -51,8 +51,9 @@ class StudentNet:
                                     hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
                                     weight=self.spec.weight))
 
-    def set(self, path: tuple[str, ...], value: Any) -> None:
-        self.script.append(f"net{_path_text(path)} = {source_text(value)}")
+    def set(self, path: tuple[str, ...], value: Any, quiet: bool = False) -> None:
+        if not quiet:
+            self.script.append(f"net{_path_text(path)} = {source_text(value)}")
         self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
 
     def get(self, path: tuple[str, ...]) -> Any:
@@ -189,7 +190,8 @@ def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch:
     ref.params = {k: v.copy() for k, v in params.items()}
     net = StudentNet(ctx, spec, (i, h, o), seed=seed)
     for key in PARAMS:
-        net.set(("params", key), params[key])
+        net.set(("params", key), params[key], quiet=True)
+    net.script.append("net.params[W1, b1, W2, b2] = the grader's values")
     return net, ref, x, t, params
 
 
@@ -327,7 +329,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         labels = np.repeat(np.arange(classes), per_class)
         x = np.round(centres[labels] + rng.normal(scale=0.5, size=(labels.size, inputs)), 4)
         t = np.eye(classes)[labels]
-        net = StudentNet(ctx, spec, (inputs, 8, classes), seed=seed)
+        net = StudentNet(ctx, spec, (inputs, 5, classes), seed=seed)
         method = "gradient" if net.has("gradient") else "numerical_gradient"
         params = {k: net.get(("params", k)) for k in PARAMS}
         before = net.call("loss", x, t)

@@ -14,6 +14,7 @@ DEFAULT_PLUGINS = (
     "grader.case_checks",
     "grader.net_checks",
     "grader.loaders.python_file",
+    "grader.loaders.notebook",
     "grader.reporters.terminal",
     "grader.reporters.json",
 )

@@ -13,6 +13,7 @@ from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .loaders.base import Submission, SubmissionError
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
+from .toplevel import plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
@@ -52,15 +53,19 @@ def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iter
     submission = load_submission(pm, path)
     exercises = load_exercises(pm, only)
     worker.files = submission.files
+    cells = [{"id": c.id, "source": c.source, "plan": plan(c.source)} for c in submission.cells]
+    folder = submission.folder.resolve()
     try:
-        loaded = worker.load([{"id": c.id, "source": c.source} for c in submission.cells], path.name)
+        loaded = worker.load(cells, path.name, [str(folder), str(folder.parent)])
     except WorkerDied as exc:
         raise SubmissionError(f"{path.name}: the submission could not be run at all ({exc})") from None
     inventory = build_inventory(submission, loaded["definitions"])
     checks = merged(pm.hook.grader_checks())
     results = [grade_exercise(ex, inventory, checks, worker, submission) for ex in exercises]
     results = add_dependency_notes(results, exercises)
-    report = Report(str(path), tuple(results), tuple(_statements(loaded, submission)))
+    statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
+    statements += _statements(loaded, submission)
+    report = Report(str(path), tuple(results), tuple(statements))
     pm.hook.grader_report_ready(report=report)
     return report
 
@@ -140,9 +145,12 @@ def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise
 
 def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
     """Top-level statements that did not simply run, for the report's 'what was skipped' list."""
-    explain = {"abandoned": "stopped: it ran past the time budget for top-level code",
+    explain = {"abandoned": "stopped: demo code past its time budget (grading calls your functions itself)",
                "timeout": "stopped: it did not finish", "killed": "skipped: it ended the process",
-               "skipped": "skipped", "syntax-error": "not run: syntax error"}
+               "skipped": "skipped",
+               "skipped-training": "not run: gradient or training code at top level (grading calls your functions itself)",
+               "skipped-budget": "not run: the time budget for demo code was used up",
+               "syntax-error": "not run: syntax error"}
     for record in loaded.get("statements", []):
         status = record.get("status", "ok")
         if status == "ok":

@@ -29,6 +29,13 @@ class Submission:
     # Files the student's code may open or import (a sibling common/ package, data),
     # copied into the worker's private folder: relative name -> bytes.
     files: dict[str, bytes] = field(default_factory=dict)
+    # Cells that are not Python (a %%bash cell): (where, why), listed in the report.
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def folder(self) -> Path:
+        """The folder the student works in: imports and data files are looked up from here."""
+        return self.path if self.path.is_dir() else self.path.parent
 
     def cell(self, cell_id: str) -> CodeCell | None:
         return next((c for c in self.cells if c.id == str(cell_id)), None)
@@ -58,3 +65,43 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
+# What is copied beside the submission into the worker's folder: the student's own
+# modules and packages (common/, two_layer_net.py) and small data files, never large
+# or hidden ones. The full MNIST cache is read in place instead (dataset/mnist.py).
+COPY_SUFFIXES = {".py", ".pkl", ".npy", ".npz", ".csv", ".txt", ".json", ".gz"}
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_TOTAL_BYTES = 40 * 1024 * 1024
+SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".venv", "venv", "node_modules", ".tox"}
+
+
+def sibling_files(folder: Path, depth: int = 2) -> dict[str, bytes]:
+    """Small files in ``folder`` (and its subfolders, ``depth`` deep), relative name -> bytes."""
+    files: dict[str, bytes] = {}
+    total = 0
+
+    def walk(current: Path, level: int) -> None:
+        nonlocal total
+        try:
+            entries = sorted(current.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in SKIP_DIRS or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if level < depth:
+                    walk(entry, level + 1)
+            elif entry.suffix.lower() in COPY_SUFFIXES:
+                try:
+                    size = entry.stat().st_size
+                    if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
+                        continue
+                    files[entry.relative_to(folder).as_posix()] = entry.read_bytes()
+                    total += size
+                except OSError:
+                    continue
+
+    walk(folder, 0)
+    return files

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 from ..hookspecs import hookimpl
-from .base import CodeCell, Submission, SubmissionError, read_text
+from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
 
 
 class PythonFileLoader:
@@ -27,7 +27,7 @@ class PythonFileLoader:
             raise SubmissionError(f"{path.name}: cannot be parsed as Python ({exc})") from None
         if not tree.body:
             raise SubmissionError(f"{path.name} is empty: there is no code to grade")
-        return Submission(path, (CodeCell("0", source, ""),))
+        return Submission(path, (CodeCell("0", source, ""),), sibling_files(path.parent))
 
 
 @hookimpl

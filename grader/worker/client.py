@@ -38,7 +38,9 @@ class Limits:
     """Resource limits of one worker; the defaults suit chapter 4 on a laptop."""
 
     call_seconds: float = 5.0
-    statement_seconds: float = 0.5
+    statement_seconds: float = 1.0  # a definition or a cheap assignment (see grader.toplevel)
+    demo_statement_seconds: float = 0.1  # one statement of demo code
+    demo_total_seconds: float = 0.5  # all demo code of a submission together
     import_seconds: float = 5.0
     memory_mb: int = 2048
     cpu_seconds: int = 120
@@ -188,7 +190,7 @@ class WorkerClient:
                 proc.buffer.extend(chunk)
 
     # ---- loading ------------------------------------------------------------
-    def load(self, cells: list[dict[str, Any]], filename: str) -> dict[str, Any]:
+    def load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = ()) -> dict[str, Any]:
         """Run the submission's top-level code; returns the first successful load's record.
 
         A statement that kills or hangs the worker is marked and skipped in the next
@@ -198,8 +200,10 @@ class WorkerClient:
             target = self.workdir / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        self.load_request = {"op": "load", "cells": cells, "file": filename,
+        self.load_request = {"op": "load", "cells": cells, "file": filename, "paths": list(paths),
                              "statement_budget": self.limits.statement_seconds,
+                             "demo_statement_budget": self.limits.demo_statement_seconds,
+                             "demo_budget": self.limits.demo_total_seconds,
                              "import_budget": self.limits.import_seconds}
         fatal: dict[tuple[Any, int], str] = {}
         while True:
@@ -212,7 +216,7 @@ class WorkerClient:
             key = (record["cell"], record["index"])
             if key in fatal:
                 record["status"] = fatal[key]
-            if record.get("status") in ("abandoned", "killed", "timeout"):
+            if record.get("status") in ("abandoned", "killed", "timeout", "skipped-budget"):
                 self.skip.add(key)
         self.first_load = result
         return result

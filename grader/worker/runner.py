@@ -19,6 +19,7 @@ import random
 import resource
 import signal
 import sys
+import time
 import traceback
 import types
 
@@ -155,12 +156,48 @@ def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
             pass  # e.g. a hard limit already lower than ours: keep the lower one
 
 
+class _DisplayPatcher:
+    """After matplotlib.pyplot or PIL.Image is imported, make their show() do nothing.
+
+    Grading has no screen: a viewer must never open, and Image.show() would start one.
+    """
+
+    PATCHES = {
+        "matplotlib.pyplot": lambda m: setattr(m, "show", lambda *a, **k: None),
+        "PIL.Image": lambda m: setattr(m.Image, "show", lambda self, *a, **k: None),
+    }
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.PATCHES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                original, patch = spec.loader.exec_module, self.PATCHES[fullname]
+
+                def exec_module(module, _original=original, _patch=patch):
+                    _original(module)
+                    _patch(module)
+
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
+
+
+def _quiet_displays() -> None:
+    sys.meta_path.insert(0, _DisplayPatcher())
+
+
 def _on_alarm(signum, frame):
     raise BudgetExceeded()
 
 
 class Worker:
-    def __init__(self, wire: types.ModuleType, proto_in, proto_out, filename_prefix: str) -> None:
+    def __init__(self, wire: types.ModuleType, proto_in, proto_out, filename_prefix: str,
+                 compat: list[str]) -> None:
+        self.compat = compat
         self.wire = wire
         self.proto_in = proto_in
         self.proto_out = proto_out
@@ -212,7 +249,10 @@ class Worker:
         self.namespace.update({"__name__": SUBMISSION_MODULE, "__builtins__": builtins,
                                "__file__": request.get("file", "submission.py")})
         sys.modules[SUBMISSION_MODULE] = self.module
+        # The student's own folders (for data and modules too big to copy), then the book's helpers.
+        sys.path[1:1] = [p for p in request.get("paths", []) if p not in sys.path] + self.compat
         skip = {(s[0], s[1]) for s in request.get("skip", [])}
+        demo_left = float(request.get("demo_budget", 1.0))
         statements = []
         for cell in request["cells"]:
             filename = self.filename_prefix + str(cell["id"])
@@ -223,19 +263,34 @@ class Worker:
                                    "status": "syntax-error", "error": {"type": "SyntaxError",
                                    "message": str(exc.msg), "where": []}})
                 continue
+            plan = cell.get("plan") or []
             for index, node in enumerate(tree.body):
                 record = {"cell": cell["id"], "index": index, "line": node.lineno}
                 statements.append(record)
+                category = plan[index] if index < len(plan) else "demo"
                 if (cell["id"], index) in skip:
                     record["status"] = "skipped"
+                    continue
+                if category == "skip":
+                    record["status"] = "skipped-training"
+                    continue
+                if category == "demo" and demo_left <= 0:
+                    record["status"] = "skipped-budget"
                     continue
                 # Progress first, so that if this statement kills the process the
                 # trusted side knows which one to skip when it starts a new worker.
                 self.send({"progress": [cell["id"], index]})
-                budget = request["import_budget"] if isinstance(node, (ast.Import, ast.ImportFrom)) \
-                    else request["statement_budget"]
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    budget = request["import_budget"]
+                elif category == "demo":
+                    budget = min(request["demo_statement_budget"], demo_left)
+                else:
+                    budget = request["statement_budget"]
                 code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
+                started = time.monotonic()
                 record.update(self.execute(code, budget))
+                if category == "demo":
+                    demo_left -= time.monotonic() - started
                 self.record_versions(cell["id"], node.lineno)
         self.output.take()
         return {"ok": True, "statements": statements, "definitions": self.inventory()}
@@ -386,7 +441,9 @@ def main() -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     _set_limits(memory_mb * 1024 * 1024, cpu_seconds, 64 * 1024 * 1024)
     _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
-    worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ")
+    _quiet_displays()
+    worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ",
+                    compat=[a for a in allowed if a])
     worker.send({"ready": True})
     worker.serve()
 

@@ -62,7 +62,17 @@ def _search_folders():
     return folders
 
 
+_CACHE = {}
+
+
 def _load_dataset():
+    # Notebooks call load_mnist in several cells: read the data once.
+    if "data" not in _CACHE:
+        _CACHE["data"] = _find_dataset()
+    return _CACHE["data"]
+
+
+def _find_dataset():
     for folder in _search_folders():
         if os.path.isfile(folder):
             return _from_pickle(folder)
