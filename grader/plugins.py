@@ -15,6 +15,7 @@ DEFAULT_PLUGINS = (
     "grader.net_checks",
     "grader.loaders.python_file",
     "grader.loaders.notebook",
+    "grader.loaders.folder",
     "grader.reporters.terminal",
     "grader.reporters.json",
 )

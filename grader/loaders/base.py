@@ -53,8 +53,6 @@ def read_text(path: Path) -> str:
     """Read a text file a student handed in, with messages for every way it can be wrong."""
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
-    if path.is_dir():
-        raise SubmissionError(f"{path} is a folder; give a .py file")
     try:
         data = path.read_bytes()
     except OSError as exc:

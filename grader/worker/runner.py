@@ -186,6 +186,32 @@ class _DisplayPatcher:
         return None
 
 
+class _BookPackages:
+    """A student's own ``common/`` or ``dataset/`` wins, and what it lacks comes from the book's.
+
+    Students often copy only ``common/functions.py``; ``from common.gradient import
+    numerical_gradient`` should still work, as it does beside the book's full folder.
+    """
+
+    def __init__(self, compat: list[str]) -> None:
+        self.compat = compat
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in ("common", "dataset"):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                extra = [os.path.join(c, fullname) for c in self.compat]
+                if spec.submodule_search_locations is not None:
+                    spec.submodule_search_locations.extend(p for p in extra if os.path.isdir(p)
+                                                           and p not in spec.submodule_search_locations)
+                return spec
+        return None
+
+
 def _quiet_displays() -> None:
     sys.meta_path.insert(0, _DisplayPatcher())
 
@@ -442,6 +468,7 @@ def main() -> None:
     _set_limits(memory_mb * 1024 * 1024, cpu_seconds, 64 * 1024 * 1024)
     _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
     _quiet_displays()
+    sys.meta_path.insert(0, _BookPackages([a for a in allowed if a]))
     worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ",
                     compat=[a for a in allowed if a])
     worker.send({"ready": True})
