@@ -1,6 +1,7 @@
 """Grades one submission: load it into a worker, run every exercise's checks, build the report."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +14,7 @@ from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .loaders.base import Submission, SubmissionError
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
-from .toplevel import plan
+from .toplevel import bound_names, plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
@@ -151,6 +152,7 @@ def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
                "skipped-training": "not run: gradient or training code at top level (grading calls your functions itself)",
                "skipped-budget": "not run: the time budget for demo code was used up",
                "syntax-error": "not run: syntax error"}
+    unset: set[str] = set()  # names that statements which did not run would have bound
     for record in loaded.get("statements", []):
         status = record.get("status", "ok")
         if status == "ok":
@@ -159,4 +161,15 @@ def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
         line = int(record.get("line", 0)) + ((cell.first_line - 1) if cell else 0)
         error = record.get("error") or {}
         message = f"{error.get('type')}: {error.get('message')}" if error else explain.get(status, status)
+        missing = _undefined_name(error)
+        if missing in unset:
+            # Not the student's mistake: the statement that sets this name was not run.
+            status, message = "skipped-dependent", f"not run: it uses `{missing}`, which code above did not set"
+        unset |= bound_names(cell.source if cell else "", int(record.get("index", -1)))
         yield Statement(cell.place(line) if cell else f"line {line}", status, message)
+
+
+def _undefined_name(error: dict) -> str | None:
+    match = re.fullmatch(r"name '(\w+)' is not defined", str(error.get("message", ""))) \
+        if error.get("type") == "NameError" else None
+    return match.group(1) if match else None

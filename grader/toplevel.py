@@ -69,3 +69,18 @@ def _calls_training(loop: ast.AST) -> bool:
             if any(word in name.lower() for word in TRAINING_WORDS):
                 return True
     return False
+
+
+def bound_names(source: str, index: int) -> set[str]:
+    """Names the top-level statement number ``index`` of ``source`` assigns."""
+    try:
+        node = ast.parse(source).body[index]
+    except (SyntaxError, IndexError):
+        return set()
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(sub.name)
+    return names
