@@ -13,7 +13,9 @@ from .checks import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
 from .exercises import Case, CheckSpec
+from .diagnose import Observation
 from .hookspecs import hookimpl
+from .i18n import _
 from .report import CheckResult
 from .worker.client import Reply
 
@@ -33,61 +35,80 @@ def run_cases(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     return results
 
 
+def case_title(case: Case) -> str:
+    title = _(case.name)
+    return _("{name} (seed {seed})").format(name=title, seed=case.seed) if case.seed is not None else title
+
+
 def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str]) -> list[CheckResult]:
     expected = ctx.reference(*materialize(case.args))
     if ctx.exercise.unpack_tuple:
         expected = _first_if_tuple(expected)
+    title, hint, book = case_title(case), _(case.hint or ctx.exercise.hint), case.book_value is not None
     first_failure: CheckResult | None = None
+    first_seen: Observation | None = None
     unchanged_result: CheckResult | None = None
     seed = case.seed if case.seed is not None else index
     for candidate in ctx.candidates:
         call = call_text(candidate.name, case.args)
         if candidate.label in given_up:
-            failure = CheckResult(case.name, False, f"{call} was not run: {given_up[candidate.label]}", to_jsonable(expected),
-                                  None, call, case.hint, candidate.label, outcome="skipped-after-failure",
-                                  weight=case.weight)
+            failure = CheckResult(title, False, _("{call} was not run: {why}").format(call=call, why=given_up[candidate.label]),
+                                  to_jsonable(expected), None, call, hint, candidate.label,
+                                  outcome="skipped-after-failure", weight=case.weight)
             first_failure = first_failure or failure
             continue
         reply = ctx.worker.call(candidate.target, case.args, seed=seed, return_args=bool(case.unchanged))
         if not reply.ok:
             message, outcome = ctx.failure_text(call, reply)
             if outcome in ("timeout", "crash"):
-                given_up[candidate.label] = f"{candidate.name} {'timed out' if outcome == 'timeout' else 'crashed'} on an earlier case."
-            failure = CheckResult(case.name, False, message, to_jsonable(expected), None, call, case.hint,
-                                  candidate.label, outcome=outcome, weight=case.weight)
+                why = _("{name} timed out on an earlier case.") if outcome == "timeout" \
+                    else _("{name} crashed on an earlier case.")
+                given_up[candidate.label] = why.format(name=candidate.name)
+            failure = CheckResult(title, False, message, to_jsonable(expected), None, call, hint, candidate.label,
+                                  outcome=outcome, weight=case.weight)
             first_failure = first_failure or failure
+            first_seen = first_seen or Observation("cases", case.args, expected, None, False, outcome, reply.error,
+                                                   book)
             continue
         actual = _first_if_tuple(reply.value) if ctx.exercise.unpack_tuple else reply.value
         verdict = compare(expected, actual, case.rtol, case.atol)
-        this_unchanged = _unchanged_check(case, call, reply, candidate.label) if case.unchanged else None
+        this_unchanged = _unchanged_check(ctx, case, title, call, reply, candidate.label) if case.unchanged else None
         unchanged_result = unchanged_result or this_unchanged
         if verdict.ok:
-            passed = right_value(case.name, call, expected, actual, graded_by=candidate.label, weight=case.weight)
+            ctx.observe(Observation("cases", case.args, expected, actual, True, book=book))
+            passed = right_value(title, call, expected, actual, graded_by=candidate.label, weight=case.weight)
             return [passed, this_unchanged] if this_unchanged else [passed]
-        first_failure = first_failure or wrong_value(case.name, call, expected, actual, verdict.problem,
-                                                     hint=case.hint or ctx.exercise.hint, graded_by=candidate.label,
-                                                     weight=case.weight, book_value=case.book_value)
+        if first_failure is None:
+            first_failure = wrong_value(title, call, expected, actual, verdict.problem, hint=hint,
+                                        graded_by=candidate.label, weight=case.weight, book_value=case.book_value)
+            first_seen = Observation("cases", case.args, expected, actual, False, "wrong", None, book)
+    if first_seen is not None:
+        ctx.observe(first_seen)
     results = [first_failure]
     if case.unchanged:
         # A call that did not return is already counted as a failure: do not count it twice.
         results.append(unchanged_result or CheckResult(
-            f"{case.name}: input left unchanged", False, "not checked: the call did not return a value", None,
-            None, first_failure.call, skipped=True, weight=case.weight, outcome="not-run"))
+            _("{name}: input left unchanged").format(name=title), False,
+            _("not checked: the call did not return a value"), None, None, first_failure.call, skipped=True,
+            weight=case.weight, outcome="not-run"))
     return results
 
 
-def _unchanged_check(case: Case, call: str, reply: Reply, graded_by: str) -> CheckResult:
+def _unchanged_check(ctx: CheckContext, case: Case, title: str, call: str, reply: Reply,
+                     graded_by: str) -> CheckResult:
+    name = _("{name}: input left unchanged").format(name=title)
     for position in case.unchanged:
         before = case.args[position]
         after = reply.args[position] if reply.args and position < len(reply.args) else None
         verdict = unchanged(before, after)
+        ctx.observe(Observation("cases.unchanged", case.args, before, after, verdict.ok))
         if not verdict.ok:
-            return CheckResult(f"{case.name}: input left unchanged", False,
-                               f"after {call}, argument {position + 1} was not what was passed in: {verdict.problem}. "
-                               "Put every element back (x[idx] = tmp_val) after computing f(x+h) and f(x-h).",
+            message = _("after {call}, argument {position} was not what was passed in: {problem}. "
+                        "Put every element back (x[idx] = tmp_val) after computing f(x+h) and f(x-h).")
+            return CheckResult(name, False, message.format(call=call, position=position + 1, problem=verdict.problem),
                                to_jsonable(before), to_jsonable(after), call, "", graded_by, outcome="wrong",
                                weight=case.weight)
-    return CheckResult(f"{case.name}: input left unchanged", True, f"{call} left its input as it was.", None, None,
+    return CheckResult(name, True, _("{call} left its input as it was.").format(call=call), None, None,
                        call, "", graded_by, weight=case.weight)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import _
 from .worker.wire import Handle, Opaque
 
 
@@ -26,18 +27,20 @@ def _is_number(value: Any) -> bool:
 
 def describe_kind(value: Any) -> str:
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} ({value.dtype})" if value.shape else f"a number ({value.dtype})"
+        if value.shape:
+            return _("an array of shape {shape} ({dtype})").format(shape=value.shape, dtype=value.dtype)
+        return _("a number ({dtype})").format(dtype=value.dtype)
     if isinstance(value, Opaque):
-        return f"an object of type {value.type_name}"
+        return _("an object of type {type}").format(type=value.type_name)
     if isinstance(value, Handle):
-        return "an object"
+        return _("an object")
     if isinstance(value, bool):
-        return "a bool"
+        return _("a bool")
     if type(value) in (int, float):
-        return "a number"
+        return _("a number")
     if value is None:
-        return "None (did you forget `return`?)"
-    return f"a {type(value).__name__}"
+        return _("None (did you forget `return`?)")
+    return _("a {type}").format(type=type(value).__name__)
 
 
 def as_numeric(value: Any) -> np.ndarray | None:
@@ -70,15 +73,15 @@ def compare(expected: Any, actual: Any, rtol: float, atol: float) -> Comparison:
         raise TypeError(f"cannot compare against {type(expected).__name__}")
     got = as_numeric(actual)
     if got is None:
-        want = "a number" if exp.shape == () else f"an array of shape {exp.shape}"
-        return Comparison(False, f"expected {want}, got {describe_kind(actual)}")
+        want = _("a number") if exp.shape == () else _("an array of shape {shape}").format(shape=exp.shape)
+        return Comparison(False, _("expected {want}, got {got}").format(want=want, got=describe_kind(actual)))
     if exp.shape == () and not _is_number(actual):
-        return Comparison(False, f"expected a single number, got {describe_kind(actual)}")
+        return Comparison(False, _("expected a single number, got {got}").format(got=describe_kind(actual)))
     if got.shape != exp.shape:
-        return Comparison(False, f"shape {got.shape} instead of {exp.shape}")
+        return Comparison(False, _("shape {got} instead of {expected}").format(got=got.shape, expected=exp.shape))
     if np.all(np.isfinite(exp)) and not np.all(np.isfinite(got)):
         bad = "nan" if np.isnan(got).any() else "inf"
-        return Comparison(False, f"the result contains {bad}")
+        return Comparison(False, _("the result contains {bad}").format(bad=bad))
     if got.size == 0:
         return Comparison(True)
     close = np.isclose(got, exp, rtol=rtol, atol=atol)
@@ -86,17 +89,21 @@ def compare(expected: Any, actual: Any, rtol: float, atol: float) -> Comparison:
         return Comparison(True)
     diff = np.abs(got - exp)
     where = np.unravel_index(int(np.argmax(np.where(close, -1, diff))), got.shape)
-    location = f" at index {tuple(int(i) for i in where)}" if got.shape else ""
-    return Comparison(False, f"off by {float(diff[where]):.3g}{location} "
-                             f"(allowed {atol + rtol * abs(float(exp[where])):.2g})")
+    allowed = atol + rtol * abs(float(exp[where]))
+    if got.shape:
+        text = _("off by {diff:.3g} at index {index} (allowed {allowed:.2g})")
+    else:
+        text = _("off by {diff:.3g} (allowed {allowed:.2g})")
+    return Comparison(False, text.format(diff=float(diff[where]), index=tuple(int(i) for i in where), allowed=allowed))
 
 
 def _compare_dict(expected: dict, actual: Any, rtol: float, atol: float) -> Comparison:
     if not isinstance(actual, dict):
-        return Comparison(False, f"expected a dict with keys {sorted(expected)}, got {describe_kind(actual)}")
+        return Comparison(False, _("expected a dict with keys {keys}, got {got}").format(
+            keys=sorted(expected), got=describe_kind(actual)))
     missing = [k for k in expected if k not in actual]
     if missing:
-        return Comparison(False, f"missing key(s) {', '.join(map(repr, missing))}")
+        return Comparison(False, _("missing key(s) {keys}").format(keys=", ".join(map(repr, missing))))
     for key, value in expected.items():
         result = compare(value, actual[key], rtol, atol)
         if not result.ok:
@@ -108,8 +115,8 @@ def unchanged(before: Any, after: Any) -> Comparison:
     """An input the student's function must leave as it found it (exact, not approximate)."""
     b, a = as_numeric(before), as_numeric(after)
     if b is None or a is None or a.shape != b.shape:
-        return Comparison(False, "the argument came back as something else")
+        return Comparison(False, _("the argument came back as something else"))
     if np.array_equal(a, b, equal_nan=True):
         return Comparison(True)
-    changed = int(np.sum(a != b))
-    return Comparison(False, f"{changed} element(s) of the argument were changed by the call")
+    changed = int(np.sum(~((a == b) | (np.isnan(a) & np.isnan(b)))))
+    return Comparison(False, _("{count} element(s) of the argument were changed by the call").format(count=changed))

@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .i18n import LANGUAGES, _, current, from_environment, use
+
 EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -25,16 +27,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-exercises", action="store_true", help="list the exercises and exit")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="time limit for each call into the submission (default 5)")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of the feedback: en, ko, ja or zh (default: from LANG / LC_ALL, else en)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with use(args.lang or from_environment()):
+        return _main(args, parser)
+
+
+def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not args.list_exercises and args.path is None:
-        parser.error("give the submission to grade, e.g. `grade chapter4.py`")
+        parser.error(_("give the submission to grade, e.g. `grade chapter4.py`"))
     if args.timeout is not None and not 0 < args.timeout <= 600:
-        parser.error("--timeout must be between 0 and 600 seconds")
+        parser.error(_("--timeout must be between 0 and 600 seconds"))
     worker = None
     if not args.list_exercises:
         # Start the sandbox first: it imports NumPy while this process loads the grader.
@@ -45,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, parser, worker)
     except KeyboardInterrupt:
-        print("grade: interrupted", file=sys.stderr)
+        print(_("grade: interrupted"), file=sys.stderr)
         return 130
     finally:
         if worker is not None:
@@ -63,19 +72,19 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> i
         if args.list_exercises:
             from .session import load_exercises
             for exercise in load_exercises(pm, args.only):
-                print(f"{exercise.id:<22} {exercise.points:>5g} pts  §{exercise.section:<12} {exercise.title}")
+                print(f"{exercise.id:<22} {exercise.points:>5g} pts  §{exercise.section:<12} {_(exercise.title)}")
             return EXIT_PASSED
         if args.format not in reporters:
-            parser.error(f"unknown format '{args.format}' (choose from {', '.join(sorted(reporters))})")
+            parser.error(_("unknown format '{name}' (choose from {names})").format(
+                name=args.format, names=", ".join(sorted(reporters))))
         from .session import grade
-        report = grade(args.path, pm, worker, args.only)
+        report = grade(args.path, pm, worker, args.only, lang=current())
     except (SubmissionError, SpecError, PluginError) as exc:
-        print(f"grade: error: {exc}", file=sys.stderr)
+        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for a student; say what to report instead
-        print(f"grade: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in the grader, not in your code. Please report it with the submission.",
-              file=sys.stderr)
+        print(_("grade: internal error: {error}\nThis is a bug in the grader, not in your code. Please report it "
+                "with the submission.").format(error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_INTERNAL
     to_terminal = args.output is None and sys.stdout.isatty()
     text = reporters[args.format](report, tty=to_terminal)
@@ -83,9 +92,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> i
         try:
             args.output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"grade: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            print(_("grade: error: cannot write {path}: {reason}").format(path=args.output, reason=exc.strerror),
+                  file=sys.stderr)
             return EXIT_USAGE
-        print(f"report written to {args.output} (score {report.score:g}/{report.max_score:g})", file=sys.stderr)
+        print(_("report written to {path} (score {score:g}/{max_score:g})").format(
+            path=args.output, score=report.score, max_score=report.max_score), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_PASSED if report.all_passed else EXIT_NOT_PASSED

@@ -6,14 +6,16 @@ four things: what was called, with what, what was expected, and what came back.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .definitions import Definition
+from .diagnose import Observation
 from .display import source_text, to_jsonable, value_text
 from .exercises import Exercise
+from .i18n import _
 from .loaders.base import Submission
 from .report import CheckResult
 from .worker.client import Reply, WorkerClient
@@ -27,6 +29,11 @@ class CheckContext:
     candidates: list[Definition]
     reference: Any
     submission: Submission
+    observations: list[Observation] = field(default_factory=list)
+
+    def observe(self, observation: Observation) -> None:
+        """Keep what a check saw, at full precision, for the diagnosis rules."""
+        self.observations.append(observation)
 
     @property
     def primary(self) -> Definition:
@@ -43,18 +50,20 @@ class CheckContext:
         lines = cell.source.splitlines()
         number = int(last.get("line", 0))
         code = lines[number - 1].strip() if 0 < number <= len(lines) else ""
-        return f" at {cell.place(number + cell.first_line - 1)}" + (f": `{code}`" if code else "")
+        place = cell.place(number + cell.first_line - 1)
+        return (_(" at {place}: `{code}`") if code else _(" at {place}")).format(place=place, code=code)
 
     def failure_text(self, call: str, reply: Reply) -> tuple[str, str]:
         """(message, outcome) for a call that did not return normally."""
         if reply.status == "timeout":
-            return (f"{call} did not finish within {self.worker.limits.call_seconds:g} s. "
-                    "Look for a loop that never ends.", "timeout")
+            return (_("{call} did not finish within {seconds:g} s. Look for a loop that never ends.").format(
+                call=call, seconds=self.worker.limits.call_seconds), "timeout")
         if reply.status == "crash":
-            return f"{call} ended the grading process ({reply.error.message}).", "crash"
+            return _("{call} ended the grading process ({detail}).").format(call=call, detail=reply.error.message), \
+                "crash"
         error = reply.error
         text = f"{error.type}: {error.message}" if error.message else error.type
-        return f"{call} raised {text}{self.where(reply)}.", "error"
+        return _("{call} raised {error}{where}.").format(call=call, error=text, where=self.where(reply)), "error"
 
 
 def materialize(value: Any) -> Any:
@@ -74,13 +83,15 @@ def call_text(name: str, args: tuple, names: tuple[str, ...] = ()) -> str:
 
 def wrong_value(name: str, call: str, expected: Any, actual: Any, problem: str, *, hint: str = "",
                 graded_by: str = "", weight: float = 1.0, book_value: Any = None) -> CheckResult:
-    book = f" (the book prints {book_value!r})" if book_value is not None else ""
-    message = (f"{call} returned {value_text(actual)}; expected {value_text(expected)}{book}: {problem}.")
+    book = _(" (the book prints {value})").format(value=book_value) if book_value is not None else ""
+    message = _("{call} returned {actual}; expected {expected}{book}: {problem}.").format(
+        call=call, actual=value_text(actual), expected=value_text(expected), book=book, problem=problem)
     return CheckResult(name, False, message, to_jsonable(expected), to_jsonable(actual), call, hint, graded_by,
                        outcome="wrong", weight=weight)
 
 
 def right_value(name: str, call: str, expected: Any, actual: Any, *, graded_by: str = "",
                 weight: float = 1.0) -> CheckResult:
-    return CheckResult(name, True, f"{call} returned {value_text(actual)} as expected.", to_jsonable(expected),
+    return CheckResult(name, True, _("{call} returned {actual} as expected.").format(
+        call=call, actual=value_text(actual)), to_jsonable(expected),
                        to_jsonable(actual), call, "", graded_by, weight=weight)

@@ -151,7 +151,7 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
                 args = generators[name](np.random.default_rng(int(seed)), **params)
             except TypeError as exc:
                 raise SpecError(f"{at}.params: {exc}") from None
-            cases.append(Case(f"{_require(table, 'name', at)} (seed {seed})", tuple(args), None,
+            cases.append(Case(str(_require(table, "name", at)), tuple(args), None,
                               table.get("hint", ""), float(table.get("rtol", rtol)),
                               float(table.get("atol", atol)), tuple(table.get("unchanged", ())), int(seed),
                               float(table.get("weight", 1.0))))

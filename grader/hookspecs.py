@@ -50,6 +50,17 @@ def grader_checks() -> dict[str, Callable[..., list[Any]]]:
 
 
 @hookspec
+def grader_diagnoses() -> list[Any]:
+    """Known mistakes: a list of :class:`grader.diagnose.DiagnosisRule`.
+
+    Called once per grading. After each exercise is graded, every rule whose
+    ``exercises`` names it (or ``"*"``) gets the evidence its checks observed and says
+    whether the mistake shows; its message (English, translated through the catalogs
+    when it has a translation) goes into the report's ``diagnoses`` with its ``id``.
+    """
+
+
+@hookspec
 def grader_loaders() -> list["Loader"]:
     """Submission loaders, each saying which paths it accepts and turning one into code cells.
 

@@ -15,18 +15,21 @@ from .checks import compare, describe_kind
 from .context import CheckContext, right_value, wrong_value
 from .display import source_text, to_jsonable, value_text
 from .exercises import CheckSpec
+from .diagnose import Observation
 from .hookspecs import hookimpl
+from .i18n import _
 from .report import CheckResult
-from .worker.client import call_op, set_op
+from .worker.client import StudentError, call_op, set_op
 
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
 class _Stop(Exception):
-    """A step of a check failed; carries the finished (failed) result."""
+    """A step of a check failed; carries the finished (failed) result and the student's error."""
 
-    def __init__(self, result: CheckResult) -> None:
+    def __init__(self, result: CheckResult, error: StudentError | None = None) -> None:
         self.result = result
+        self.error = error
 
 
 class StudentNet:
@@ -49,7 +52,7 @@ class StudentNet:
             message, outcome = self.ctx.failure_text(f"`{self.text}`", reply)
             raise _Stop(CheckResult(self.spec.name, False, message, call=self.text, outcome=outcome,
                                     hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
-                                    weight=self.spec.weight))
+                                    weight=self.spec.weight), reply.error)
 
     def set(self, path: tuple[str, ...], value: Any, quiet: bool = False) -> None:
         if not quiet:
@@ -82,12 +85,21 @@ def _run(ctx: CheckContext, spec: CheckSpec, body: Callable[[], list[CheckResult
     try:
         return body()
     except _Stop as stop:
+        ctx.observe(Observation(spec.check, (), None, None, False, stop.result.outcome, stop.error,
+                                bool(spec.params.get("book")), _facts(spec)))
         return [stop.result]
 
 
+def _facts(spec: CheckSpec, **more: Any) -> dict[str, Any]:
+    """What diagnosis rules may need to know about a check besides its values."""
+    return {"large_logits": bool(spec.params.get("large_logits")), **more}
+
+
 def _verdict(ctx: CheckContext, spec: CheckSpec, net: StudentNet, expected: Any, actual: Any,
-             rtol: float, atol: float, extra: Callable[[Any], str] | None = None) -> CheckResult:
+             rtol: float, atol: float, extra: Callable[[Any], str] | None = None, **facts: Any) -> CheckResult:
     result = compare(expected, actual, rtol, atol)
+    ctx.observe(Observation(spec.check, (), expected, actual, result.ok, "ok" if result.ok else "wrong", None,
+                            bool(spec.params.get("book")), _facts(spec, **facts)))
     hint = spec.params.get("hint", "")
     if result.ok:
         return right_value(spec.name, net.text, expected, actual, graded_by=ctx.primary.label, weight=spec.weight)
@@ -109,12 +121,12 @@ def simple_net_weights(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
         net = StudentNet(ctx, spec, (), seed=int(spec.params.get("seed", 0)))
         w = net.get(("W",))
         if isinstance(w, np.ndarray) and w.shape == (2, 3) and w.dtype.kind == "f":
-            return [CheckResult(spec.name, True, f"`{net.text}` gives a W of shape (2, 3).", call=net.text,
-                                graded_by=ctx.primary.label, weight=spec.weight)]
-        return [CheckResult(spec.name, False, f"after `{net.text}`, net.W is {describe_kind(w)}; expected a float "
-                            "array of shape (2, 3) (2 inputs, 3 outputs).", [2, 3], to_jsonable(w), net.text,
-                            "Initialise it with np.random.randn(2, 3).", ctx.primary.label, outcome="wrong",
-                            weight=spec.weight)]
+            return [CheckResult(spec.name, True, _("`{call}` gives a W of shape (2, 3).").format(call=net.text),
+                                call=net.text, graded_by=ctx.primary.label, weight=spec.weight)]
+        message = _("after `{call}`, net.W is {got}; expected a float array of shape (2, 3) (2 inputs, 3 outputs).")
+        return [CheckResult(spec.name, False, message.format(call=net.text, got=describe_kind(w)), [2, 3],
+                            to_jsonable(w), net.text, _("Initialise it with np.random.randn(2, 3)."),
+                            ctx.primary.label, outcome="wrong", weight=spec.weight)]
     return _run(ctx, spec, body)
 
 
@@ -160,7 +172,8 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
                 moved = w.copy()
                 moved[idx] += sign * h
                 ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": "loss"}, (x, t))]
-        net.script.append(f"central differences of net.loss({source_text(x)}, {source_text(t)}) in each W[i, j]")
+        net.script.append(_("central differences of net.loss({x}, {t}) in each W[i, j]").format(
+            x=source_text(x), t=source_text(t)))
         reply = ctx.worker.batch(ops)
         net._check(reply)
         losses = [r.value for r in reply.replies[1::2]]
@@ -199,8 +212,8 @@ def _row_sums(actual: Any) -> str:
     if isinstance(actual, np.ndarray) and actual.ndim == 2 and actual.dtype.kind == "f":
         sums = actual.sum(axis=1)
         if not np.allclose(sums, 1.0):
-            return (f"; its rows sum to {value_text(np.round(sums, 4))}, but each row is one sample's "
-                    "probabilities and must sum to 1")
+            return _("; its rows sum to {sums}, but each row is one sample's probabilities and must sum to 1"
+                     ).format(sums=value_text(np.round(sums, 4)))
     return ""
 
 
@@ -214,14 +227,17 @@ def two_layer_net_init(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
         for key, shape in shapes.items():
             value = net.get(("params", key))
             if not isinstance(value, np.ndarray) or value.shape != shape:
-                problems.append(f"params['{key}'] is {describe_kind(value)}, expected shape {shape}")
+                problems.append(_("params['{key}'] is {got}, expected shape {shape}").format(
+                    key=key, got=describe_kind(value), shape=shape))
             elif key.startswith("b") and np.any(value != 0):
-                problems.append(f"params['{key}'] is not all zeros (biases start at 0)")
+                problems.append(_("params['{key}'] is not all zeros (biases start at 0)").format(key=key))
         if problems:
-            return [CheckResult(spec.name, False, f"after `{net.text}`: " + "; ".join(problems) + ".",
+            return [CheckResult(spec.name, False, _("after `{call}`: {problems}.").format(
+                                    call=net.text, problems="; ".join(problems)),
                                 {k: list(v) for k, v in shapes.items()}, None, net.text,
                                 spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
-        return [CheckResult(spec.name, True, f"`{net.text}` creates W1, b1, W2, b2 with the right shapes.",
+        return [CheckResult(spec.name, True, _("`{call}` creates W1, b1, W2, b2 with the right shapes.").format(
+                                call=net.text),
                             call=net.text, graded_by=ctx.primary.label, weight=spec.weight)]
     return _run(ctx, spec, body)
 
@@ -238,32 +254,37 @@ def two_layer_net_init_scale(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
         for key in ("W1", "W2"):
             value = net.get(("params", key))
             if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf" or value.size < 2:
-                raise _Stop(CheckResult(spec.name, False, f"after `{net.text}`, params['{key}'] is "
-                                        f"{describe_kind(value)}.", call=net.text, graded_by=ctx.primary.label,
+                raise _Stop(CheckResult(spec.name, False, _("after `{call}`, params['{key}'] is {got}.").format(
+                                        call=net.text, key=key, got=describe_kind(value)), call=net.text,
+                                        graded_by=ctx.primary.label,
                                         outcome="wrong", weight=spec.weight))
             stds[key] = float(np.std(value))
         off = {k: s for k, s in stds.items() if not abs(s - want) <= 0.1 * want}
+        ctx.observe(Observation(spec.check, args, want, stds, not off, "ok" if not off else "wrong",
+                                extra=_facts(spec, stds=stds, want=want)))
         text = ", ".join(f"std(params['{k}']) = {s:.4g}" for k, s in stds.items())
         if off:
-            return [CheckResult(spec.name, False, f"after `{net.text}`: {text}; expected about {want:g} "
-                                "(weight_init_std * np.random.randn(...)).", want, stds, net.text,
+            message = _("after `{call}`: {stds}; expected about {want:g} (weight_init_std * np.random.randn(...)).")
+            return [CheckResult(spec.name, False, message.format(call=net.text, stds=text, want=want), want, stds,
+                                net.text,
                                 spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
-        return [CheckResult(spec.name, True, f"`{net.text}`: {text}, as expected.", want, stds, net.text,
+        return [CheckResult(spec.name, True, _("`{call}`: {stds}, as expected.").format(call=net.text, stds=text),
+                            want, stds, net.text,
                             graded_by=ctx.primary.label, weight=spec.weight)]
     return _run(ctx, spec, body)
 
 
 def two_layer_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
-        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        net, ref, x, t, _params = _two_layer_setup(ctx, spec)
         actual = net.call("predict", x)
-        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-6, 1e-9, _row_sums)]
+        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-6, 1e-9, _row_sums, params=ref.params, x=x)]
     return _run(ctx, spec, body)
 
 
 def two_layer_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
-        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        net, ref, x, t, _params = _two_layer_setup(ctx, spec)
         actual = net.call("loss", x, t)
         return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-6)]
     return _run(ctx, spec, body)
@@ -271,14 +292,14 @@ def two_layer_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
 
 def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
-        net, ref, x, t, _ = _two_layer_setup(ctx, spec, batch=20)
+        net, ref, x, t, _params = _two_layer_setup(ctx, spec, batch=20)
         # Half the labels agree with the net's own predictions, so the accuracy is neither 0 nor 1.
         labels = np.argmax(ref.predict(x), axis=1)
         rng = np.random.default_rng(int(spec.params.get("seed", 0)) + 1)
         labels[10:] = rng.integers(0, t.shape[1], size=10)
         t = np.eye(t.shape[1])[labels]
         actual = net.call("accuracy", x, t)
-        return [_verdict(ctx, spec, net, ref.accuracy(x, t), actual, 1e-9, 1e-12)]
+        return [_verdict(ctx, spec, net, ref.accuracy(x, t), actual, 1e-9, 1e-12, predicted=ref.predict(x), t=t)]
     return _run(ctx, spec, body)
 
 
@@ -288,15 +309,18 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
         actual = net.call("numerical_gradient", x, t)
         results = [_verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6)]
         changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
-        name = f"{spec.name}: params left unchanged"
+        name = _("{name}: params left unchanged").format(name=spec.name)
+        ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))
         if changed:
-            results.append(CheckResult(name, False, f"after `{net.text}`, params {', '.join(changed)} were changed: "
-                                       "numerical_gradient must put every element back after computing f(x+h) "
-                                       "and f(x-h).", call=net.text, graded_by=ctx.primary.label, outcome="wrong",
+            message = _("after `{call}`, params {keys} were changed: numerical_gradient must put every element "
+                        "back after computing f(x+h) and f(x-h).")
+            results.append(CheckResult(name, False, message.format(call=net.text, keys=", ".join(changed)),
+                                       call=net.text, graded_by=ctx.primary.label, outcome="wrong",
                                        weight=spec.weight))
         else:
-            results.append(CheckResult(name, True, f"`{net.text}` left the parameters as they were.", call=net.text,
-                                       graded_by=ctx.primary.label, weight=spec.weight))
+            results.append(CheckResult(name, True, _("`{call}` left the parameters as they were.").format(
+                                       call=net.text), call=net.text, graded_by=ctx.primary.label,
+                                       weight=spec.weight))
         return results
     return _run(ctx, spec, body)
 
@@ -308,13 +332,13 @@ def _same(a: Any, b: np.ndarray) -> bool:
 def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     """``gradient`` (backprop) is chapter-5 material: absent is not a failure, wrong is."""
     def body() -> list[CheckResult]:
-        net, ref, x, t, _ = _two_layer_setup(ctx, spec)
+        net, ref, x, t, _params = _two_layer_setup(ctx, spec)
         if not net.has("gradient"):
-            return [CheckResult(spec.name, False, f"{ctx.primary.name} has no gradient method (backprop, chapter 5): "
-                                "not graded.", skipped=True, graded_by=ctx.primary.label, outcome="not-run",
+            return [CheckResult(spec.name, False, _("{name} has no gradient method (backprop, chapter 5): "
+                                                     "not graded.").format(name=ctx.primary.name), skipped=True, graded_by=ctx.primary.label, outcome="not-run",
                                 weight=spec.weight)]
         actual = net.call("gradient", x, t)
-        return [_verdict(ctx, spec, net, ref.gradient(x, t), actual, 1e-6, 1e-9)]
+        return [_verdict(ctx, spec, net, ref.gradient(x, t), actual, 1e-6, 1e-9, batch=x.shape[0])]
     return _run(ctx, spec, body)
 
 
@@ -334,10 +358,11 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         params = {k: net.get(("params", k)) for k in PARAMS}
         before = net.call("loss", x, t)
         target = {"handle": net.handle}
-        net.script.append(f"{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]")
+        net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
+                            ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
         updates: list[dict] = []
-        for _ in range(steps):
+        for _step in range(steps):
             # One round trip a step: the previous step's new parameters, then the gradients.
             reply = ctx.worker.batch(updates + [grad_call])
             net._check(reply)
@@ -346,8 +371,9 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
             grads = reply.replies[-1].value
             if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
                                                       grads[k].shape == np.shape(params[k]) for k in PARAMS):
-                raise _Stop(CheckResult(spec.name, False, f"`net.{method}(x, t)` returned {describe_kind(grads)}; "
-                                        "expected a dict of arrays shaped like params.", call=net.text,
+                raise _Stop(CheckResult(spec.name, False, _("`net.{method}(x, t)` returned {got}; expected a dict "
+                                                         "of arrays shaped like params.").format(
+                                        method=method, got=describe_kind(grads)), call=net.text,
                                         graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
             params = {k: params[k] - lr * grads[k] for k in PARAMS}
             updates = [set_op(target, ["params", k], params[k]) for k in PARAMS]
@@ -355,12 +381,13 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         after = net.call("loss", x, t)
         ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)
                  for v in (before, after)) and float(after) < 0.9 * float(before)
-        text = f"loss went from {value_text(before)} to {value_text(after)}"
+        text = _("loss went from {before} to {after}").format(before=value_text(before), after=value_text(after))
+        ctx.observe(Observation(spec.check, (), "a lower loss", [before, after], ok, "ok" if ok else "wrong"))
         if ok:
             return [CheckResult(spec.name, True, f"`{net.text}`: {text}.", None, [to_jsonable(before),
                                 to_jsonable(after)], net.text, graded_by=ctx.primary.label, weight=spec.weight)]
-        return [CheckResult(spec.name, False, f"`{net.text}`: {text}; it should drop by at least 10%.",
-                            "a lower loss", [to_jsonable(before), to_jsonable(after)], net.text,
+        return [CheckResult(spec.name, False, _("`{call}`: {text}; it should drop by at least 10%.").format(
+                            call=net.text, text=text), _("a lower loss"), [to_jsonable(before), to_jsonable(after)], net.text,
                             spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
     return _run(ctx, spec, body)
 

@@ -13,6 +13,7 @@ DEFAULT_PLUGINS = (
     "grader.generators",
     "grader.case_checks",
     "grader.net_checks",
+    "grader.builtin_diagnoses",
     "grader.loaders.python_file",
     "grader.loaders.notebook",
     "grader.loaders.folder",

@@ -62,6 +62,7 @@ class Report:
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lang: str = "en"
 
     @property
     def score(self) -> float:
@@ -78,6 +79,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "submission": self.submission,
+            "lang": self.lang,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [

@@ -9,6 +9,8 @@ from typing import Iterable
 import pluggy
 
 from .context import CheckContext
+from .diagnose import DiagnosisRule, Evidence, diagnose
+from .i18n import _, use
 from .definitions import Inventory, build_inventory
 from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .loaders.base import Submission, SubmissionError
@@ -30,8 +32,8 @@ def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[E
     if wanted:
         unknown = wanted - {e.id for e in exercises}
         if unknown:
-            raise SubmissionError(f"no exercise with id {', '.join(sorted(unknown))}; "
-                                  f"known: {', '.join(e.id for e in exercises)}")
+            raise SubmissionError(_("no exercise with id {ids}; known: {known}").format(
+                ids=", ".join(sorted(unknown)), known=", ".join(e.id for e in exercises)))
         exercises = [e for e in exercises if e.id in wanted]
     return exercises
 
@@ -42,14 +44,20 @@ def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
         if loader.accepts(path):
             return loader.load(path)
     if not path.exists():
-        raise SubmissionError(f"{path}: no such file or folder")
+        raise SubmissionError(_("{path}: no such file or folder").format(path=path))
     kinds = ", ".join(sorted({getattr(l, "name", "?") for l in loaders}))
-    raise SubmissionError(f"{path}: cannot grade this kind of file (loaders available: {kinds}); "
-                          "hand in your code as a .py file")
+    raise SubmissionError(_("{path}: cannot grade this kind of file (loaders available: {kinds}); hand in your "
+                            "code as a .py file, a notebook (.ipynb) or a folder").format(path=path, kinds=kinds))
 
 
-def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = ()) -> Report:
-    """Grade ``path``; ``worker`` may already be started (the CLI starts it first, to save time)."""
+def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
+          lang: str = "en") -> Report:
+    """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first)."""
+    with use(lang):
+        return _grade(path, pm, worker, only, lang)
+
+
+def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str) -> Report:
     worker.start()
     submission = load_submission(pm, path)
     exercises = load_exercises(pm, only)
@@ -59,23 +67,26 @@ def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iter
     try:
         loaded = worker.load(cells, path.name, [str(folder), str(folder.parent)])
     except WorkerDied as exc:
-        raise SubmissionError(f"{path.name}: the submission could not be run at all ({exc})") from None
+        raise SubmissionError(_("{name}: the submission could not be run at all ({reason})").format(
+            name=path.name, reason=exc)) from None
     inventory = build_inventory(submission, loaded["definitions"])
     checks = merged(pm.hook.grader_checks())
-    results = [grade_exercise(ex, inventory, checks, worker, submission) for ex in exercises]
+    rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
+    results = [grade_exercise(ex, inventory, checks, worker, submission, rules) for ex in exercises]
     results = add_dependency_notes(results, exercises)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)
-    report = Report(str(path), tuple(results), tuple(statements))
+    report = Report(str(path), tuple(results), tuple(statements), lang=lang)
     pm.hook.grader_report_ready(report=report)
     return report
 
 
 def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worker: WorkerClient,
-                   submission: Submission) -> ExerciseResult:
+                   submission: Submission, rules: Iterable[DiagnosisRule] = ()) -> ExerciseResult:
     candidates = inventory.candidates(exercise)
+    title = _(exercise.title)
     if not candidates:
-        return ExerciseResult(exercise.id, exercise.title, exercise.section, "missing", 0.0, exercise.points, "",
+        return ExerciseResult(exercise.id, title, exercise.section, "missing", 0.0, exercise.points, "",
                               message=_missing_message(exercise, inventory))
     ctx = CheckContext(exercise, worker, candidates, exercise.load_reference(), submission)
     specs = ([CASES_CHECK] if exercise.cases else []) + list(exercise.checks)
@@ -83,16 +94,26 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
     for spec in specs:
         check = checks.get(spec.check)
         if check is None:
-            results.append(CheckResult(spec.name, False, f"the grader has no check named '{spec.check}' "
-                                       "(is the plugin that provides it installed?)", outcome="grader-error"))
+            results.append(CheckResult(_(spec.name), False, _("the grader has no check named '{check}' (is the "
+                                       "plugin that provides it installed?)").format(check=spec.check),
+                                       outcome="grader-error"))
             continue
-        results.extend(check(ctx, spec))
+        results.extend(check(ctx, _translated(spec)))
     credited = []
     for r in results:
         if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:
             credited.append(r.graded_by)
     graded_name = ", ".join(credited) or candidates[0].label
-    return _summarise(exercise, tuple(results), graded_name)
+    found = diagnose(Evidence(exercise.id, tuple(ctx.observations)), rules, _)
+    return replace(_summarise(exercise, tuple(results), graded_name), title=title, diagnoses=tuple(found))
+
+
+def _translated(spec: CheckSpec) -> CheckSpec:
+    """A named check's title and hint in the student's language (the check sees them translated)."""
+    params = dict(spec.params)
+    if params.get("hint"):
+        params["hint"] = _(params["hint"])
+    return replace(spec, name=_(spec.name), params=params)
 
 
 def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name: str) -> ExerciseResult:
@@ -116,16 +137,18 @@ def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name:
 
 
 def _missing_message(exercise: Exercise, inventory: Inventory) -> str:
-    names = " or ".join(f"`{n}`" for n in exercise.names[:4])
+    names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
+    wanted = (_("Expected a function named {names}.") if exercise.kind == "function"
+              else _("Expected a class named {names}.")).format(names=names)
     imports = inventory.imports(exercise)
     if imports:
         name, module = imports[0]
-        return (f"`{name}` comes from `{module}` (an import), not from your own code: "
-                f"write it yourself to get credit. Expected a {exercise.kind} named {names}.")
+        return _("`{name}` comes from `{module}` (an import), not from your own code: write it yourself to get "
+                 "credit.").format(name=name, module=module) + " " + wanted
     stubs = inventory.stubs(exercise)
     if stubs:
-        return f"{stubs[-1].label} is still the TODO stub: fill it in."
-    return f"not found: expected a {exercise.kind} named {names}."
+        return _("{label} is still the TODO stub: fill it in.").format(label=stubs[-1].label)
+    return _("Not found.") + " " + wanted
 
 
 def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise]) -> list[ExerciseResult]:
@@ -136,9 +159,9 @@ def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise
         broken = [d for d in exercise.depends_on
                   if d in by_id and by_id[d].status not in ("passed", "missing")]
         if result.status not in ("passed", "missing") and broken:
-            notes = tuple(Diagnosis("depends-on-failing",
-                                    f"{exercise.id} calls your {d}, which fails its own checks: "
-                                    f"fix {d} first, then grade again.") for d in broken)
+            notes = tuple(Diagnosis("depends-on-failing", _(
+                "{exercise} calls your {dependency}, which fails its own checks: fix {dependency} first, "
+                "then grade again.").format(exercise=exercise.id, dependency=d)) for d in broken)
             result = replace(result, diagnoses=result.diagnoses + notes)
         out.append(result)
     return out
@@ -146,12 +169,13 @@ def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise
 
 def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
     """Top-level statements that did not simply run, for the report's 'what was skipped' list."""
-    explain = {"abandoned": "stopped: demo code past its time budget (grading calls your functions itself)",
-               "timeout": "stopped: it did not finish", "killed": "skipped: it ended the process",
-               "skipped": "skipped",
-               "skipped-training": "not run: gradient or training code at top level (grading calls your functions itself)",
-               "skipped-budget": "not run: the time budget for demo code was used up",
-               "syntax-error": "not run: syntax error"}
+    explain = {"abandoned": _("stopped: demo code past its time budget (grading calls your functions itself)"),
+               "timeout": _("stopped: it did not finish"), "killed": _("skipped: it ended the process"),
+               "skipped": _("skipped"),
+               "skipped-training": _("not run: gradient or training code at top level (grading calls your "
+                                     "functions itself)"),
+               "skipped-budget": _("not run: the time budget for demo code was used up"),
+               "syntax-error": _("not run: syntax error")}
     unset: set[str] = set()  # names that statements which did not run would have bound
     for record in loaded.get("statements", []):
         status = record.get("status", "ok")
@@ -164,7 +188,8 @@ def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
         missing = _undefined_name(error)
         if missing in unset:
             # Not the student's mistake: the statement that sets this name was not run.
-            status, message = "skipped-dependent", f"not run: it uses `{missing}`, which code above did not set"
+            status, message = "skipped-dependent", _("not run: it uses `{name}`, which code above did not set").format(
+                name=missing)
         unset |= bound_names(cell.source if cell else "", int(record.get("index", -1)))
         yield Statement(cell.place(line) if cell else f"line {line}", status, message)
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..i18n import _
+
 
 class SubmissionError(Exception):
     """The submission cannot be graded at all (missing, unreadable, not code). Exit status 2."""
@@ -52,17 +54,18 @@ class Loader(Protocol):
 def read_text(path: Path) -> str:
     """Read a text file a student handed in, with messages for every way it can be wrong."""
     if not path.exists():
-        raise SubmissionError(f"{path}: no such file or folder")
+        raise SubmissionError(_("{path}: no such file or folder").format(path=path))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise SubmissionError(_("{path}: cannot be read ({reason})").format(path=path, reason=exc.strerror)) from None
     if b"\x00" in data:
-        raise SubmissionError(f"{path}: this is a binary file, not Python source")
+        raise SubmissionError(_("{path}: this is a binary file, not Python source").format(path=path))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SubmissionError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+        raise SubmissionError(_("{path}: not UTF-8 text (byte {position}); save the file as UTF-8").format(
+            path=path, position=exc.start)) from None
 
 
 # What is copied beside the submission into the worker's folder: the student's own

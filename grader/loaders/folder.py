@@ -11,6 +11,7 @@ import ast
 from pathlib import Path
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
 from .notebook import read_notebook_cells
 
@@ -25,7 +26,8 @@ class FolderLoader:
         sources = sorted(p for p in path.iterdir()
                          if p.is_file() and p.suffix.lower() in (".py", ".ipynb") and not p.name.startswith("."))
         if not sources:
-            raise SubmissionError(f"{path} holds no Python files (.py) or notebooks (.ipynb) to grade")
+            raise SubmissionError(_("{path} holds no Python files (.py) or notebooks (.ipynb) to grade").format(
+                path=path))
         cells: list[CodeCell] = []
         skipped: list[tuple[str, str]] = []
         for number, source_path in enumerate(sources):
@@ -37,10 +39,11 @@ class FolderLoader:
                 else:
                     cells.append(self._python_cell(source_path, number))
             except SubmissionError as exc:
-                skipped.append((source_path.name, f"not graded: {exc}"))
+                skipped.append((source_path.name, _("not graded: {reason}").format(reason=exc)))
         if not cells:
-            reasons = "; ".join(why for _, why in skipped)
-            raise SubmissionError(f"{path}: nothing in it can be graded ({reasons})")
+            reasons = "; ".join(why for _place, why in skipped)
+            raise SubmissionError(_("{path}: nothing in it can be graded ({reasons})").format(
+                path=path, reasons=reasons))
         return Submission(path, tuple(cells), sibling_files(path), tuple(skipped))
 
     def _python_cell(self, path: Path, number: int) -> CodeCell:
@@ -48,7 +51,8 @@ class FolderLoader:
         try:
             ast.parse(source)
         except SyntaxError as exc:
-            raise SubmissionError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+            raise SubmissionError(_("syntax error at line {line}: {reason}").format(
+                line=exc.lineno, reason=exc.msg)) from None
         return CodeCell(f"file{number}", source, path.name)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import _
+
 # Cell magics whose body is Python: the first line goes, the body stays.
 PYTHON_BODY_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 # Line magics that wrap a Python statement: `%time y = f(x)` runs `y = f(x)`.
@@ -26,13 +28,13 @@ def to_python(source: str) -> tuple[str, str | None]:
     lines = source.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):
-        name, _, rest = lines[first].lstrip()[2:].partition(" ")
+        name, _sep, rest = lines[first].lstrip()[2:].partition(" ")
         if name == "writefile":
             target = rest.split()[-1] if rest.split() else "untitled.py"
             body = "\n".join(lines[first + 1:]) + "\n"
             return f"open({target!r}, 'w', encoding='utf-8').write({body!r})\n", None
         if name not in PYTHON_BODY_CELL_MAGICS:
-            return "", f"%%{name} cell: not Python, not run"
+            return "", _("cell magic %%{name}: not Python, not run").format(name=name)
         lines[first] = "pass"
     return "\n".join(_line(line) for line in lines) + ("\n" if source.endswith("\n") else ""), None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
 from .ipython_syntax import to_python
 
@@ -29,9 +30,11 @@ def read_notebook_cells(path: Path, label: str, prefix: str = "") -> tuple[list[
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "JSON" in type(exc).__name__ or "json" in reason.lower() or "Expecting" in reason:
-            raise SubmissionError(f"{label} is not a valid notebook: it is not JSON ({reason[:200]}). "
-                                  "Was it saved completely? Open it in Jupyter and save it again.") from None
-        raise SubmissionError(f"{label} is not a valid Jupyter notebook ({reason[:200]})") from None
+            raise SubmissionError(_("{name} is not a valid notebook: it is not JSON ({reason}). Was it saved "
+                                    "completely? Open it in Jupyter and save it again.").format(
+                name=label, reason=reason[:200])) from None
+        raise SubmissionError(_("{name} is not a valid Jupyter notebook ({reason})").format(
+            name=label, reason=reason[:200])) from None
     cells: list[CodeCell] = []
     skipped: list[tuple[str, str]] = []
     number = 0
@@ -50,7 +53,7 @@ def read_notebook_cells(path: Path, label: str, prefix: str = "") -> tuple[list[
         if python.strip():
             cells.append(CodeCell(f"{prefix}{index}", python, origin))
     if number == 0:
-        raise SubmissionError(f"{label} has no code cells: there is nothing to grade")
+        raise SubmissionError(_("{name} has no code cells: there is nothing to grade").format(name=label))
     return cells, skipped
 
 

@@ -5,6 +5,7 @@ import ast
 from pathlib import Path
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
 
 
@@ -19,14 +20,17 @@ class PythonFileLoader:
         try:
             tree = ast.parse(source, filename=path.name)
         except SyntaxError as exc:
-            line = (exc.text or "").rstrip("\n")
-            where = f"line {exc.lineno}" + (f": {line.strip()}" if line.strip() else "")
-            raise SubmissionError(f"{path.name}: syntax error at {where}\n  {exc.msg}. "
-                                  "Fix it (run `python " + path.name + "` to see it) and grade again.") from None
+            code = (exc.text or "").strip()
+            message = _("{name}: syntax error at line {line}: {code}\n  {reason}. Fix it (run `python {name}` to "
+                        "see it) and grade again.") if code else _("{name}: syntax error at line {line}\n  {reason}. "
+                                                                    "Fix it (run `python {name}` to see it) and grade "
+                                                                    "again.")
+            raise SubmissionError(message.format(name=path.name, line=exc.lineno, code=code, reason=exc.msg)) from None
         except ValueError as exc:  # e.g. source with null bytes that slipped through
-            raise SubmissionError(f"{path.name}: cannot be parsed as Python ({exc})") from None
+            raise SubmissionError(_("{name}: cannot be parsed as Python ({reason})").format(
+                name=path.name, reason=exc)) from None
         if not tree.body:
-            raise SubmissionError(f"{path.name} is empty: there is no code to grade")
+            raise SubmissionError(_("{name} is empty: there is no code to grade").format(name=path.name))
         return Submission(path, (CodeCell("0", source, ""),), sibling_files(path.parent))
 
 

@@ -9,10 +9,17 @@ import os
 import shutil
 
 from ..hookspecs import hookimpl
+from ..i18n import _, use
+from . import labels
 from ..report import ExerciseResult, Report
 
-STYLE = {"passed": ("✔ passed", "green"), "partial": ("◐ partial", "yellow"), "failed": ("✘ failed", "red"),
-         "missing": ("∅ missing", "magenta"), "error": ("✘ error", "red"), "timeout": ("⧗ timeout", "red")}
+STYLE = {"passed": ("✔", "green"), "partial": ("◐", "yellow"), "failed": ("✘", "red"),
+         "missing": ("∅", "magenta"), "error": ("✘", "red"), "timeout": ("⧗", "red")}
+
+
+def status_label(status: str) -> tuple[str, str]:
+    mark, colour = STYLE[status]
+    return f"{mark} {_(labels.STATUS[status])}", colour
 
 
 def renderables(report: Report) -> list:
@@ -22,29 +29,30 @@ def renderables(report: Report) -> list:
     from rich.text import Text
 
     table = Table(title=f"dlfs-grader · {report.submission}", title_justify="left", expand=False)
-    table.add_column("exercise")
+    table.add_column(_(labels.EXERCISE))
     table.add_column("§", style="dim")
-    table.add_column("status")
-    table.add_column("checks", justify="right")
-    table.add_column("points", justify="right")
-    table.add_column("graded", style="dim", overflow="fold")
+    table.add_column(_(labels.STATUS_HEADER))
+    table.add_column(_(labels.CHECKS), justify="right")
+    table.add_column(_(labels.POINTS), justify="right")
+    table.add_column(_(labels.GRADED), style="dim", overflow="fold")
     for e in report.exercises:
-        label, colour = STYLE[e.status]
+        label, colour = status_label(e.status)
         counted = [c for c in e.checks if not c.skipped]
         passed = sum(c.passed for c in counted)
         table.add_row(e.id, e.section, Text(label, style=colour), f"{passed}/{len(counted)}" if counted else "-",
                       f"{e.score:g}/{e.max_score:g}", e.graded_name)
     total_colour = "green" if report.all_passed else "yellow"
-    out: list = [table, Text(f"Score: {report.score:g} / {report.max_score:g}", style=f"bold {total_colour}")]
+    score = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
+    out: list = [table, Text(score, style=f"bold {total_colour}")]
     for e in report.exercises:
         body = _exercise_details(e, escape)
         if body:
-            label, colour = STYLE[e.status]
+            label, colour = status_label(e.status)
             out.append(Panel(body, title=f"{e.id} · {label}", title_align="left", border_style=colour))
     if report.statements:
         lines = [f"{escape(s.place)}: {escape(s.message)}" for s in report.statements]
-        out.append(Panel("\n".join(lines), title="top-level code that did not run to the end", title_align="left",
-                         border_style="dim"))
+        out.append(Panel("\n".join(lines), title=_(labels.NOT_RUN),
+                         title_align="left", border_style="dim"))
     return out
 
 
@@ -57,9 +65,9 @@ def _exercise_details(e: ExerciseResult, escape) -> str:
             continue
         parts.append(f"[bold]✘ {escape(c.name)}[/bold]\n  {escape(c.message)}")
         if c.hint:
-            parts.append(f"  [cyan]hint:[/cyan] {escape(c.hint)}")
+            parts.append(f"  [cyan]{escape(_(labels.HINT))}[/cyan] {escape(c.hint)}")
     for d in e.diagnoses:
-        parts.append(f"[yellow]→ {escape(d.message)}[/yellow]")
+        parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({d.id})[/dim]")
     return "\n".join(parts)
 
 
@@ -71,8 +79,9 @@ def render(report: Report, tty: bool = False) -> str:
     width = shutil.get_terminal_size((110, 24)).columns if tty else 110
     console = Console(file=buffer, width=width, force_terminal=color, color_system="truecolor" if color else None,
                       highlight=False, soft_wrap=False)
-    for item in renderables(report):
-        console.print(item)
+    with use(report.lang):
+        for item in renderables(report):
+            console.print(item)
     return buffer.getvalue()
 
 
