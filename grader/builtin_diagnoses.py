@@ -103,9 +103,11 @@ def _step_too_small(e: Evidence) -> bool:
 # ---- gradients ---------------------------------------------------------------------------
 
 def _gradient_1d_only(e: Evidence) -> bool:
+    """1-D inputs pass; 2-D ones break the code (x[idx] is a row) or come back in the wrong shape."""
     flat = [o for o in e.observations if o.check == "cases" and np.ndim(o.args[1]) == 1]
     multi = [o for o in e.failed("cases") if np.ndim(o.args[1]) >= 2]
-    return bool(multi) and bool(flat) and all(o.passed for o in flat)
+    broken = [o for o in multi if o.error is not None or np.shape(o.actual) != np.shape(o.expected)]
+    return bool(broken) and bool(flat) and all(o.passed for o in flat)
 
 
 def _input_not_restored(e: Evidence) -> bool:
@@ -132,16 +134,16 @@ def _gradient_ascent(e: Evidence) -> bool:
 
 
 def _hard_coded(e: Evidence) -> bool:
-    """Right on the book's examples, wrong on new inputs, with answers that ignore the input."""
-    book = [o for o in e.observations if o.book]
-    fresh = [o for o in e.failed() if not o.book and o.actual is not None]
-    if not book or not all(o.passed for o in book) or not fresh:
+    """Right on (some of) the book's examples, wrong elsewhere, with answers that ignore the input."""
+    book = [o for o in e.observations if o.book and o.passed]
+    fresh = [o for o in e.failed() if o.actual is not None and o.outcome == "wrong"]
+    if not book or not fresh:
         return False
     printed = [o.actual for o in book]
     answers = [o.actual for o in fresh]
-    repeats_book = all(any(close(a, p, rtol=1e-12) for p in printed) for a in answers)
+    repeats = sum(any(close(a, p, rtol=1e-12) for p in printed) for a in answers)
     constant = len(answers) >= 2 and all(close(a, answers[0], rtol=1e-12) for a in answers)
-    return repeats_book or constant
+    return constant or (repeats >= min(2, len(answers)) and 2 * repeats >= len(answers))
 
 
 # ---- networks -----------------------------------------------------------------------------

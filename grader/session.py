@@ -159,10 +159,10 @@ def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise
         broken = [d for d in exercise.depends_on
                   if d in by_id and by_id[d].status not in ("passed", "missing")]
         if result.status not in ("passed", "missing") and broken:
-            notes = tuple(Diagnosis("depends-on-failing", _(
+            note = Diagnosis("depends-on-failing", _(
                 "{exercise} calls your {dependency}, which fails its own checks: fix {dependency} first, "
-                "then grade again.").format(exercise=exercise.id, dependency=d)) for d in broken)
-            result = replace(result, diagnoses=result.diagnoses + notes)
+                "then grade again.").format(exercise=exercise.id, dependency=_(" and ").join(broken)))
+            result = replace(result, diagnoses=result.diagnoses + (note,))
         out.append(result)
     return out
 
