@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade the chapter-4 exercises of 'Deep Learning from Scratch' in a .py submission.",
         epilog="Exit status: 0 all exercises passed, 1 some did not, 2 the submission could not be graded.")
     parser.add_argument("path", nargs="?", type=Path, help="the submission: a .py file")
-    parser.add_argument("--format", "-f", default="terminal", help="terminal (default) or json")
+    parser.add_argument("--format", "-f", default="terminal", help="terminal (default), json, html, junit, gradescope or markdown")
     parser.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
     parser.add_argument("--only", action="append", default=[], metavar="ID",
                         help="grade only this exercise (repeatable); see --list-exercises")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .exercises import Exercise
+from .i18n import _
 from .loaders.base import Submission
 
 
@@ -33,7 +34,8 @@ class Definition:
     @property
     def label(self) -> str:
         if self.versions > 1:
-            return f"{self.name} (version {self.version + 1} of {self.versions}, {self.place})"
+            return _("{name} (version {version} of {versions}, {place})").format(
+                name=self.name, version=self.version + 1, versions=self.versions, place=self.place)
         return f"{self.name} ({self.place})"
 
 
@@ -109,7 +111,7 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)), bool(item.get("current")),
-                                  cell.place(line) if cell else f"line {line}"))
+                                  cell.place(line) if cell else str(line)))
     counts: dict[str, int] = {}
     for d in written:
         counts[d.name] = counts.get(d.name, 0) + 1
@@ -137,3 +139,20 @@ def _import_sources(submission: Submission) -> dict[str, str]:
                 for alias in node.names:
                     sources[alias.asname or alias.name.partition(".")[0]] = alias.name
     return sources
+
+
+def definition_source(submission: Submission, definition: Definition) -> tuple[str, int] | None:
+    """The source text of a definition and the line it starts on, as the student sees it."""
+    cell = submission.cell(definition.cell)
+    if cell is None:
+        return None
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return None
+    node = _find_definition(tree, definition.line - cell.first_line + 1, definition.name)
+    if node is None:
+        return None
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    lines = cell.source.splitlines()[start - 1:node.end_lineno]
+    return "\n".join(lines), start + cell.first_line - 1

@@ -204,7 +204,7 @@ def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch:
     net = StudentNet(ctx, spec, (i, h, o), seed=seed)
     for key in PARAMS:
         net.set(("params", key), params[key], quiet=True)
-    net.script.append("net.params[W1, b1, W2, b2] = the grader's values")
+    net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))
     return net, ref, x, t, params
 
 

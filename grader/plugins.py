@@ -19,6 +19,10 @@ DEFAULT_PLUGINS = (
     "grader.loaders.folder",
     "grader.reporters.terminal",
     "grader.reporters.json",
+    "grader.reporters.html",
+    "grader.reporters.junit",
+    "grader.reporters.gradescope",
+    "grader.reporters.markdown",
 )
 
 

@@ -28,6 +28,15 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class SourceSnippet:
+    """The student's code of a graded definition, as they wrote it."""
+
+    label: str
+    code: str
+    first_line: int
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     id: str
     message: str
@@ -45,6 +54,7 @@ class ExerciseResult:
     checks: tuple[CheckResult, ...] = ()
     diagnoses: tuple[Diagnosis, ...] = ()
     message: str = ""
+    sources: tuple[SourceSnippet, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,8 @@ class Report:
             "exercises": [
                 {"id": e.id, "title": e.title, "section": e.section, "status": e.status, "score": e.score,
                  "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message,
-                 "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses]}
+                 "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses],
+                 "sources": [asdict(s) for s in e.sources]}
                 for e in self.exercises
             ],
             "statements": [asdict(s) for s in self.statements],

@@ -10,16 +10,17 @@ import pluggy
 
 from .context import CheckContext
 from .diagnose import DiagnosisRule, Evidence, diagnose
-from .i18n import _, use
-from .definitions import Inventory, build_inventory
+from .i18n import N_, _, use
+from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .loaders.base import Submission, SubmissionError
 from .plugins import merged
-from .report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
+from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 from .toplevel import bound_names, plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
+KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as named in messages
 
 
 def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[Exercise]:
@@ -105,7 +106,15 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
             credited.append(r.graded_by)
     graded_name = ", ".join(credited) or candidates[0].label
     found = diagnose(Evidence(exercise.id, tuple(ctx.observations)), rules, _)
-    return replace(_summarise(exercise, tuple(results), graded_name), title=title, diagnoses=tuple(found))
+    if found:
+        # A named mistake explains the failures better than each case's generic hint, which
+        # would otherwise send the student after a different cause.
+        results = [replace(r, hint="") if not r.passed else r for r in results]
+    shown = [d for d in candidates if d.label in credited] or candidates[:1]
+    sources = tuple(SourceSnippet(d.label, *snippet) for d in shown
+                    if (snippet := definition_source(submission, d)) is not None)
+    return replace(_summarise(exercise, tuple(results), graded_name), title=title, diagnoses=tuple(found),
+                   sources=sources)
 
 
 def _translated(spec: CheckSpec) -> CheckSpec:
@@ -138,17 +147,18 @@ def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name:
 
 def _missing_message(exercise: Exercise, inventory: Inventory) -> str:
     names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
-    wanted = (_("Expected a function named {names}.") if exercise.kind == "function"
-              else _("Expected a class named {names}.")).format(names=names)
     imports = inventory.imports(exercise)
     if imports:
         name, module = imports[0]
         return _("`{name}` comes from `{module}` (an import), not from your own code: write it yourself to get "
-                 "credit.").format(name=name, module=module) + " " + wanted
+                 "credit, as a {kind} named {names}.").format(name=name, module=module, names=names,
+                                                              kind=_(exercise.kind))
     stubs = inventory.stubs(exercise)
     if stubs:
         return _("{label} is still the TODO stub: fill it in.").format(label=stubs[-1].label)
-    return _("Not found.") + " " + wanted
+    if exercise.kind == "class":
+        return _("Not found: expected a class named {names}.").format(names=names)
+    return _("Not found: expected a function named {names}.").format(names=names)
 
 
 def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise]) -> list[ExerciseResult]:
@@ -191,7 +201,7 @@ def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
             status, message = "skipped-dependent", _("not run: it uses `{name}`, which code above did not set").format(
                 name=missing)
         unset |= bound_names(cell.source if cell else "", int(record.get("index", -1)))
-        yield Statement(cell.place(line) if cell else f"line {line}", status, message)
+        yield Statement(cell.place(line) if cell else str(line), status, message)
 
 
 def _undefined_name(error: dict) -> str | None:

@@ -31,7 +31,14 @@ def test_a_failing_submission_exits_1_and_explains_the_failure():
     assert "✘ failed" in result.stdout
     assert "sum_squares_error(np.array([0.1" in result.stdout  # what was called
     assert "returned 0.195" in result.stdout and "expected 0.0975" in result.stdout
-    assert "hint:" in result.stdout and "halve" in result.stdout
+    assert "twice the expected one" in result.stdout and "(sse-missing-half)" in result.stdout
+
+
+def test_a_failure_with_no_known_cause_gets_the_cases_hint(write_submission):
+    path = write_submission("import numpy as np\ndef sum_squares_error(y, t):\n    return 0.5 * np.mean((y - t)**2)\n")
+    result = run_grade(str(path), "--only", "sum_squares_error")
+    assert result.returncode == 1
+    assert "hint:" in result.stdout and "halve the sum" in result.stdout
 
 
 def test_the_empty_template_exits_1_with_every_exercise_missing():

@@ -89,7 +89,9 @@ def test_a_failing_check_says_what_was_called_expected_got_and_a_hint():
     assert not check.passed
     assert check.call == "numerical_diff(lambda x: x**3, 1.0)"
     assert "returned 3.0003" in check.message and "expected 3.0000000" in check.message
-    assert "central difference" in check.hint
+    # The hint gives way to the named mistake, which says more.
+    assert check.hint == ""
+    assert [d.id for d in report.exercises[0].diagnoses] == ["forward-difference"]
     assert check.expected == pytest.approx(3.00000001, rel=1e-9)
     assert check.actual == pytest.approx(3.00030001, rel=1e-6)
 

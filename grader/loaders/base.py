@@ -20,8 +20,10 @@ class CodeCell:
     first_line: int = 1
 
     def place(self, line: int) -> str:
-        """Where a line of this cell is, in the student's terms: 'line 12' or 'cell 3, line 2'."""
-        return f"{self.origin}, line {line}" if self.origin else f"line {line}"
+        """Where a line of this cell is, in the student's terms: 'line 12' or 'In [3], line 2'."""
+        if self.origin:
+            return _("{origin}, line {line}").format(origin=self.origin, line=line)
+        return _("line {line}").format(line=line)
 
 
 @dataclass(frozen=True)

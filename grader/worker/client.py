@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+from ..i18n import _
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +272,7 @@ class WorkerClient:
             self._ensure_loaded()
         except (WorkerDied, WorkerTimeout):
             self.kill()
-            return Reply("crash", error=StudentError("WorkerCrash", "the submission could not be reloaded"))
+            return Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))
         message = dict(message)
         message.setdefault("budget", timeout)
         try:
@@ -278,11 +280,13 @@ class WorkerClient:
             raw = self._read(timeout + 1.0)
         except WorkerTimeout:
             self.kill()
-            return Reply("timeout", error=StudentError("Timeout", f"no answer within {timeout:g} s"))
+            return Reply("timeout", error=StudentError("Timeout", _("no answer within {seconds:g} s").format(
+                seconds=timeout)))
         except WorkerDied:
             code = self.proc.popen.poll() if self.proc else None
             self.kill()
-            detail = f"the process ended (exit code {code})" if code is not None else "the process broke off"
+            detail = _("the process ended (exit code {code})").format(code=code) if code is not None \
+                else _("the process broke off")
             return Reply("crash", error=StudentError("WorkerCrash", detail))
         return self._reply(raw)
 
@@ -294,7 +298,8 @@ class WorkerClient:
                 value = wire.decode(raw.get("value"))
                 args = tuple(wire.decode(raw["args"])) if "args" in raw else None
             except (ValueError, TypeError, KeyError) as exc:
-                return Reply("error", error=StudentError("BadValue", f"could not read the returned value: {exc}"))
+                return Reply("error", error=StudentError("BadValue", _("could not read the returned value: {reason}"
+                                                                       ).format(reason=exc)))
             replies = tuple(self._reply(r) for r in raw.get("replies", ()))
             return Reply("ok", value=value, args=args, output=output, replies=replies)
         err = raw.get("error") or {}

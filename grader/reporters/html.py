@@ -1,0 +1,71 @@
+"""``--format html``: one self-contained page (no network, opens from disk), rendered with jinja2.
+
+The page shows the summary, each exercise with its status and points, every failing
+check with the call, the expected and actual values laid out as arrays, the likely
+mistake and its hint, and the student's own code of the graded function, highlighted
+with Pygments. It reads only the report.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..hookspecs import hookimpl
+from ..i18n import _, use
+from ..report import Report
+from . import labels
+
+
+def shaped(value: Any) -> str:
+    """A value from the report as aligned text: nested lists become a NumPy-style grid."""
+    if value is None:
+        return ""
+    if isinstance(value, dict) and {"shape", "first"} <= set(value):
+        return _("array of shape {shape}, mean {mean:.4g}, std {std:.4g}; first values {first}").format(
+            shape=tuple(value["shape"]), mean=float(value["mean"]), std=float(value["std"]),
+            first=", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value["first"]))
+    if isinstance(value, dict):
+        return "\n".join(f"{key}:\n{shaped(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        try:
+            array = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            return str(value)
+        return np.array2string(array, precision=8, separator=", ", max_line_width=88, threshold=200)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def highlight(code: str, first_line: int) -> str:
+    from pygments import highlight as pygments_highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    formatter = HtmlFormatter(linenos="inline", linenostart=first_line, cssclass="highlight", wrapcode=True)
+    return pygments_highlight(code, PythonLexer(), formatter)
+
+
+def _pygments_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="friendly").get_style_defs(".highlight")
+
+
+def render(report: Report, tty: bool = False) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("grader.reporters", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["shaped"] = shaped
+    with use(report.lang):
+        env.globals.update(_=_, labels=labels)
+        return env.get_template("report.html.j2").render(
+            report=report, highlight=highlight, pygments_css=_pygments_css(),
+            percent=0 if not report.max_score else round(100 * report.score / report.max_score))
+
+
+@hookimpl
+def grader_reporters() -> dict:
+    return {"html": render}

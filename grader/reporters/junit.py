@@ -1,0 +1,68 @@
+"""``--format junit``: JUnit XML, one testsuite per exercise and one testcase per check.
+
+CI systems (GitHub Actions, GitLab, Jenkins) read this shape: ``<testsuites>`` with
+``tests``/``failures``/``errors``/``skipped`` counts, each ``<testcase>`` holding a
+``<failure>`` (a wrong value), an ``<error>`` (an exception, a timeout, a crash) or
+``<skipped>``. A missing exercise is one failing testcase, so it is never silently green.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..hookspecs import hookimpl
+from ..i18n import _, use
+from ..report import CheckResult, ExerciseResult, Report
+from . import labels
+
+ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
+
+
+def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult) -> str:
+    case = ET.SubElement(suite, "testcase", classname=f"dlfs.{exercise.id}", name=check.name, time="0")
+    details = "\n".join(part for part in (check.message, f"{_(labels.HINT)} {check.hint}" if check.hint else "")
+                        if part)
+    if check.skipped:
+        ET.SubElement(case, "skipped", message=check.message)
+        return "skipped"
+    if check.passed:
+        return "passed"
+    kind = "error" if check.outcome in ERROR_OUTCOMES else "failure"
+    element = ET.SubElement(case, kind, message=check.message[:500], type=check.outcome)
+    element.text = details
+    return kind
+
+
+def render(report: Report, tty: bool = False) -> str:
+    with use(report.lang):
+        root = ET.Element("testsuites", name="dlfs-grader")
+        totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for exercise in report.exercises:
+            suite = ET.SubElement(root, "testsuite", name=exercise.id, timestamp="", time="0")
+            counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+            checks = list(exercise.checks)
+            if exercise.status == "missing":
+                checks = [CheckResult(exercise.title, False, exercise.message, outcome="wrong")]
+            for check in checks:
+                kind = _case(suite, exercise, check)
+                counts["tests"] += 1
+                if kind == "failure":
+                    counts["failures"] += 1
+                elif kind in ("error", "skipped"):
+                    counts[{"error": "errors", "skipped": "skipped"}[kind]] += 1
+            if exercise.diagnoses:
+                properties = ET.Element("properties")
+                for d in exercise.diagnoses:
+                    ET.SubElement(properties, "property", name=f"diagnosis.{d.id}", value=d.message)
+                suite.insert(0, properties)
+            for key, value in counts.items():
+                suite.set(key, str(value))
+                totals[key] += value
+        for key, value in totals.items():
+            root.set(key, str(value))
+        ET.indent(root)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+@hookimpl
+def grader_reporters() -> dict:
+    return {"junit": render}
