@@ -7,8 +7,9 @@ from __future__ import annotations
 import ast
 
 
-def read_po(text: str) -> dict[str, str]:
-    """``{msgid: msgstr}`` for every translated entry; the header and fuzzy entries are left out."""
+def read_po(text: str, keep_empty: bool = False) -> dict[str, str]:
+    """``{msgid: msgstr}`` for every translated entry (every entry with ``keep_empty``, as in a
+    ``.pot`` template); the header and fuzzy entries are left out."""
     messages: dict[str, str] = {}
     entry: dict[str, list[str]] = {}
     field: str | None = None
@@ -17,7 +18,7 @@ def read_po(text: str) -> dict[str, str]:
     def flush() -> None:
         nonlocal entry, field, fuzzy
         key, value = "".join(entry.get("msgid", [])), "".join(entry.get("msgstr", []))
-        if key and value and not fuzzy:
+        if key and (value or keep_empty) and not fuzzy:
             messages[key] = value
         entry, field, fuzzy = {}, None, False
 

@@ -56,18 +56,21 @@ def renderables(report: Report) -> list:
     return out
 
 
+MAX_FAILURES_SHOWN = 4
+
+
 def _exercise_details(e: ExerciseResult, escape) -> str:
-    parts = []
-    if e.message:
-        parts.append(escape(e.message))
-    for c in e.checks:
-        if c.passed or c.skipped:
-            continue
+    # The named mistake first: it explains the failures listed after it.
+    parts = [escape(e.message)] if e.message else []
+    for d in e.diagnoses:
+        parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({d.id})[/dim]")
+    failing = [c for c in e.checks if not c.passed and not c.skipped]
+    for c in failing[:MAX_FAILURES_SHOWN]:
         parts.append(f"[bold]✘ {escape(c.name)}[/bold]\n  {escape(c.message)}")
         if c.hint:
             parts.append(f"  [cyan]{escape(_(labels.HINT))}[/cyan] {escape(c.hint)}")
-    for d in e.diagnoses:
-        parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({d.id})[/dim]")
+    if len(failing) > MAX_FAILURES_SHOWN:
+        parts.append(f"[dim]{escape(_(labels.MORE_FAILURES).format(count=len(failing) - MAX_FAILURES_SHOWN))}[/dim]")
     return "\n".join(parts)
 
 
