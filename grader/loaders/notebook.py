@@ -46,7 +46,7 @@ def read_notebook_cells(path: Path, label: str, prefix: str = "") -> tuple[list[
         source = "".join(source) if isinstance(source, list) else str(source)
         count = cell.get("execution_count")
         # In [12] is what the student sees beside the cell; unexecuted cells have no number.
-        origin = prefix + (f"In [{count}]" if isinstance(count, int) else f"cell {number}")
+        origin = prefix + (f"In [{count}]" if isinstance(count, int) else _("cell {number}").format(number=number))
         python, note = to_python(source)
         if note:
             skipped.append((origin, note))
