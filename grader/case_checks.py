@@ -90,7 +90,7 @@ def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str
         results.append(unchanged_result or CheckResult(
             _("{name}: input left unchanged").format(name=title), False,
             _("not checked: the call did not return a value"), None, None, first_failure.call, skipped=True,
-            weight=case.weight, outcome="not-run"))
+            weight=case.weight, outcome="not-checked"))
     return results
 
 
