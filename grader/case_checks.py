@@ -7,6 +7,7 @@ right, and the report says which one did.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .checks import compare, unchanged
@@ -45,6 +46,12 @@ def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str
     if ctx.exercise.unpack_tuple:
         expected = _first_if_tuple(expected)
     title, hint, book = case_title(case), _(case.hint or ctx.exercise.hint), case.book_value is not None
+    results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book)
+    return [replace(r, hidden=True) for r in results] if case.hidden else results
+
+
+def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str], expected: Any,
+                    title: str, hint: str, book: bool) -> list[CheckResult]:
     first_failure: CheckResult | None = None
     first_seen: Observation | None = None
     unchanged_result: CheckResult | None = None

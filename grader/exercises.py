@@ -38,6 +38,7 @@ class Case:
     unchanged: tuple[int, ...] = ()
     seed: int | None = None
     weight: float = 1.0
+    hidden: bool = False  # inputs and expected values stay out of student-facing reports
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class CheckSpec:
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     weight: float = 1.0
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,23 @@ class Exercise:
     unpack_tuple: bool = False
     hint: str = ""
     source: str = ""
+    plugin: str = ""  # the plugin that registered it
+
+    def protected_paths(self) -> list[str]:
+        """Folders holding this exercise's spec and answer key: the worker may not read them."""
+        import importlib.util
+
+        paths = [str(Path(self.source).resolve().parent)] if self.source else []
+        try:
+            spec = importlib.util.find_spec(self.reference.partition(":")[0])
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin:
+            origin = Path(spec.origin).resolve().parent
+            # A module beside the specs or in its own package: protect its folder, never site-packages.
+            if origin.name not in ("site-packages", "dist-packages"):
+                paths.append(str(origin))
+        return paths
 
     def load_reference(self) -> Any:
         module_name, _, attr = self.reference.partition(":")
@@ -82,9 +101,9 @@ class Exercise:
 
 _TOP_FIELDS = {"id", "title", "section", "points", "kind", "names", "reference", "case", "random", "check",
                "depends_on", "unpack_tuple", "hint", "rtol", "atol"}
-_CASE_FIELDS = {"name", "args", "book_value", "hint", "rtol", "atol", "unchanged", "weight"}
-_RANDOM_FIELDS = {"name", "generator", "params", "seeds", "hint", "rtol", "atol", "unchanged", "weight"}
-_CHECK_FIELDS = {"check", "name", "params", "weight"}
+_CASE_FIELDS = {"name", "args", "book_value", "hint", "rtol", "atol", "unchanged", "weight", "hidden"}
+_RANDOM_FIELDS = {"name", "generator", "params", "seeds", "hint", "rtol", "atol", "unchanged", "weight", "hidden"}
+_CHECK_FIELDS = {"check", "name", "params", "weight", "hidden"}
 
 
 def decode_value(value: Any, where: str) -> Any:
@@ -138,7 +157,8 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
         args = tuple(decode_value(a, f"{at}.args[{j}]") for j, a in enumerate(_require(table, "args", at)))
         cases.append(Case(str(_require(table, "name", at)), args, table.get("book_value"), table.get("hint", ""),
                           float(table.get("rtol", rtol)), float(table.get("atol", atol)),
-                          tuple(table.get("unchanged", ())), None, float(table.get("weight", 1.0))))
+                          tuple(table.get("unchanged", ())), None, float(table.get("weight", 1.0)),
+                          bool(table.get("hidden", False))))
     for i, table in enumerate(data.get("random", [])):
         at = f"{where}: random[{i}]"
         _unknown(table, _RANDOM_FIELDS, at)
@@ -154,13 +174,14 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
             cases.append(Case(str(_require(table, "name", at)), tuple(args), None,
                               table.get("hint", ""), float(table.get("rtol", rtol)),
                               float(table.get("atol", atol)), tuple(table.get("unchanged", ())), int(seed),
-                              float(table.get("weight", 1.0))))
+                              float(table.get("weight", 1.0)), bool(table.get("hidden", False))))
     checks = []
     for i, table in enumerate(data.get("check", [])):
         at = f"{where}: check[{i}]"
         _unknown(table, _CHECK_FIELDS, at)
         checks.append(CheckSpec(str(_require(table, "check", at)), str(_require(table, "name", at)),
-                                dict(table.get("params", {})), float(table.get("weight", 1.0))))
+                                dict(table.get("params", {})), float(table.get("weight", 1.0)),
+                                bool(table.get("hidden", False))))
     kind = data.get("kind", "function")
     if kind not in ("function", "class"):
         raise SpecError(f"{where}: kind must be 'function' or 'class', not {kind!r}")

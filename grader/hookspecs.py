@@ -31,6 +31,16 @@ def grader_exercise_dirs() -> list[Path]:
 
 
 @hookspec
+def grader_exercise_checks(exercise: Any) -> list[Any]:
+    """More checks for an exercise, built-in or not: a list of :class:`grader.exercises.CheckSpec`.
+
+    Called once per exercise when the exercises are loaded, with the
+    :class:`grader.exercises.Exercise`. Each returned spec names a check registered
+    through ``grader_checks``; its results count towards the exercise like its own.
+    """
+
+
+@hookspec
 def grader_generators() -> dict[str, Callable[..., tuple]]:
     """Named input generators for random cases: ``name -> fn(rng, **params) -> args``.
 

@@ -1,12 +1,20 @@
-"""The plugin manager: the built-in plugins, then those installed under the ``grader`` entry point."""
+"""The plugin manager: the built-in plugins, installed plugins (entry point group ``grader``),
+``--plugin`` modules or files and ``--exercises`` folders, all registered the same way."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from functools import lru_cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable
 
 import pluggy
 
 from . import hookspecs
+from .hookspecs import hookimpl
 
 DEFAULT_PLUGINS = (
     "grader.builtin_exercises",
@@ -30,20 +38,79 @@ class PluginError(Exception):
     """A plugin that cannot be loaded; the message names it."""
 
 
-def make_manager(plugins: tuple[str, ...] = DEFAULT_PLUGINS, entry_points: bool = True) -> pluggy.PluginManager:
+class ExerciseFolder:
+    """``--exercises DIR``: a folder of specs whose reference modules sit beside them."""
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise PluginError(f"--exercises {folder}: no such folder")
+        self.folder = folder.resolve()
+        if str(self.folder) not in sys.path:
+            sys.path.insert(0, str(self.folder))  # so `reference = "my_reference:softmax"` imports
+
+    @hookimpl
+    def grader_exercise_dirs(self) -> list[Path]:
+        return [self.folder]
+
+
+def load_plugin(spec: str) -> ModuleType:
+    """A plugin named on the command line: a module name (``mypackage.plugin``) or a .py file."""
+    path = Path(spec)
+    try:
+        if spec.endswith(".py") or path.is_file():
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {spec}")
+            name = f"grader_local_plugin_{path.stem}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[name] = module
+            module_spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(spec)
+    except Exception as exc:  # a broken plugin must not become a traceback
+        raise PluginError(f"plugin {spec} could not be loaded: {type(exc).__name__}: {exc}") from None
+
+
+def make_manager(plugins: Iterable[str] = DEFAULT_PLUGINS, entry_points_group: str | None = "grader",
+                 extra: Iterable[str] = (), exercise_dirs: Iterable[Path] = (),
+                 entry_points: bool | None = None) -> pluggy.PluginManager:
+    """Built-ins first, then installed plugins, then command-line ones: later ones may override."""
+    if entry_points is False:
+        entry_points_group = None
     pm = pluggy.PluginManager("grader")
     pm.add_hookspecs(hookspecs)
     for name in plugins:
-        try:
-            pm.register(importlib.import_module(name), name=name)
-        except Exception as exc:  # a broken plugin must not become a traceback
-            raise PluginError(f"plugin {name} could not be loaded: {type(exc).__name__}: {exc}") from None
-    if entry_points:
-        try:
-            pm.load_setuptools_entrypoints("grader")
-        except Exception as exc:
-            raise PluginError(f"an installed grader plugin could not be loaded: {type(exc).__name__}: {exc}") from None
+        _register(pm, load_plugin(name), name)
+    if entry_points_group:
+        for entry in sorted(_entry_points(entry_points_group), key=lambda e: e.name):
+            try:
+                plugin = entry.load()
+            except Exception as exc:
+                dist = getattr(entry.dist, "name", "?")
+                raise PluginError(f"installed plugin '{entry.name}' (package {dist}) could not be loaded: "
+                                  f"{type(exc).__name__}: {exc}") from None
+            _register(pm, plugin, f"{entry.name} (entry point, package {getattr(entry.dist, 'name', '?')})")
+    for spec in extra:
+        _register(pm, load_plugin(spec), f"--plugin {spec}")
+    for folder in exercise_dirs:
+        _register(pm, ExerciseFolder(Path(folder)), f"--exercises {folder}")
     return pm
+
+
+def _entry_points(group: str) -> list:
+    try:
+        return list(entry_points(group=group))
+    except Exception:  # broken metadata of some unrelated package
+        return []
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    if pm.is_registered(plugin):
+        return
+    try:
+        pm.register(plugin, name=name)
+    except Exception as exc:  # e.g. a hook implementation that does not match its spec
+        raise PluginError(f"plugin {name} could not be registered: {type(exc).__name__}: {exc}") from None
 
 
 def merged(results: list[dict]) -> dict:
@@ -53,6 +120,16 @@ def merged(results: list[dict]) -> dict:
     for part in reversed(results):
         out.update(part or {})
     return out
+
+
+def describe(pm: pluggy.PluginManager) -> list[tuple[str, str]]:
+    """(name, where it comes from) of every registered plugin, in registration order."""
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        origin = getattr(plugin, "__file__", None) or getattr(getattr(plugin, "folder", None), "as_posix",
+                                                               lambda: type(plugin).__name__)()
+        rows.append((name, str(origin)))
+    return rows
 
 
 @lru_cache(maxsize=1)

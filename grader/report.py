@@ -25,6 +25,7 @@ class CheckResult:
     skipped: bool = False
     outcome: str = "ok"  # ok | wrong | error | timeout | crash: how the student's code behaved
     weight: float = 1.0
+    hidden: bool = False  # a hidden case: student-facing reports show only its name and verdict
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,18 @@ KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as name
 
 
 def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[Exercise]:
+    """Every plugin's exercises, in registration order; a later plugin's exercise replaces an
+    earlier one with the same id. Each remembers the plugin it came from."""
     generators = merged(pm.hook.grader_generators())
-    exercises: list[Exercise] = []
-    for folders in reversed(pm.hook.grader_exercise_dirs()):
-        for folder in folders or ():
-            exercises.extend(load_exercise_dir(Path(folder), generators))
+    by_id: dict[str, Exercise] = {}
+    for impl in reversed(pm.hook.grader_exercise_dirs.get_hookimpls()):
+        for folder in impl.function() or ():
+            for exercise in load_exercise_dir(Path(folder), generators):
+                by_id[exercise.id] = replace(exercise, plugin=impl.plugin_name)
+    exercises = []
+    for exercise in by_id.values():
+        extra = [spec for group in pm.hook.grader_exercise_checks(exercise=exercise) for spec in group or ()]
+        exercises.append(replace(exercise, checks=exercise.checks + tuple(extra)) if extra else exercise)
     wanted = set(only)
     if wanted:
         unknown = wanted - {e.id for e in exercises}
@@ -66,7 +73,8 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     cells = [{"id": c.id, "source": c.source, "plan": plan(c.source)} for c in submission.cells]
     folder = submission.folder.resolve()
     try:
-        loaded = worker.load(cells, path.name, [str(folder), str(folder.parent)])
+        protect = sorted({p for exercise in exercises for p in exercise.protected_paths()})
+        loaded = worker.load(cells, path.name, [str(folder), str(folder.parent)], protect)
     except WorkerDied as exc:
         raise SubmissionError(_("{name}: the submission could not be run at all ({reason})").format(
             name=path.name, reason=exc)) from None
@@ -99,7 +107,8 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
                                        "plugin that provides it installed?)").format(check=spec.check),
                                        outcome="grader-error"))
             continue
-        results.extend(check(ctx, _translated(spec)))
+        produced = check(ctx, _translated(spec))
+        results.extend(replace(r, hidden=True) for r in produced) if spec.hidden else results.extend(produced)
     credited = []
     for r in results:
         if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:

@@ -13,12 +13,13 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .visibility import student_view
 
 
 def results(report: Report) -> dict:
     tests = []
     for exercise in report.exercises:
-        counted = [c for c in exercise.checks if not c.skipped]
+        counted = [student_view(c) for c in exercise.checks if not c.skipped]
         total = sum(c.weight for c in counted)
         if not counted:
             tests.append({"name": f"{exercise.id}: {exercise.title}", "number": exercise.id, "score": 0.0,

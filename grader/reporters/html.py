@@ -15,6 +15,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .visibility import student_view
 
 
 def shaped(value: Any) -> str:
@@ -59,6 +60,7 @@ def render(report: Report, tty: bool = False) -> str:
     env = Environment(loader=PackageLoader("grader.reporters", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["shaped"] = shaped
+    env.filters["student_view"] = lambda checks: [student_view(c) for c in checks]
     with use(report.lang):
         env.globals.update(_=_, labels=labels)
         return env.get_template("report.html.j2").render(

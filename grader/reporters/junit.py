@@ -13,6 +13,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import CheckResult, ExerciseResult, Report
 from . import labels
+from .visibility import student_view
 
 ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
 
@@ -39,7 +40,7 @@ def render(report: Report, tty: bool = False) -> str:
         for exercise in report.exercises:
             suite = ET.SubElement(root, "testsuite", name=exercise.id, timestamp="", time="0")
             counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-            checks = list(exercise.checks)
+            checks = [student_view(c) for c in exercise.checks]
             if exercise.status == "missing":
                 checks = [CheckResult(exercise.title, False, exercise.message, outcome="wrong")]
             for check in checks:

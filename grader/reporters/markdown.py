@@ -5,6 +5,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .visibility import student_view
 
 MARKS = {"passed": "✅", "partial": "🟡", "failed": "❌", "missing": "⬜", "error": "❌", "timeout": "⏱️"}
 
@@ -34,7 +35,7 @@ def render(report: Report, tty: bool = False) -> str:
                 lines.append(f"- {_cell(e.message)}")
             for d in e.diagnoses:
                 lines.append(f"- **{_(labels.DIAGNOSIS)}** (`{d.id}`): {_cell(d.message)}")
-            for c in e.checks:
+            for c in map(student_view, e.checks):
                 if not c.passed and not c.skipped:
                     hint = f" {_(labels.HINT)} {_cell(c.hint)}" if c.hint else ""
                     lines.append(f"- ❌ {_cell(c.name)}: {_cell(c.message)}{hint}")

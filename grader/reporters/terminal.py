@@ -11,6 +11,7 @@ import shutil
 from ..hookspecs import hookimpl
 from ..i18n import _, use
 from . import labels
+from .visibility import student_view
 from ..report import ExerciseResult, Report
 
 STYLE = {"passed": ("✔", "green"), "partial": ("◐", "yellow"), "failed": ("✘", "red"),
@@ -64,7 +65,7 @@ def _exercise_details(e: ExerciseResult, escape) -> str:
     parts = [escape(e.message)] if e.message else []
     for d in e.diagnoses:
         parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({d.id})[/dim]")
-    failing = [c for c in e.checks if not c.passed and not c.skipped]
+    failing = [student_view(c) for c in e.checks if not c.passed and not c.skipped]
     for c in failing[:MAX_FAILURES_SHOWN]:
         parts.append(f"[bold]✘ {escape(c.name)}[/bold]\n  {escape(c.message)}")
         if c.hint:

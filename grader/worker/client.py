@@ -192,7 +192,8 @@ class WorkerClient:
                 proc.buffer.extend(chunk)
 
     # ---- loading ------------------------------------------------------------
-    def load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = ()) -> dict[str, Any]:
+    def load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = (),
+             protect: list[str] = ()) -> dict[str, Any]:
         """Run the submission's top-level code; returns the first successful load's record.
 
         A statement that kills or hangs the worker is marked and skipped in the next
@@ -203,6 +204,7 @@ class WorkerClient:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         self.load_request = {"op": "load", "cells": cells, "file": filename, "paths": list(paths),
+                             "protect": list(protect),
                              "statement_budget": self.limits.statement_seconds,
                              "demo_statement_budget": self.limits.demo_statement_seconds,
                              "demo_budget": self.limits.demo_total_seconds,

@@ -72,7 +72,7 @@ def _load_wire(path: str) -> types.ModuleType:
     return module
 
 
-def _install_guards(workdir: str, protected: list[str], allowed: list[str]) -> None:
+def _install_guards(workdir: str, protected: list[str], allowed: list[str]) -> list[str]:
     """An audit hook (which, unlike a meta-path finder, student code cannot remove).
 
     ``protected`` folders (the grader, the answer key, the exercise specs) cannot even be
@@ -141,6 +141,7 @@ def _install_guards(workdir: str, protected: list[str], allowed: list[str]) -> N
 
     _posixsubprocess.fork_exec = refuse_process
     sys.addaudithook(hook)
+    return protected  # the hook reads this list: folders added later are protected too
     for name in list(sys.modules):
         if name.partition(".")[0] in BLOCKED_IMPORTS:
             del sys.modules[name]
@@ -222,8 +223,9 @@ def _on_alarm(signum, frame):
 
 class Worker:
     def __init__(self, wire: types.ModuleType, proto_in, proto_out, filename_prefix: str,
-                 compat: list[str]) -> None:
+                 compat: list[str], protected: list[str]) -> None:
         self.compat = compat
+        self.protected = protected
         self.wire = wire
         self.proto_in = proto_in
         self.proto_out = proto_out
@@ -277,6 +279,8 @@ class Worker:
         sys.modules[SUBMISSION_MODULE] = self.module
         # The student's own folders (for data and modules too big to copy), then the book's helpers.
         sys.path[1:1] = [p for p in request.get("paths", []) if p not in sys.path] + self.compat
+        # Exercises from plugins keep their answer keys in their own folders: guard those too.
+        self.protected.extend(os.path.realpath(p) for p in request.get("protect", []))
         skip = {(s[0], s[1]) for s in request.get("skip", [])}
         demo_left = float(request.get("demo_budget", 1.0))
         statements = []
@@ -466,11 +470,11 @@ def main() -> None:
     sys.path[:0] = [workdir]
     signal.signal(signal.SIGALRM, _on_alarm)
     _set_limits(memory_mb * 1024 * 1024, cpu_seconds, 64 * 1024 * 1024)
-    _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
+    guarded = _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
     _quiet_displays()
     sys.meta_path.insert(0, _BookPackages([a for a in allowed if a]))
     worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ",
-                    compat=[a for a in allowed if a])
+                    compat=[a for a in allowed if a], protected=guarded)
     worker.send({"ready": True})
     worker.serve()
 
