@@ -94,6 +94,11 @@ def make_manager(plugins: Iterable[str] = DEFAULT_PLUGINS, entry_points_group: s
         _register(pm, load_plugin(spec), f"--plugin {spec}")
     for folder in exercise_dirs:
         _register(pm, ExerciseFolder(Path(folder)), f"--exercises {folder}")
+    try:
+        pm.check_pending()  # a misspelled hook (grader_exercise_dir) would otherwise be ignored
+    except pluggy.PluginValidationError as exc:
+        names = [name for name, plugin in pm.list_name_plugin() if plugin is exc.plugin]
+        raise PluginError(f"plugin {names[0] if names else exc.plugin}: {exc}") from None
     return pm
 
 

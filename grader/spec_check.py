@@ -13,6 +13,7 @@ import numpy as np
 import pluggy
 
 from .context import materialize
+from .display import value_text
 from .exercises import Exercise, SpecError, load_exercise
 from .plugins import merged
 
@@ -64,7 +65,7 @@ def check_exercise(exercise: Exercise, registered: dict) -> list[str]:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            problems.append(f"{label}.book_value: the reference gives {value!r}, not {case.book_value!r} "
+            problems.append(f"{label}.book_value: the reference gives {value_text(value)}, not {case.book_value!r} "
                             f"(rtol {case.rtol:g}, atol {case.atol:g})")
     for spec in exercise.checks:
         if spec.check not in registered:
