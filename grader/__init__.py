@@ -1,7 +1,13 @@
 """dlfs-grader: an autograder for chapter 4 of "Deep Learning from Scratch".
 
-Plugins use :data:`hookimpl` to implement the hooks in :mod:`grader.hookspecs`.
+Plugins use ``from grader import hookimpl`` to implement the hooks in :mod:`grader.hookspecs`.
 """
-from .hookspecs import hookimpl
-
 __all__ = ["hookimpl"]
+
+
+def __getattr__(name):
+    # Imported on first use: `grade` starts its sandbox before anything else is loaded.
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+        return hookimpl
+    raise AttributeError(name)

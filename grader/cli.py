@@ -92,10 +92,12 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     worker = None
     if not (args.list_exercises or args.list_plugins):
         # Start the sandbox first: it imports NumPy while this process loads the grader.
+        from .worker import spawn
+        workdir = spawn.new_workdir()
+        process = spawn.spawn(workdir, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS)
         from .worker.client import Limits, WorkerClient
         limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
-        worker = WorkerClient(limits)
-        worker.start()
+        worker = WorkerClient(limits, started=(workdir, process))
     try:
         return _run(args, parser, worker)
     except KeyboardInterrupt:

@@ -12,26 +12,14 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-
-from ..i18n import _
 from pathlib import Path
 from typing import Any
 
+from . import spawn
 
-RUNNER = Path(__file__).with_name("runner.py")
-WIRE = Path(__file__).with_name("wire.py")
-GRADER_DIR = Path(__file__).resolve().parent.parent
-COMPAT_DIR = GRADER_DIR / "compat"
-# The answer key and the specs sit beside the grader, whether in a checkout or in site-packages.
-PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "exercises")
-# The worker's environment is built from nothing: the student's code sees none of
-# the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
-WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+
 MAX_RESTARTS = 8
 
 
@@ -44,8 +32,8 @@ class Limits:
     demo_statement_seconds: float = 0.1  # one statement of demo code
     demo_total_seconds: float = 0.5  # all demo code of a submission together
     import_seconds: float = 5.0
-    memory_mb: int = 2048
-    cpu_seconds: int = 120
+    memory_mb: int = spawn.DEFAULT_MEMORY_MB
+    cpu_seconds: int = spawn.DEFAULT_CPU_SECONDS
     startup_seconds: float = 15.0
 
 
@@ -88,6 +76,12 @@ class _Process:
     buffer: bytearray = field(default_factory=bytearray)
 
 
+def _(message: str) -> str:
+    """Translate lazily: importing the catalogs must not delay starting the worker."""
+    from ..i18n import _ as translate
+    return translate(message)
+
+
 class WorkerDied(Exception):
     """The worker process ended or broke the protocol."""
 
@@ -97,11 +91,12 @@ class WorkerTimeout(Exception):
 
 
 class WorkerClient:
-    def __init__(self, limits: Limits = Limits()) -> None:
+    def __init__(self, limits: Limits = Limits(), started: tuple[Path, subprocess.Popen] | None = None) -> None:
+        """``started``: a (workdir, process) pair from :func:`grader.worker.spawn.spawn`, already running."""
         self.limits = limits
         self.files: dict[str, bytes] = {}  # set before load(): copied into the private folder
-        self.workdir = Path(tempfile.mkdtemp(prefix="dlfs-grade-"))
-        self.proc: _Process | None = None
+        self.workdir = started[0] if started else spawn.new_workdir()
+        self.proc: _Process | None = _Process(started[1], started[1].stdout.fileno()) if started else None
         self.load_request: dict[str, Any] | None = None
         self.skip: set[tuple[Any, int]] = set()
         self.first_load: dict[str, Any] | None = None
@@ -112,12 +107,7 @@ class WorkerClient:
         """Spawn the process now; it imports NumPy while the caller does other work."""
         if self.proc is not None:
             return
-        popen = subprocess.Popen(
-            [sys.executable, "-I", str(RUNNER), str(WIRE), str(self.limits.memory_mb), str(self.limits.cpu_seconds),
-             os.pathsep.join(map(str, PROTECTED)), str(COMPAT_DIR)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,
-            env=dict(WORKER_ENV, HOME=str(self.workdir), TMPDIR=str(self.workdir)), start_new_session=True,
-            close_fds=True)
+        popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds)
         self.proc = _Process(popen, popen.stdout.fileno())
 
     def _await_ready(self) -> None:
