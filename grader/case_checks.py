@@ -111,7 +111,7 @@ def _unchanged_check(ctx: CheckContext, case: Case, title: str, call: str, reply
         ctx.observe(Observation("cases.unchanged", case.args, before, after, verdict.ok))
         if not verdict.ok:
             message = _("after {call}, argument {position} was not what was passed in: {problem}. "
-                        "Put every element back (x[idx] = tmp_val) after computing f(x+h) and f(x-h).")
+                        "The function must leave its inputs as it found them.")
             return CheckResult(name, False, message.format(call=call, position=position + 1, problem=verdict.problem),
                                to_jsonable(before), to_jsonable(after), call, "", graded_by, outcome="wrong",
                                weight=case.weight)

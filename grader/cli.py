@@ -55,7 +55,8 @@ def check_exercises_main(argv: list[str]) -> int:
         for folder in folders:
             if not folder.is_dir():
                 raise PluginError(f"{folder}: no such folder")
-        reports = [r for folder in folders for r in check_folder(folder, pm)]
+        seen: dict[str, str] = {}
+        reports = [r for folder in folders for r in check_folder(folder, pm, seen)]
     except (PluginError, SpecError) as exc:
         print(f"grade check-exercises: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

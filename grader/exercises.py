@@ -142,6 +142,30 @@ def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    """A field of the expected TOML type (a number, a string, a list of strings...)."""
+    value = table.get(key, default)
+    if value is None:
+        return value
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple)
+                                                                                   else (kind,)))
+    if ok and isinstance(value, list):
+        ok = all(isinstance(item, str) for item in value)
+    if not ok:
+        wanted = {float: "a number", str: "a string", list: "a list of strings", bool: "true or false"}
+        names = [wanted.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)) if k is not int]
+        raise SpecError(f"{where}.{key}: expected {' or '.join(names)}, got {value!r}")
+    return value
+
+
+def _positions(table: Mapping[str, Any], args: tuple, where: str) -> tuple[int, ...]:
+    positions = tuple(table.get("unchanged", ()))
+    for p in positions:
+        if not isinstance(p, int) or not 0 <= p < len(args):
+            raise SpecError(f"{where}.unchanged: {p!r} is not the position of an argument (0 to {len(args) - 1})")
+    return positions
+
+
 def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
     where = str(path)
     try:
@@ -157,14 +181,15 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
         args = tuple(decode_value(a, f"{at}.args[{j}]") for j, a in enumerate(_require(table, "args", at)))
         cases.append(Case(str(_require(table, "name", at)), args, table.get("book_value"), table.get("hint", ""),
                           float(table.get("rtol", rtol)), float(table.get("atol", atol)),
-                          tuple(table.get("unchanged", ())), None, float(table.get("weight", 1.0)),
+                          _positions(table, args, at), None, float(_typed(table, "weight", (int, float), at, 1.0)),
                           bool(table.get("hidden", False))))
     for i, table in enumerate(data.get("random", [])):
         at = f"{where}: random[{i}]"
         _unknown(table, _RANDOM_FIELDS, at)
         name = str(_require(table, "generator", at))
         if name not in generators:
-            raise SpecError(f"{at}.generator: no generator named '{name}' (known: {', '.join(sorted(generators))})")
+            raise SpecError(f"{at}.generator: no generator named '{name}' (known: {', '.join(sorted(generators))}); "
+                            "if a plugin provides it, load that plugin (--plugin MODULE)")
         params = dict(table.get("params", {}))
         for seed in _require(table, "seeds", at):
             try:
@@ -173,8 +198,8 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
                 raise SpecError(f"{at}.params: {exc}") from None
             cases.append(Case(str(_require(table, "name", at)), tuple(args), None,
                               table.get("hint", ""), float(table.get("rtol", rtol)),
-                              float(table.get("atol", atol)), tuple(table.get("unchanged", ())), int(seed),
-                              float(table.get("weight", 1.0)), bool(table.get("hidden", False))))
+                              float(table.get("atol", atol)), _positions(table, tuple(args), at), int(seed),
+                              float(_typed(table, "weight", (int, float), at, 1.0)), bool(table.get("hidden", False))))
     checks = []
     for i, table in enumerate(data.get("check", [])):
         at = f"{where}: check[{i}]"
@@ -187,9 +212,14 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
         raise SpecError(f"{where}: kind must be 'function' or 'class', not {kind!r}")
     if not cases and not checks:
         raise SpecError(f"{where}: an exercise needs at least one case, random case or check")
-    names = tuple(_require(data, "names", where))
+    _require(data, "names", where)
+    names = tuple(_typed(data, "names", list, where))
     if not names:
-        raise SpecError(f"{where}: names must list at least one accepted name")
+        raise SpecError(f"{where}.names: list at least one accepted name")
+    for key in ("id", "title", "section", "reference", "hint"):
+        _typed(data, key, str, where)
+    _typed(data, "points", (int, float), where)
+    _typed(data, "depends_on", list, where)
     return Exercise(id=str(_require(data, "id", where)), title=str(_require(data, "title", where)),
                     section=str(data.get("section", "")), points=float(data.get("points", 10)), kind=kind,
                     names=names, reference=str(_require(data, "reference", where)), cases=tuple(cases),

@@ -28,7 +28,7 @@ def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[E
     earlier one with the same id. Each remembers the plugin it came from."""
     generators = merged(pm.hook.grader_generators())
     by_id: dict[str, Exercise] = {}
-    for impl in reversed(pm.hook.grader_exercise_dirs.get_hookimpls()):
+    for impl in pm.hook.grader_exercise_dirs.get_hookimpls():  # registration order: built-ins first
         for folder in impl.function() or ():
             for exercise in load_exercise_dir(Path(folder), generators):
                 by_id[exercise.id] = replace(exercise, plugin=impl.plugin_name)
@@ -47,7 +47,8 @@ def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[E
 
 
 def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
-    loaders = [loader for group in reversed(pm.hook.grader_loaders()) for loader in group or ()]
+    # Call order is newest plugin first: a plugin's loader may claim a path before the built-ins.
+    loaders = [loader for group in pm.hook.grader_loaders() for loader in group or ()]
     for loader in loaders:
         if loader.accepts(path):
             return loader.load(path)

@@ -26,9 +26,11 @@ class SpecReport:
     checks: int = 0
 
 
-def check_folder(folder: Path, pm: pluggy.PluginManager) -> list[SpecReport]:
+def check_folder(folder: Path, pm: pluggy.PluginManager, seen: dict[str, str] | None = None) -> list[SpecReport]:
+    """``seen`` maps exercise ids to the spec that defined them, across folders: ids must be unique."""
     generators = merged(pm.hook.grader_generators())
     registered = merged(pm.hook.grader_checks())
+    seen = {} if seen is None else seen
     reports = []
     for path in sorted(folder.glob("*.toml")):
         try:
@@ -36,8 +38,11 @@ def check_folder(folder: Path, pm: pluggy.PluginManager) -> list[SpecReport]:
         except SpecError as exc:
             reports.append(SpecReport(str(path), (str(exc),)))
             continue
-        reports.append(SpecReport(str(path), tuple(check_exercise(exercise, registered)), len(exercise.cases),
-                                  len(exercise.checks)))
+        problems = check_exercise(exercise, registered)
+        if exercise.id in seen:
+            problems.append(f"{path}: id {exercise.id!r} is already used by {seen[exercise.id]}")
+        seen.setdefault(exercise.id, str(path))
+        reports.append(SpecReport(str(path), tuple(problems), len(exercise.cases), len(exercise.checks)))
     return reports
 
 
@@ -65,7 +70,9 @@ def check_exercise(exercise: Exercise, registered: dict) -> list[str]:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            problems.append(f"{label}.book_value: the reference gives {value_text(value)}, not {case.book_value!r} "
+            full = np.array2string(np.asarray(value, dtype=float), precision=17, separator=", ") \
+                if np.size(value) > 1 else repr(float(value)) if np.size(value) == 1 else value_text(value)
+            problems.append(f"{label}.book_value: the reference gives {full}, not {case.book_value!r} "
                             f"(rtol {case.rtol:g}, atol {case.atol:g})")
     for spec in exercise.checks:
         if spec.check not in registered:

@@ -152,6 +152,14 @@ def test_exercises_from_a_folder_list_their_source(tmp_path, classroom):
     assert f"--plugin {classroom}" in plugins and "grader.reporters.html" in plugins
 
 
+def test_a_plugins_exercise_replaces_a_built_in_one_with_the_same_id(tmp_path):
+    spec = (ROOT / "exercises" / "01_sum_squares_error.toml").read_text(encoding="utf-8")
+    (tmp_path / "sse.toml").write_text(spec.replace('title = "Sum of squares error"', 'title = "Our own SSE"'))
+    listing = run_grade("--exercises", str(tmp_path), "--list-exercises").stdout.splitlines()
+    assert [l.split()[0] for l in listing] == list(EXERCISE_IDS)  # same place in the book's order
+    assert "Our own SSE" in listing[0] and f"[--exercises {tmp_path}]" in listing[0]
+
+
 def test_removing_a_built_in_plugin_removes_what_it_provides():
     from grader.plugins import DEFAULT_PLUGINS, make_manager, merged
     from grader.session import load_exercises
@@ -189,6 +197,11 @@ def test_check_exercises_passes_on_the_built_in_exercises():
      "is most likely\".book_value: the reference gives 0.09750000000000003, not 0.0975001"),
     (lambda s: s.replace('reference = "reference.functions:sum_squares_error"',
                          'reference = "reference.functions:sum_of_squares"'), "cannot be imported"),
+    (lambda s: s.replace("points = 10", 'points = "ten"'), ".points: expected a number, got 'ten'"),
+    (lambda s: s.replace('names = ["sum_squares_error"', 'unused = 0\nnames = ["sum_squares_error"'),
+     "unknown field(s) unused"),
+    (lambda s: s.replace("book_value = 0.5975", "book_value = 0.5975\nunchanged = [4]"),
+     ".unchanged: 4 is not the position of an argument (0 to 1)"),
 ])
 def test_check_exercises_points_at_the_file_and_field_of_each_problem(tmp_path, edit, fragment):
     spec = (ROOT / "exercises" / "01_sum_squares_error.toml").read_text(encoding="utf-8")
