@@ -266,8 +266,12 @@ def test_an_installed_plugin_package_is_discovered_through_its_entry_point(tmp_p
     # The grader and its dependencies come from this environment; the plugin is installed into the new one.
     here = [p for p in sys.path if p and Path(p).is_dir() and ("site-packages" in p or p == str(ROOT))]
     (site / "dlfs_grader_host.pth").write_text("\n".join([str(ROOT)] + here) + "\n")
+    # Build from a copy: a build leaves *.egg-info beside the sources, and metadata there would
+    # make every later grader in this test run discover the plugin.
+    source = tmp_path / "dlfs-grader-chapter3"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                              "--target", str(site), str(EXAMPLE)], capture_output=True, text=True, timeout=300)
+                              "--target", str(site), str(source)], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     listing = subprocess.run([str(python), "-m", "grader.cli", "--list-exercises"], capture_output=True, text=True,

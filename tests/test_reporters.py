@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXERCISE_IDS, ROOT, SUBMISSIONS, grade_path
+from conftest import EXERCISE_IDS, ROOT, SUBMISSIONS, builtin_manager, grade_path
 
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,8 +32,8 @@ def correct_report():
 
 
 def render(report, name: str) -> str:
-    from grader.plugins import default_manager, merged
-    return merged(default_manager().hook.grader_reporters())[name](report)
+    from grader.plugins import merged
+    return merged(builtin_manager().hook.grader_reporters())[name](report)
 
 
 # ---- JUnit -------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ class WorkerClient:
         self.load_request: dict[str, Any] | None = None
         self.skip: set[tuple[Any, int]] = set()
         self.first_load: dict[str, Any] | None = None
+        self.running: tuple[Any, int] | None = None
         self.restarts = 0
 
     # ---- life cycle -------------------------------------------------------
@@ -215,46 +216,47 @@ class WorkerClient:
         self.first_load = result
         return result
 
+    def _replay(self) -> dict[str, Any]:
+        """Start a worker and run the submission in it, without the statements in ``self.skip``.
+
+        ``self.running`` names the statement under way, should the worker die or hang in it.
+        """
+        self.running = None
+        self.start()
+        self._await_ready()
+        self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
+        wait = max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0
+        while True:
+            message = self._read(wait)
+            if "progress" not in message:
+                return message
+            self.running = tuple(message["progress"])
+
     def _try_load(self, fatal: dict[tuple[Any, int], str]) -> dict[str, Any] | None:
         self.skip |= set(fatal)
-        current = None
         try:
-            self.start()
-            self._await_ready()
-            self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
-            while True:
-                wait = max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0
-                message = self._read(wait)
-                if "progress" in message:
-                    current = tuple(message["progress"])
-                    continue
-                return message
+            return self._replay()
         except WorkerTimeout:
             reason = "timeout"
         except WorkerDied:
             reason = "killed"
         self.kill()
         self.restarts += 1
-        if current is None:
+        if self.running is None:
             if self.restarts > MAX_RESTARTS:
                 raise WorkerDied("the worker could not start")
             return None
-        fatal[current] = reason
+        fatal[self.running] = reason
         return None
 
     def _ensure_loaded(self) -> None:
+        """After a crash or a timeout, the next request gets a new worker with the submission replayed."""
         if self.proc is not None:
             return
         if self.restarts > MAX_RESTARTS:
             raise WorkerDied("too many worker restarts")
         self.restarts += 1
-        self.start()
-        self._await_ready()
-        self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
-        while True:
-            message = self._read(max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0)
-            if "progress" not in message:
-                return
+        self._replay()
 
     # ---- requests -------------------------------------------------------------
     def request(self, message: dict[str, Any], timeout: float | None = None) -> Reply:

@@ -2,30 +2,16 @@
 import numpy as np
 
 
-def _numerical_gradient_1d(f, x):
-    h = 1e-4
-    grad = np.zeros_like(x)
-    for i in range(x.size):
-        saved = x[i]
-        x[i] = saved + h
-        plus = f(x)
-        x[i] = saved - h
-        minus = f(x)
-        grad[i] = (plus - minus) / (2 * h)
-        x[i] = saved
-    return grad
-
-
 def numerical_gradient_1d(f, x):
-    return _numerical_gradient_1d(f, x)
+    return numerical_gradient(f, x)
 
 
 def numerical_gradient_2d(f, X):
     if X.ndim == 1:
-        return _numerical_gradient_1d(f, X)
+        return numerical_gradient(f, X)
     grad = np.zeros_like(X)
-    for row, x in enumerate(X):
-        grad[row] = _numerical_gradient_1d(f, x)
+    for row, x in enumerate(X):  # the book's row-by-row version: f sees one row at a time
+        grad[row] = numerical_gradient(f, x)
     return grad
 
 
