@@ -62,7 +62,9 @@ def test_lang_option_gives_feedback_in_that_language_in_html(lang):
     assert translated[FORWARD] in html.unescape(result.stdout)
 
 
-def test_the_locale_decides_when_no_language_is_given(tmp_path):
+@pytest.mark.parametrize("fmt", ["terminal", "html"])
+def test_the_locale_decides_when_no_language_is_given(fmt):
+    import html
     import os
     import subprocess
     import sys
@@ -72,8 +74,13 @@ def test_the_locale_decides_when_no_language_is_given(tmp_path):
     for key in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
         env.pop(key, None)
     result = subprocess.run([sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "mistake_forward_difference.py"),
-                             "--only", "numerical_diff"], env=env, capture_output=True, text=True, timeout=120)
-    assert squeeze(catalog("ko")[FORWARD]) in squeeze(result.stdout)
+                             "--only", "numerical_diff", "--format", fmt], env=env, capture_output=True, text=True,
+                            timeout=120)
+    translated = catalog("ko")[FORWARD]
+    if fmt == "html":
+        assert '<html lang="ko">' in result.stdout and translated in html.unescape(result.stdout)
+    else:
+        assert squeeze(translated) in squeeze(result.stdout)
 
 
 def test_errors_about_the_submission_are_in_the_students_language():
