@@ -23,7 +23,6 @@ class Definition:
     line: int
     kind: str
     stub: bool
-    current: bool
     place: str  # "line 12", "In [3], line 2"
     versions: int = 1  # how many times the student defined this name
 
@@ -110,7 +109,7 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         node = _find_definition(tree, int(item["line"]), str(item["name"])) if tree else None
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
-                                  bool(node is not None and is_stub(node)), bool(item.get("current")),
+                                  bool(node is not None and is_stub(node)),
                                   cell.place(line) if cell else str(line)))
     counts: dict[str, int] = {}
     for d in written:

@@ -60,10 +60,10 @@ class StudentNet:
         self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
 
     def get(self, path: tuple[str, ...]) -> Any:
-        self.script.append(f"net{_path_text(path)}")
         reply = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
+        if not reply.ok:
+            self.script.append(f"net{_path_text(path)}")  # name the failing access in the message
         self._check(reply)
-        self.script.pop()
         return reply.value
 
     def call(self, method: str, *args: Any) -> Any:

@@ -4,7 +4,7 @@ JSON is a plain dump of :meth:`Report.to_dict`; every renderer reads only this o
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 STATUSES = ("passed", "partial", "failed", "missing", "error", "timeout")
@@ -72,7 +72,6 @@ class Report:
     submission: str
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
     lang: str = "en"
 
     @property
@@ -101,5 +100,4 @@ class Report:
                 for e in self.exercises
             ],
             "statements": [asdict(s) for s in self.statements],
-            "notes": list(self.notes),
         }

@@ -99,7 +99,6 @@ class WorkerClient:
         self.proc: _Process | None = _Process(started[1], started[1].stdout.fileno()) if started else None
         self.load_request: dict[str, Any] | None = None
         self.skip: set[tuple[Any, int]] = set()
-        self.first_load: dict[str, Any] | None = None
         self.running: tuple[Any, int] | None = None
         self.restarts = 0
 
@@ -213,7 +212,6 @@ class WorkerClient:
                 record["status"] = fatal[key]
             if record.get("status") in ("abandoned", "killed", "timeout", "skipped-budget"):
                 self.skip.add(key)
-        self.first_load = result
         return result
 
     def _replay(self) -> dict[str, Any]:
