@@ -354,7 +354,8 @@ class Worker:
         for name, versions in self.versions.items():
             for number, (value, cell, line) in enumerate(versions):
                 written.append({"name": name, "version": number, "cell": cell, "line": line,
-                                "kind": "class" if isinstance(value, type) else "function"})
+                                "kind": "class" if isinstance(value, type) else "function",
+                                "current": self.namespace.get(name) is value})
         imported = []
         for name, value in self.namespace.items():
             if name.startswith("__") or not callable(value):
