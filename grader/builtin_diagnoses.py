@@ -12,7 +12,8 @@ import numpy as np
 
 from .checks import as_numeric
 from .context import materialize
-from .diagnose import DiagnosisRule, Evidence, Observation, close, error_text, non_finite
+from .diagnose import (DiagnosisRule, Evidence, Observation, close, error_text, non_finite,
+                       normalised_over_whole_batch)
 from .hookspecs import hookimpl
 from .i18n import N_
 
@@ -160,12 +161,7 @@ def _output_layer(o: Observation) -> np.ndarray:
 
 
 def _softmax_whole_batch(e: Evidence) -> bool:
-    for o in e.failed("two_layer_net.predict"):
-        got = _numbers(o.actual)
-        if got is not None and got.ndim == 2 and got.shape[0] > 1:
-            if np.isclose(got.sum(), 1.0) and not np.allclose(got.sum(axis=1), 1.0):
-                return True
-    return False
+    return any(normalised_over_whole_batch(o.actual) for o in e.failed("two_layer_net.predict"))
 
 
 def _sigmoid_output(e: Evidence) -> bool:

@@ -94,6 +94,13 @@ def non_finite(value: Any) -> bool:
     return a is not None and a.size > 0 and not bool(np.all(np.isfinite(a)))
 
 
+def normalised_over_whole_batch(value: Any) -> bool:
+    """A batch of probabilities that sums to 1 as a whole instead of row by row (softmax without an axis)."""
+    a = as_numeric(value)
+    return (a is not None and a.ndim == 2 and a.shape[0] > 1 and bool(np.isclose(a.sum(), 1.0))
+            and not bool(np.allclose(a.sum(axis=1), 1.0)))
+
+
 def error_text(observation: Observation) -> str:
     error = observation.error
     return f"{error.type}: {error.message}" if error else ""

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.diagnose import DiagnosisRule, Evidence, close, error_text, non_finite
+from grader.diagnose import DiagnosisRule, Evidence, close, error_text, non_finite, normalised_over_whole_batch
 from grader.hookspecs import hookimpl
 
 EXERCISES = Path(__file__).resolve().parent / "exercises"
@@ -93,13 +93,7 @@ def _softmax_overflow(e: Evidence) -> bool:
 
 
 def _softmax_whole_batch(e: Evidence) -> bool:
-    for o in e.failed("cases"):
-        got = np.asarray(o.actual) if isinstance(o.actual, np.ndarray) else None
-        if got is None or got.ndim != 2 or got.shape[0] < 2 or got.dtype.kind != "f":
-            continue
-        if np.isclose(got.sum(), 1.0) and not np.allclose(got.sum(axis=1), 1.0):
-            return True
-    return False
+    return any(normalised_over_whole_batch(o.actual) for o in e.failed("cases"))
 
 
 def _without_keepdims(a: np.ndarray) -> list[np.ndarray]:
