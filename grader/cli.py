@@ -46,7 +46,7 @@ def check_exercises_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from .exercises import SpecError
     from .plugins import ExerciseFolder, PluginError, make_manager
-    from .spec_check import check_folder
+    from .checking.spec_check import check_folder
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.folders)

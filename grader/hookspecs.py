@@ -61,7 +61,7 @@ def grader_checks() -> dict[str, Callable[..., list[Any]]]:
 
 @hookspec
 def grader_diagnoses() -> list[Any]:
-    """Known mistakes: a list of :class:`grader.diagnose.DiagnosisRule`.
+    """Known mistakes: a list of :class:`grader.diagnoses.model.DiagnosisRule`.
 
     Called once per grading. After each exercise is graded, every rule whose
     ``exercises`` names it (or ``"*"``) gets the evidence its checks observed and says

@@ -18,10 +18,10 @@ from .hookspecs import hookimpl
 
 DEFAULT_PLUGINS = (
     "grader.builtin_exercises",
-    "grader.generators",
-    "grader.case_checks",
-    "grader.net_checks",
-    "grader.builtin_diagnoses",
+    "grader.checking.generators",
+    "grader.checking.cases",
+    "grader.checking.nets",
+    "grader.diagnoses.chapter4",
     "grader.loaders.python_file",
     "grader.loaders.notebook",
     "grader.loaders.folder",

@@ -8,8 +8,8 @@ from typing import Iterable
 
 import pluggy
 
-from .context import CheckContext
-from .diagnose import DiagnosisRule, Evidence, diagnose
+from .checking.context import CheckContext
+from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir

@@ -1,11 +1,11 @@
-"""Tests pinning grader.checks: compare() checks kind, shape and finiteness before values,
+"""Tests pinning grader.checking.comparisons: compare() checks kind, shape and finiteness before values,
 never trusting a bare np.allclose, and unchanged() counts what a call changed."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from grader.checks import compare, unchanged
+from grader.checking.comparisons import compare, unchanged
 from grader.worker.wire import Handle, Opaque
 
 RTOL, ATOL = 1e-7, 0.0

@@ -91,7 +91,7 @@ def test_a_dependency_note_names_every_failing_dependency():
 
 
 def test_an_instructor_can_register_a_diagnosis_through_the_hook(write_submission):
-    from grader.diagnose import DiagnosisRule
+    from grader.diagnoses import DiagnosisRule
     from grader.hookspecs import hookimpl
     from grader.plugins import make_manager
     from grader.session import grade

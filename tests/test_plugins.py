@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from grader import hookimpl
-from grader.diagnose import DiagnosisRule
+from grader.diagnoses import DiagnosisRule
 from grader.exercises import CheckSpec
 from grader.report import CheckResult
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks import compare
+from grader.checking.comparisons import compare
 from grader.worker.client import Limits, WorkerClient
 from grader.worker.wire import Fn, Opaque
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.diagnose import DiagnosisRule, Evidence, close, error_text, non_finite, normalised_over_whole_batch
+from grader.diagnoses import DiagnosisRule, Evidence, close, error_text, non_finite, normalised_over_whole_batch
 from grader.hookspecs import hookimpl
 
 EXERCISES = Path(__file__).resolve().parent / "exercises"

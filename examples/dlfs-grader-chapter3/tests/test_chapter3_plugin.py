@@ -20,7 +20,7 @@ if str(EXAMPLE) not in sys.path:
 
 from grader.plugins import make_manager  # noqa: E402
 from grader.session import grade, load_exercises  # noqa: E402
-from grader.spec_check import check_folder  # noqa: E402
+from grader.checking.spec_check import check_folder  # noqa: E402
 from grader.worker.client import WorkerClient  # noqa: E402
 
 from dlfs_grader_chapter3 import plugin, reference  # noqa: E402
@@ -175,7 +175,7 @@ def test_the_reference_reproduces_the_book():
 
 
 def test_diagnosis_ids_are_unique_and_do_not_shadow_builtin_ones():
-    from grader.builtin_diagnoses import RULES as BUILTIN
+    from grader.diagnoses.chapter4 import RULES as BUILTIN
 
     ids = [rule.id for rule in plugin.RULES]
     assert len(ids) == len(set(ids))

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .worker.wire import Fn, Handle, Opaque
+from ..worker.wire import Fn, Handle, Opaque
 
 MAX_ELEMENTS = 60
 

@@ -15,9 +15,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from .checks import as_numeric
-from .report import Diagnosis
-from .worker.client import StudentError
+from ..checking.comparisons import as_numeric
+from ..report import Diagnosis
+from ..worker.client import StudentError
 
 
 @dataclass(frozen=True)

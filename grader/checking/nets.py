@@ -11,15 +11,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .checks import compare, describe_kind
+from .comparisons import compare, describe_kind
 from .context import CheckContext, right_value, wrong_value
 from .display import source_text, to_jsonable, value_text
-from .exercises import CheckSpec
-from .diagnose import Observation
-from .hookspecs import hookimpl
-from .i18n import _
-from .report import CheckResult
-from .worker.client import StudentError, call_op, set_op
+from ..exercises import CheckSpec
+from ..diagnoses.model import Observation
+from ..hookspecs import hookimpl
+from ..i18n import _
+from ..report import CheckResult
+from ..worker.client import StudentError, call_op, set_op
 
 PARAMS = ("W1", "b1", "W2", "b2")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hookspecs import hookimpl
-from .worker.wire import Fn
+from ..hookspecs import hookimpl
+from ..worker.wire import Fn
 
 
 def _softmax_rows(a: np.ndarray) -> np.ndarray:

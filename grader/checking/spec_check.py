@@ -14,8 +14,8 @@ import pluggy
 
 from .context import materialize
 from .display import value_text
-from .exercises import Exercise, SpecError, load_exercise
-from .plugins import merged
+from ..exercises import Exercise, SpecError, load_exercise
+from ..plugins import merged
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from .definitions import Definition
-from .diagnose import Observation
+from ..definitions import Definition
+from ..diagnoses.model import Observation
 from .display import source_text, to_jsonable, value_text
-from .exercises import Exercise
-from .i18n import _
-from .loaders.base import Submission
-from .report import CheckResult
-from .worker.client import Reply, WorkerClient
-from .worker.wire import Fn
+from ..exercises import Exercise
+from ..i18n import _
+from ..loaders.base import Submission
+from ..report import CheckResult
+from ..worker.client import Reply, WorkerClient
+from ..worker.wire import Fn
 
 
 @dataclass

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .checks import compare, unchanged
+from .comparisons import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
-from .exercises import Case, CheckSpec
-from .diagnose import Observation
-from .hookspecs import hookimpl
-from .i18n import _
-from .report import CheckResult
-from .worker.client import Reply
+from ..exercises import Case, CheckSpec
+from ..diagnoses.model import Observation
+from ..hookspecs import hookimpl
+from ..i18n import _
+from ..report import CheckResult
+from ..worker.client import Reply
 
 
 def _first_if_tuple(value: Any) -> Any:

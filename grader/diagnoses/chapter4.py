@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from .checks import as_numeric
-from .context import materialize
-from .diagnose import (DiagnosisRule, Evidence, Observation, close, error_text, non_finite,
+from ..checking.comparisons import as_numeric
+from ..checking.context import materialize
+from .model import (DiagnosisRule, Evidence, Observation, close, error_text, non_finite,
                        normalised_over_whole_batch)
-from .hookspecs import hookimpl
-from .i18n import N_
+from ..hookspecs import hookimpl
+from ..i18n import N_
 
 H = 1e-4
 FUNCTION_EXERCISES = ("sum_squares_error", "cross_entropy_error", "numerical_diff", "numerical_gradient",

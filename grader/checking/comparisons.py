@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .i18n import _
-from .worker.wire import Handle, Opaque
+from ..i18n import _
+from ..worker.wire import Handle, Opaque
 
 
 @dataclass(frozen=True)
