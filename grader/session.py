@@ -1,6 +1,7 @@
 """Grades one submission: load it into a worker, run every exercise's checks, build the report."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
-from .loaders.base import Submission, SubmissionError
+from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 from .toplevel import bound_names, plan
@@ -71,14 +72,16 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     submission = load_submission(pm, path)
     exercises = load_exercises(pm, only)
     worker.files = submission.files
-    cells = [{"id": c.id, "source": c.source, "plan": plan(c.source)} for c in submission.cells]
+    cells = [_cell_request(c) for c in submission.cells]
     folder = submission.folder.resolve()
+    roots = [folder, folder, folder.parent]  # the worker's folder holds copies of the submission folder's files
     try:
         protect = sorted({p for exercise in exercises for p in exercise.protected_paths()})
-        loaded = worker.load(cells, path.name, [str(folder), str(folder.parent)], protect)
+        loaded = worker.load(cells, path.name, [str(r) for r in roots[1:]], protect)
     except WorkerDied as exc:
         raise SubmissionError(_("{name}: the submission could not be run at all ({reason})").format(
             name=path.name, reason=exc)) from None
+    submission = with_helpers(submission, loaded["definitions"], roots)
     inventory = build_inventory(submission, loaded["definitions"])
     checks = merged(pm.hook.grader_checks())
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
@@ -89,6 +92,33 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     report = Report(str(path), tuple(results), tuple(statements), lang=lang)
     pm.hook.grader_report_ready(report=report)
     return report
+
+
+def _cell_request(cell: CodeCell) -> dict:
+    request = {"id": cell.id, "source": cell.source, "plan": plan(cell.source)}
+    if cell.module:
+        request.update(module=cell.module, importable=cell.importable, file=cell.origin)
+    return request
+
+
+def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> Submission:
+    """The student's own module files the worker ran (``common/functions.py``), as cells of the
+    submission, so their definitions can be placed and shown like any other."""
+    helpers = []
+    for module in reported.get("modules", []):
+        try:
+            root = roots[int(module["root"])]
+            rel = str(module["rel"])
+            path = (root / rel).resolve()
+            text = decode_source(submission.files[rel]) if int(module["root"]) == 0 and rel in submission.files \
+                else decode_source(path.read_bytes())
+        except (KeyError, IndexError, ValueError, OSError):
+            continue
+        if text is None or any(h.id == module["cell"] for h in helpers):
+            continue
+        shown = os.path.relpath(path, submission.folder.resolve()).replace(os.sep, "/")
+        helpers.append(CodeCell(str(module["cell"]), text, shown))
+    return replace(submission, helpers=tuple(helpers)) if helpers else submission
 
 
 def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worker: WorkerClient,

@@ -18,6 +18,10 @@ class CodeCell:
     source: str
     origin: str  # "" for a single file, "cell 12" in a notebook, "ch04/two_layer_net.py" in a folder
     first_line: int = 1
+    # The module the cell runs in: "" for the submission's one namespace (a file, a notebook);
+    # in a folder each .py file is its own module, importable by its siblings under its name.
+    module: str = ""
+    importable: bool = False
 
     def place(self, line: int) -> str:
         """Where a line of this cell is, in the student's terms: 'line 12' or 'In [3], line 2'."""
@@ -35,6 +39,9 @@ class Submission:
     files: dict[str, bytes] = field(default_factory=dict)
     # Cells that are not Python (a %%bash cell): (where, why), listed in the report.
     skipped: tuple[tuple[str, str], ...] = ()
+    # The student's own module files their code imported (common/functions.py), as cells, so
+    # that the report can show and place the definitions in them; filled in after loading.
+    helpers: tuple[CodeCell, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -42,7 +49,11 @@ class Submission:
         return self.path if self.path.is_dir() else self.path.parent
 
     def cell(self, cell_id: str) -> CodeCell | None:
-        return next((c for c in self.cells if c.id == str(cell_id)), None)
+        index = self.__dict__.get("_index")
+        if index is None:  # built once: a submission may have thousands of cells
+            index = {c.id: c for c in self.helpers + self.cells}
+            object.__setattr__(self, "_index", index)
+        return index.get(str(cell_id))
 
 
 class Loader(Protocol):
@@ -63,11 +74,32 @@ def read_text(path: Path) -> str:
         raise SubmissionError(_("{path}: cannot be read ({reason})").format(path=path, reason=exc.strerror)) from None
     if b"\x00" in data:
         raise SubmissionError(_("{path}: this is a binary file, not Python source").format(path=path))
+    text = decode_source(data)
+    if text is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SubmissionError(_("{path}: not UTF-8 text (byte {position}); save the file as UTF-8").format(
+                path=path, position=exc.start)) from None
+    return text
+
+
+def decode_source(data: bytes) -> str | None:
+    """Source text as Python reads it (a coding line, else UTF-8), or as learners save it on
+    Windows without saying so: cp949 (Korean), cp932 (Japanese), GBK (Chinese). None if none fits."""
+    import io
+    import tokenize
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SubmissionError(_("{path}: not UTF-8 text (byte {position}); save the file as UTF-8").format(
-            path=path, position=exc.start)) from None
+        declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        declared = "utf-8"
+    for encoding in (declared, "utf-8", "cp949", "cp932", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return text[1:] if text.startswith("\ufeff") else text
+    return None
 
 
 # What is copied beside the submission into the worker's folder: the student's own

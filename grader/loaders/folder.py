@@ -1,13 +1,15 @@
 """Loader for a folder in the book's layout: every .py file and notebook directly in it.
 
-``grade ch04/`` grades ``two_layer_net.py`` and ``train_neuralnet.py`` together; their
-``from common.functions import *`` finds the book's ``common/`` beside them or in the
-folder above (both are on the worker's path), and ``from two_layer_net import
-TwoLayerNet`` finds the student's own module. One unreadable file costs only itself.
+``grade ch04/`` grades ``two_layer_net.py`` and ``train_neuralnet.py`` together, each as
+Python runs it: its own module (named after the file), importing its siblings
+(``from two_layer_net import TwoLayerNet``) and the student's own ``common/`` beside them
+or in the folder above, with or without ``__init__.py``. A notebook in the folder is its
+own namespace too. One unreadable file costs only itself; a file that does not parse is
+still handed on, so that the report can say where it breaks.
 """
 from __future__ import annotations
 
-import ast
+from dataclasses import replace
 from pathlib import Path
 
 from ..hookspecs import hookimpl
@@ -34,7 +36,7 @@ class FolderLoader:
             try:
                 if source_path.suffix.lower() == ".ipynb":
                     found, notes = read_notebook_cells(source_path, source_path.name, prefix=f"{source_path.name}: ")
-                    cells.extend(found)
+                    cells.extend(replace(c, module=f"__dlfs_submission__/{source_path.name}") for c in found)
                     skipped.extend(notes)
                 else:
                     cells.append(self._python_cell(source_path, number))
@@ -48,12 +50,7 @@ class FolderLoader:
 
     def _python_cell(self, path: Path, number: int) -> CodeCell:
         source = read_text(path)
-        try:
-            ast.parse(source)
-        except SyntaxError as exc:
-            raise SubmissionError(_("syntax error at line {line}: {reason}").format(
-                line=exc.lineno, reason=exc.msg)) from None
-        return CodeCell(f"file{number}", source, path.name)
+        return CodeCell(f"file{number}", source, path.name, module=path.stem, importable=path.stem.isidentifier())
 
 
 @hookimpl

@@ -157,59 +157,296 @@ def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
             pass  # e.g. a hard limit already lower than ours: keep the lower one
 
 
-class _DisplayPatcher:
-    """After matplotlib.pyplot or PIL.Image is imported, make their show() do nothing.
+# ---- what `import` finds: the student's own modules first, then the book's helpers ----------
 
-    Grading has no screen: a viewer must never open, and Image.show() would start one.
-    """
+# Plotting is never graded: these are stand-ins that accept anything, installed or not.
+PLOTTING = frozenset({"matplotlib", "pylab", "mpl_toolkits", "seaborn", "PIL"})
+PYPLOT_NAMES = ["plot", "show", "figure", "xlabel", "ylabel", "title", "legend", "xlim", "ylim", "imshow",
+                "subplot", "subplots", "scatter", "grid", "axis", "savefig", "quiver", "contour", "contourf",
+                "hist", "bar", "clf", "close", "colorbar", "draw", "pause", "text", "annotate", "tight_layout",
+                "suptitle", "xticks", "yticks", "gca", "gcf", "ion", "ioff", "axhline", "axvline", "fill_between"]
+# Calls known to be cheap whose cost depends on the machine (a cold disk, a loaded CPU): they do
+# not count against the demo budget, so that the report does not depend on the machine's load.
+FREE_CALLS = {"dataset.mnist": ("load_mnist",)}
 
-    PATCHES = {
-        "matplotlib.pyplot": lambda m: setattr(m, "show", lambda *a, **k: None),
-        "PIL.Image": lambda m: setattr(m.Image, "show", lambda self, *a, **k: None),
-    }
 
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname not in self.PATCHES:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                original, patch = spec.loader.exec_module, self.PATCHES[fullname]
+class _Anything:
+    """A plotting stand-in: any attribute, call, index or operator gives another stand-in."""
 
-                def exec_module(module, _original=original, _patch=patch):
-                    _original(module)
-                    _patch(module)
+    def __init__(self, *args, **kwargs) -> None:
+        pass
 
-                spec.loader.exec_module = exec_module
-                return spec
+    def __call__(self, *args, **kwargs):
+        return _Anything()
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return _Anything()
+
+    def __setattr__(self, name, value) -> None:
+        pass
+
+    def __getitem__(self, key):
+        return _Anything()
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+    def __iter__(self):
+        # ``fig, ax = plt.subplots()``: two is what unpacking most often expects.
+        return iter((_Anything(), _Anything()))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<plotting stand-in>"
+
+    def _same(self, *args):
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _same
+    __neg__ = __pow__ = __matmul__ = _same
+
+
+class _StandInLoader:
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__getattr__ = lambda name: _Anything()
+        module.__all__ = list(PYPLOT_NAMES) if spec.name.split(".")[-1] in ("pyplot", "pylab") else []
+        module.__path__ = []
+        for name in module.__all__:
+            setattr(module, name, _Anything())
+        return module
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+def _decode_source(data: bytes) -> str:
+    """Read source as Python does (a coding line, UTF-8), and also as learners save it on
+    Windows without saying so (cp949 in Korea, cp932 in Japan, GBK in China)."""
+    import tokenize
+    try:
+        declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        declared = "utf-8"
+    for encoding in (declared, "utf-8", "cp949", "cp932", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return text[1:] if text.startswith("\ufeff") else text
+    return data.decode("utf-8", errors="replace")
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class _StudentLoader:
+    """Runs one of the student's own module files; ``path`` None is a folder without __init__.py."""
+
+    def __init__(self, owner: "_BookPackages", path: str | None) -> None:
+        self.owner, self.path = owner, path
+
+    def create_module(self, spec):
         return None
+
+    def exec_module(self, module) -> None:
+        if self.path is None:
+            return
+        with open(self.path, "rb") as handle:
+            source = _decode_source(handle.read())
+        cell, shown = self.owner.cell_of(self.path)
+        try:
+            tree = ast.parse(source, filename=shown)
+        except SyntaxError as exc:
+            self.owner.broken.append({"cell": cell, "line": exc.lineno or 0, "message": str(exc.msg)})
+            raise SyntaxError(exc.msg, (shown, exc.lineno, exc.offset, exc.text)) from None
+        module.__file__ = self.path
+        exec(compile(tree, self.owner.filename_prefix + cell, "exec"), module.__dict__)
+        self.owner.fill_from_book(module)
+        self.owner.loaded(module, cell, tree)
 
 
 class _BookPackages:
-    """A student's own ``common/`` or ``dataset/`` wins, and what it lacks comes from the book's.
+    """What ``import`` finds, by Python's rule and a student's expectations.
 
-    Students often copy only ``common/functions.py``; ``from common.gradient import
-    numerical_gradient`` should still work, as it does beside the book's full folder.
+    * The student's own folders come first, with or without ``__init__.py``: a ``common/``
+      beside their chapter folder is what ``import common.functions`` finds, even though
+      the book's helpers (a regular package) are on the path too. Their modules run here,
+      read in whatever encoding the student saved them, and every function and class
+      they define is the student's work (reported to the worker as a definition).
+    * The book's helpers only fill in: modules the student's folder does not have
+      (``common.gradient`` beside a copied ``common/functions.py``) and names a student
+      module lacks.
+    * Plotting libraries are stand-ins (:class:`_Anything`), installed or not.
     """
 
     def __init__(self, compat: list[str]) -> None:
         self.compat = compat
+        self.roots: list[str] = []
+        self.filename_prefix = "<submission cell "
+        self.modules: list[dict] = []  # the student's module files that ran: cell, root, rel
+        self.broken: list[dict] = []  # the student's module files that do not parse
+        self.on_loaded = None  # (module, cell, tree) -> None, set by the worker
+        self._book: dict[str, object] = {}
+
+    def configure(self, roots: list[str], filename_prefix: str, on_loaded) -> None:
+        self.roots = [os.path.realpath(r) for r in roots if r and os.path.isdir(r)]
+        self.filename_prefix, self.on_loaded = filename_prefix, on_loaded
+
+    # ---- finding ------------------------------------------------------------------
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+        top, _, rest = fullname.partition(".")
+        if top in PLOTTING:
+            return importlib.machinery.ModuleSpec(fullname, _StandInLoader(), is_package=True)
+        if not rest:
+            found = self._top_level(fullname)
+        else:
+            parent = sys.modules.get(fullname.rpartition(".")[0])
+            found = self._inside(fullname, list(getattr(parent, "__path__", None) or []))
+        if found is None:
+            return None
+        file, locations = found
+        real = os.path.realpath(file) if file else None
+        if real is None or any(_within(real, root) for root in self.roots):
+            spec = importlib.machinery.ModuleSpec(fullname, _StudentLoader(self, real), origin=real,
+                                                  is_package=locations is not None)
+            if locations is not None:
+                spec.submodule_search_locations = locations
+            spec.has_location = real is not None
+            return spec
+        spec = importlib.util.spec_from_file_location(fullname, file, submodule_search_locations=locations)
+        if spec is not None and fullname in FREE_CALLS:
+            original = spec.loader.exec_module
+
+            def exec_module(module, _original=original):
+                _original(module)
+                _free_calls(module)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+    def _top_level(self, name: str):
+        for root in self.roots:
+            folder = os.path.join(root, name)
+            if os.path.isdir(folder) and self._is_package(folder, name):
+                init = os.path.join(folder, "__init__.py")
+                return (init if os.path.isfile(init) else None), self._locations(name)
+            if os.path.isfile(folder + ".py"):
+                return folder + ".py", None
+        return None
+
+    def _is_package(self, folder: str, name: str) -> bool:
+        """A folder counts when it holds Python or the book has a package of that name: a
+        ``data/`` folder of images must not hide a library."""
+        if any(os.path.isdir(os.path.join(c, name)) for c in self.compat):
+            return True
+        try:
+            return any(entry.endswith(".py") for entry in os.listdir(folder))
+        except OSError:
+            return False
+
+    def _locations(self, name: str) -> list[str]:
+        mine = [os.path.join(r, name) for r in self.roots if os.path.isdir(os.path.join(r, name))]
+        book = [os.path.join(c, name) for c in self.compat if os.path.isdir(os.path.join(c, name))]
+        return mine + book
+
+    def _inside(self, fullname: str, locations: list[str]):
+        last = fullname.rpartition(".")[2]
+        for location in locations:
+            folder = os.path.join(location, last)
+            if os.path.isdir(folder) and (os.path.isfile(os.path.join(folder, "__init__.py"))
+                                          or self._is_package(folder, last)):
+                init = os.path.join(folder, "__init__.py")
+                subs = [os.path.join(l, last) for l in locations if os.path.isdir(os.path.join(l, last))]
+                return (init if os.path.isfile(init) else None), subs
+            if os.path.isfile(folder + ".py"):
+                return folder + ".py", None
+        return None
+
+    # ---- what the student's modules are --------------------------------------------
+    def cell_of(self, path: str) -> tuple[str, str]:
+        """A student's module file as a 'cell' of the submission: ``path:ROOT:REL``, and its shown name."""
+        for index, root in enumerate(self.roots):
+            if _within(path, root):
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                cell = f"path:{index}:{rel}"
+                if not any(m["cell"] == cell for m in self.modules):
+                    self.modules.append({"cell": cell, "root": index, "rel": rel})
+                return cell, rel
+        return f"path:-1:{os.path.basename(path)}", os.path.basename(path)
+
+    def loaded(self, module, cell: str, tree) -> None:
+        _free_calls(module)
+        if self.on_loaded is not None:
+            self.on_loaded(module, cell, tree)
+
+    def fill_from_book(self, module) -> None:
+        """Names the book's module of the same name has and the student's lacks."""
+        relative = module.__name__.replace(".", os.sep)
+        for compat in self.compat:
+            for candidate in (os.path.join(compat, relative + ".py"), os.path.join(compat, relative, "__init__.py")):
+                if not os.path.isfile(candidate):
+                    continue
+                book = self._book.get(candidate)
+                if book is None:
+                    private = "_dlfs_book_" + module.__name__.replace(".", "_")
+                    spec = importlib.util.spec_from_file_location(private, candidate)
+                    book = importlib.util.module_from_spec(spec)
+                    try:
+                        spec.loader.exec_module(book)
+                    except Exception:
+                        return
+                    self._book[candidate] = book
+                for name, value in vars(book).items():
+                    if not name.startswith("_") and name not in module.__dict__:
+                        module.__dict__[name] = value
+                return
+
+
+def _free_calls(module) -> None:
+    """Wrap the module's known-cheap functions so their cost is not charged to the demo budget."""
+    for name in FREE_CALLS.get(module.__name__, ()):
+        fn = module.__dict__.get(name)
+        if callable(fn) and not getattr(fn, "_dlfs_free", False):
+            module.__dict__[name] = _budget_free(fn)
+
+
+def _budget_free(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def free(*args, **kwargs):
+        cpu = signal.setitimer(signal.ITIMER_PROF, 0)
+        wall = signal.setitimer(signal.ITIMER_REAL, 0)
+        started = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _FREE_SPENT[0] += time.process_time() - started
+            if cpu[0] > 0:
+                signal.setitimer(signal.ITIMER_PROF, cpu[0])
+            if wall[0] > 0:
+                signal.setitimer(signal.ITIMER_REAL, wall[0])
+    free._dlfs_free = True
+    return free
+
+
+_FREE_SPENT = [0.0]  # CPU seconds spent in FREE_CALLS so far
+
+
+class _DisplayPatcher:
+    """Kept for main(): plotting is handled by :class:`_BookPackages` (stand-ins, installed or not)."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in ("common", "dataset"):
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                extra = [os.path.join(c, fullname) for c in self.compat]
-                if spec.submodule_search_locations is not None:
-                    spec.submodule_search_locations.extend(p for p in extra if os.path.isdir(p)
-                                                           and p not in spec.submodule_search_locations)
-                return spec
         return None
 
 
@@ -219,6 +456,86 @@ def _quiet_displays() -> None:
 
 def _on_alarm(signum, frame):
     raise BudgetExceeded()
+
+
+def _bound_names(node) -> list[str] | None:
+    """Names a top-level statement binds, from its syntax; None when it cannot be told
+    (``from m import *``, ``exec``, ``globals()``), and the caller looks at everything."""
+    names: list[str] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.append(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(sub.name)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            for alias in sub.names:
+                if alias.name == "*":
+                    return None
+                names.append(alias.asname or alias.name.partition(".")[0])
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and \
+                sub.func.id in ("exec", "globals", "setattr", "vars"):
+            return None
+    return names
+
+
+def _in_import_order(parsed: list) -> list:
+    """Cells grouped by module, each module after the sibling modules it imports (then in
+    the order given): ``train_neuralnet.py`` imports ``two_layer_net``, which must run first.
+    The cells of one module keep their order."""
+    groups: dict[str, list] = {}
+    for cell, tree in parsed:
+        groups.setdefault(str(cell.get("module") or SUBMISSION_MODULE), []).append((cell, tree))
+    importable = {name for name, items in groups.items() if items[0][0].get("importable")}
+    needs: dict[str, list[str]] = {}
+    for name, items in groups.items():
+        wanted = []
+        for _cell, tree in items:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    wanted += [a.name.partition(".")[0] for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    wanted.append(node.module.partition(".")[0])
+        needs[name] = [w for w in wanted if w in importable and w != name]
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting:
+            return  # an import cycle: Python would see a half-run module too
+        visiting.add(name)
+        for dependency in needs[name]:
+            visit(dependency)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in groups:
+        visit(name)
+    return [item for name in order for item in groups[name]]
+
+
+def _positional(fn) -> list:
+    """[required, most] positional parameters of a function (most is None with ``*args``)."""
+    code = fn.__code__
+    required = code.co_argcount - len(fn.__defaults__ or ())
+    return [required, None if code.co_flags & 0x04 else code.co_argcount]
+
+
+def _uses(value, keys: dict) -> list:
+    """The student's definitions (name, version) that ``value``'s code refers to by a global name."""
+    functions = [value] if isinstance(value, types.FunctionType) else [
+        v for v in vars(value).values() if isinstance(v, types.FunctionType)] if isinstance(value, type) else []
+    found = []
+    for fn in functions:
+        names, stack = set(), [fn.__code__]
+        while stack:
+            code = stack.pop()
+            names.update(code.co_names)
+            stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        for name in sorted(names):
+            key = keys.get(id(fn.__globals__.get(name)))
+            if key is not None and key not in found and fn.__globals__.get(name) is not value:
+                found.append(key)
+    return found
 
 
 class Worker:
@@ -274,25 +591,44 @@ class Worker:
 
     # ---- loading the submission ----------------------------------------
     def load(self, request: dict) -> dict:
+        """Run the submission's top-level code, statement by statement, each under a budget.
+
+        Each cell names the module it belongs to: a notebook or a single file is one module
+        (``__dlfs_submission__``); each ``.py`` file of a folder is its own module, named
+        after the file and importable by its siblings, which run after the files they import.
+        Budgets count the worker's CPU time, not the clock, so that the same submission gets
+        the same report on a busy machine; a generous wall-clock limit catches sleeping code.
+        """
         self.namespace.update({"__name__": SUBMISSION_MODULE, "__builtins__": builtins,
                                "__file__": request.get("file", "submission.py")})
         sys.modules[SUBMISSION_MODULE] = self.module
+        self.namespaces: dict[str, dict] = {SUBMISSION_MODULE: self.namespace}
+        self.seen: set[int] = set()
         # The student's own folders (for data and modules too big to copy), then the book's helpers.
-        sys.path[1:1] = [p for p in request.get("paths", []) if p not in sys.path] + self.compat
+        paths = [p for p in request.get("paths", []) if isinstance(p, str)]
+        sys.path[1:1] = [p for p in paths if p not in sys.path] + self.compat
+        self.finder = next((f for f in sys.meta_path if isinstance(f, _BookPackages)), None)
+        if self.finder is not None:
+            self.finder.configure([os.getcwd()] + paths, self.filename_prefix, self.record_module)
+        signal.signal(signal.SIGPROF, _on_alarm)
         # Exercises from plugins keep their answer keys in their own folders: guard those too.
         self.protected.extend(os.path.realpath(p) for p in request.get("protect", []))
         skip = {(s[0], s[1]) for s in request.get("skip", [])}
         demo_left = float(request.get("demo_budget", 1.0))
+        import_budget = float(request["import_budget"])
         statements = []
+        parsed = []
         for cell in request["cells"]:
             filename = self.filename_prefix + str(cell["id"])
             try:
-                tree = ast.parse(cell["source"], filename=filename)
+                parsed.append((cell, ast.parse(cell["source"], filename=filename)))
             except SyntaxError as exc:
                 statements.append({"cell": cell["id"], "index": 0, "line": exc.lineno or 0,
                                    "status": "syntax-error", "error": {"type": "SyntaxError",
                                    "message": str(exc.msg), "where": []}})
-                continue
+        for cell, tree in _in_import_order(parsed):
+            filename = self.filename_prefix + str(cell["id"])
+            namespace = self.namespace_of(cell)
             plan = cell.get("plan") or []
             for index, node in enumerate(tree.body):
                 record = {"cell": cell["id"], "index": index, "line": node.lineno}
@@ -311,24 +647,43 @@ class Worker:
                 # trusted side knows which one to skip when it starts a new worker.
                 self.send({"progress": [cell["id"], index]})
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    budget = request["import_budget"]
-                elif category == "demo":
-                    budget = min(request["demo_statement_budget"], demo_left)
+                    budget = import_budget
+                elif category in ("demo", "plot"):
+                    budget = request["demo_statement_budget"]
+                    budget = min(budget, demo_left) if category == "demo" else budget
                 else:
                     budget = request["statement_budget"]
                 code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
-                started = time.monotonic()
-                record.update(self.execute(code, budget))
+                started, free = time.process_time(), _FREE_SPENT[0]
+                record.update(self.run_statement(code, namespace, budget, max(budget, min(budget * 10 + 2,
+                                                                                        import_budget))))
                 if category == "demo":
-                    demo_left -= time.monotonic() - started
-                self.record_versions(cell["id"], node.lineno)
+                    demo_left -= (time.process_time() - started) - (_FREE_SPENT[0] - free)
+                self.record_versions(cell["id"], node, namespace)
         self.output.take()
         return {"ok": True, "statements": statements, "definitions": self.inventory()}
 
-    def execute(self, code, budget: float) -> dict:
+    def namespace_of(self, cell: dict) -> dict:
+        """The module a cell runs in: created on first use; a folder's file is importable by its name."""
+        name = str(cell.get("module") or SUBMISSION_MODULE)
+        namespace = self.namespaces.get(name)
+        if namespace is None:
+            module = types.ModuleType(name)
+            module.__file__ = os.path.join(os.getcwd(), str(cell.get("file") or name))
+            module.__builtins__ = builtins
+            namespace = self.namespaces[name] = module.__dict__
+            # Siblings import it by name; never over a module the worker itself already uses.
+            if cell.get("importable") and name.isidentifier() and name not in sys.modules:
+                sys.modules[name] = module
+        return namespace
+
+    def run_statement(self, code, namespace: dict, cpu_budget: float, wall_budget: float) -> dict:
+        """Run one top-level statement; past its CPU budget (or, if it sleeps, its wall budget) it is abandoned."""
         sys.stdout = sys.stderr = self.output
+        signal.setitimer(signal.ITIMER_PROF, cpu_budget)
+        signal.setitimer(signal.ITIMER_REAL, wall_budget)
         try:
-            self.run_budgeted(budget, exec, code, self.namespace)
+            exec(code, namespace)
             return {"status": "ok"}
         except BudgetExceeded:
             return {"status": "abandoned"}
@@ -337,33 +692,69 @@ class Worker:
         except BaseException as exc:
             return {"status": "error", "error": self.error_info(exc)}
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
-    def record_versions(self, cell, line: int) -> None:
-        for name, value in list(self.namespace.items()):
-            if not isinstance(value, (types.FunctionType, type)):
-                continue
-            if getattr(value, "__module__", None) != SUBMISSION_MODULE:
-                continue
-            versions = self.versions.setdefault(name, [])
-            if not any(v is value for v, _, _ in versions):
-                versions.append((value, cell, line))
+    def record_versions(self, cell, node, namespace: dict) -> None:
+        """Keep each function or class the statement bound, if the student's code made it.
+
+        Only the names this statement binds are looked at (the whole namespace only after
+        ``exec`` or ``globals()`` tricks), so loading costs time in proportion to its size.
+        """
+        names = _bound_names(node)
+        if names is None:
+            names = list(namespace)
+        module = namespace.get("__name__")
+        for name in names:
+            value = namespace.get(name)
+            if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module:
+                self._keep(name, value, cell, node.lineno, namespace)
+
+    def record_module(self, module, cell: str, tree) -> None:
+        """A module of the student's own (``common/functions.py``) ran: its definitions are their work."""
+        namespace = module.__dict__
+        for node in tree.body:
+            for name in _bound_names(node) or ():
+                value = namespace.get(name)
+                if isinstance(value, (types.FunctionType, type)) and \
+                        getattr(value, "__module__", None) == module.__name__:
+                    self._keep(name, value, cell, node.lineno, namespace)
+
+    def _keep(self, name: str, value, cell, line: int, namespace: dict) -> None:
+        if id(value) in self.seen:
+            return
+        self.seen.add(id(value))
+        self.versions.setdefault(name, []).append((value, cell, line, namespace))
 
     def inventory(self) -> dict:
+        """Every version of every definition, where it was written, its positional parameters
+        and which other definitions of the student's it calls (names its code resolves to them)."""
+        keys = {id(value): [name, number] for name, versions in self.versions.items()
+                for number, (value, _c, _l, _n) in enumerate(versions)}
         written = []
         for name, versions in self.versions.items():
-            for number, (value, cell, line) in enumerate(versions):
-                written.append({"name": name, "version": number, "cell": cell, "line": line,
-                                "kind": "class" if isinstance(value, type) else "function",
-                                "current": self.namespace.get(name) is value})
-        imported = []
-        for name, value in self.namespace.items():
-            if name.startswith("__") or not callable(value):
-                continue
-            module = getattr(value, "__module__", None)
-            if module != SUBMISSION_MODULE and isinstance(module, str):
-                imported.append({"name": name, "module": module})
-        return {"written": written, "imported": imported[:500]}
+            for number, (value, cell, line, namespace) in enumerate(versions):
+                entry = {"name": name, "version": number, "cell": cell, "line": line,
+                         "kind": "class" if isinstance(value, type) else "function",
+                         "current": namespace.get(name) is value, "module": str(namespace.get("__name__")),
+                         "uses": _uses(value, keys)}
+                if isinstance(value, types.FunctionType):
+                    entry["params"] = _positional(value)
+                written.append(entry)
+        imported, listed = [], set()
+        for namespace in self.namespaces.values():
+            module_name = namespace.get("__name__")
+            for name, value in namespace.items():
+                if name.startswith("__") or name in listed or not callable(value):
+                    continue
+                module = getattr(value, "__module__", None)
+                if module != module_name and isinstance(module, str) and id(value) not in keys:
+                    imported.append({"name": name, "module": module})
+                    listed.add(name)
+        finder = getattr(self, "finder", None)
+        return {"written": written, "imported": imported[:500],
+                "modules": list(finder.modules) if finder else [], "broken": list(finder.broken) if finder else []}
 
     # ---- answering calls -------------------------------------------------
     def resolve(self, kind: str, data: dict):
