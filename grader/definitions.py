@@ -25,6 +25,9 @@ class Definition:
     stub: bool
     place: str  # "line 12", "In [3], line 2"
     versions: int = 1  # how many times the student defined this name
+    params: tuple[int, int | None] | None = None  # (required, most) positional parameters of a function
+    uses: tuple[tuple[str, int], ...] = ()  # the student's definitions its code calls, (name, version)
+    found_as: str = ""  # how it was found when not by an accepted name (see grader.finding)
 
     @property
     def target(self) -> dict[str, Any]:
@@ -84,10 +87,10 @@ def _is_placeholder(node: ast.stmt) -> bool:
     return False
 
 
-def _find_definition(tree: ast.Module, line: int, name: str) -> ast.AST | None:
-    for statement in tree.body:
-        if statement.lineno != line:
-            continue
+def _find_definition(tree: ast.Module, line: int, name: str,
+                     by_line: dict[int, list[ast.stmt]] | None = None) -> ast.AST | None:
+    statements = by_line.get(line, []) if by_line is not None else [s for s in tree.body if s.lineno == line]
+    for statement in statements:
         for node in ast.walk(statement):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
                 return node
@@ -95,22 +98,31 @@ def _find_definition(tree: ast.Module, line: int, name: str) -> ast.AST | None:
 
 
 def build_inventory(submission: Submission, reported: dict[str, Any]) -> Inventory:
-    trees: dict[str, ast.Module | None] = {}
+    trees: dict[str, dict[int, list[ast.stmt]] | None] = {}  # cell -> its top-level statements by line
     written = []
     for item in reported.get("written", []):
         cell_id = str(item["cell"])
         cell = submission.cell(cell_id)
         if cell_id not in trees:
             try:
-                trees[cell_id] = ast.parse(cell.source) if cell else None
+                tree = ast.parse(cell.source) if cell else None
             except SyntaxError:
-                trees[cell_id] = None
-        tree = trees[cell_id]
-        node = _find_definition(tree, int(item["line"]), str(item["name"])) if tree else None
+                tree = None
+            by_line: dict[int, list[ast.stmt]] = {}
+            for statement in tree.body if tree else ():
+                by_line.setdefault(statement.lineno, []).append(statement)
+            trees[cell_id] = by_line if tree else None
+        by_line = trees[cell_id]
+        node = _find_definition(None, int(item["line"]), str(item["name"]), by_line) if by_line else None
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
+        params = item.get("params")
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)),
-                                  cell.place(line) if cell else str(line)))
+                                  cell.place(line) if cell else str(line),
+                                  params=(int(params[0]), None if params[1] is None else int(params[1]))
+                                  if isinstance(params, list) and len(params) == 2 else None,
+                                  uses=tuple((str(u[0]), int(u[1])) for u in item.get("uses", ())
+                                             if isinstance(u, list) and len(u) == 2)))
     counts: dict[str, int] = {}
     for d in written:
         counts[d.name] = counts.get(d.name, 0) + 1

@@ -86,7 +86,7 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     checks = merged(pm.hook.grader_checks())
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
     results = [grade_exercise(ex, inventory, checks, worker, submission, rules) for ex in exercises]
-    results = add_dependency_notes(results, exercises)
+    results = add_dependency_notes(results, exercises, inventory)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)
     report = Report(str(path), tuple(results), tuple(statements), lang=lang)
@@ -201,20 +201,38 @@ def _missing_message(exercise: Exercise, inventory: Inventory) -> str:
     return _("Not found: expected a function named {names}.").format(names=names)
 
 
-def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise]) -> list[ExerciseResult]:
-    """An exercise that fails while one it calls fails too: point the student at the root cause."""
+def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise],
+                         inventory: Inventory | None = None) -> list[ExerciseResult]:
+    """An exercise that fails while one it calls fails too: point the student at the root cause.
+
+    Only when the graded code really calls the student's failing function (its code refers to
+    that very definition), and no diagnosis already names a cause of its own.
+    """
     by_id = {r.id: r for r in results}
     out = []
     for result, exercise in zip(results, exercises):
         broken = [d for d in exercise.depends_on
                   if d in by_id and by_id[d].status not in ("passed", "missing")]
-        if result.status not in ("passed", "missing") and broken:
+        if inventory is not None:
+            by_exercise = {e.id: e for e in exercises}
+            broken = [d for d in broken if _calls(inventory, result, by_exercise.get(d))]
+        if result.status not in ("passed", "missing") and broken and not result.diagnoses:
             note = Diagnosis("depends-on-failing", _(
                 "{exercise} calls your {dependency}, which fails its own checks: fix {dependency} first, "
                 "then grade again.").format(exercise=exercise.id, dependency=_(" and ").join(broken)))
             result = replace(result, diagnoses=result.diagnoses + (note,))
         out.append(result)
     return out
+
+
+def _calls(inventory: Inventory, caller: ExerciseResult, callee: Exercise | None) -> bool:
+    """Does the graded definition of ``caller`` refer to one of the student's definitions of ``callee``?"""
+    if callee is None:
+        return False
+    graded = [d for d in inventory.written if d.label in caller.graded_name]
+    wanted = {(d.name, d.version) for d in inventory.written
+              if callee.matches(d.name)}
+    return any(use in wanted for d in graded for use in d.uses)
 
 
 def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:

@@ -81,13 +81,69 @@ def test_a_helper_that_was_never_imported_is_named(tmp_path):
     assert "`sigmoid`" in net.diagnoses[0].message
 
 
-def test_a_dependency_note_names_every_failing_dependency():
-    report = grade_path(SUBMISSIONS / "hard_coded.py", only=("cross_entropy_error", "numerical_gradient",
-                                                             "two_layer_net"))
+CALLS_ITS_FAILING_HELPERS = """
+import numpy as np
+from common.functions import sigmoid, softmax
+
+def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    return -np.sum(t * np.log(y + 1e-7))  # not divided by the batch size
+
+def numerical_gradient(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    for idx in range(x.size):  # 1-D only
+        tmp = x[idx]
+        x[idx] = tmp + h
+        fxh1 = f(x)
+        x[idx] = tmp - h
+        fxh2 = f(x)
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = tmp
+    return grad
+
+class TwoLayerNet:
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+        self.params = {'W1': weight_init_std * np.random.randn(input_size, hidden_size),
+                       'b1': np.zeros(hidden_size),
+                       'W2': weight_init_std * np.random.randn(hidden_size, output_size),
+                       'b2': np.zeros(output_size)}
+
+    def predict(self, x):
+        z1 = sigmoid(np.dot(x, self.params['W1']) + self.params['b1'])
+        return softmax(np.dot(z1, self.params['W2']) + self.params['b2'])
+
+    def loss(self, x, t):
+        return cross_entropy_error(self.predict(x), t)
+
+    def accuracy(self, x, t):
+        return np.sum(np.argmax(self.predict(x), axis=1) == np.argmax(t, axis=1)) / float(x.shape[0])
+
+    def numerical_gradient(self, x, t):
+        loss_W = lambda W: self.loss(x, t)
+        return {key: numerical_gradient(loss_W, self.params[key]) for key in ('W1', 'b1', 'W2', 'b2')}
+"""
+
+
+def test_a_dependency_note_names_every_failing_dependency_the_code_calls(write_submission):
+    report = grade_path(write_submission(CALLS_ITS_FAILING_HELPERS),
+                        only=("cross_entropy_error", "numerical_gradient", "two_layer_net"))
     net = next(e for e in report.exercises if e.id == "two_layer_net")
     notes = [d for d in net.diagnoses if d.id == "depends-on-failing"]
     assert len(notes) == 1
     assert "cross_entropy_error" in notes[0].message and "numerical_gradient" in notes[0].message
+
+
+def test_no_dependency_note_when_the_class_never_calls_the_failing_functions():
+    # The hard-coded net returns constants: it calls neither cross_entropy_error nor
+    # numerical_gradient, so naming them as the root cause would send the student astray.
+    report = grade_path(SUBMISSIONS / "hard_coded.py", only=("cross_entropy_error", "numerical_gradient",
+                                                             "two_layer_net"))
+    net = next(e for e in report.exercises if e.id == "two_layer_net")
+    assert net.status != "passed"
+    assert not [d for d in net.diagnoses if d.id == "depends-on-failing"]
 
 
 def test_an_instructor_can_register_a_diagnosis_through_the_hook(write_submission):

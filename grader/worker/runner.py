@@ -296,6 +296,7 @@ class _BookPackages:
         self.broken: list[dict] = []  # the student's module files that do not parse
         self.on_loaded = None  # (module, cell, tree) -> None, set by the worker
         self._book: dict[str, object] = {}
+        self.public: dict[str, str] = {}  # private name of a book module loaded to fill in -> its name
 
     def configure(self, roots: list[str], filename_prefix: str, on_loaded) -> None:
         self.roots = [os.path.realpath(r) for r in roots if r and os.path.isdir(r)]
@@ -399,6 +400,7 @@ class _BookPackages:
                 book = self._book.get(candidate)
                 if book is None:
                     private = "_dlfs_book_" + module.__name__.replace(".", "_")
+                    self.public[private] = module.__name__
                     spec = importlib.util.spec_from_file_location(private, candidate)
                     book = importlib.util.module_from_spec(spec)
                     try:
@@ -743,6 +745,7 @@ class Worker:
                     entry["params"] = _positional(value)
                 written.append(entry)
         imported, listed = [], set()
+        finder = getattr(self, "finder", None)
         for namespace in self.namespaces.values():
             module_name = namespace.get("__name__")
             for name, value in namespace.items():
@@ -750,9 +753,8 @@ class Worker:
                     continue
                 module = getattr(value, "__module__", None)
                 if module != module_name and isinstance(module, str) and id(value) not in keys:
-                    imported.append({"name": name, "module": module})
+                    imported.append({"name": name, "module": finder.public.get(module, module) if finder else module})
                     listed.add(name)
-        finder = getattr(self, "finder", None)
         return {"written": written, "imported": imported[:500],
                 "modules": list(finder.modules) if finder else [], "broken": list(finder.broken) if finder else []}
 
