@@ -7,6 +7,7 @@ method costs only its own check.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
@@ -19,66 +20,10 @@ from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl
 from ..i18n import _
 from ..report import CheckResult
-from ..worker.client import StudentError, call_op, set_op
+from ..worker.client import call_op, set_op
+from .student_net import TWO_LAYER_KEYWORDS, StudentNet, _Stop, fill_op
 
 PARAMS = ("W1", "b1", "W2", "b2")
-
-
-class _Stop(Exception):
-    """A step of a check failed; carries the finished (failed) result and the student's error."""
-
-    def __init__(self, result: CheckResult, error: StudentError | None = None) -> None:
-        self.result = result
-        self.error = error
-
-
-class StudentNet:
-    """One instance of the student's class in the worker, with calls described as source text."""
-
-    def __init__(self, ctx: CheckContext, spec: CheckSpec, args: tuple, seed: int) -> None:
-        self.ctx, self.spec, self.seed = ctx, spec, seed
-        self.cls = ctx.primary.name
-        self.script = [f"net = {self.cls}({', '.join(source_text(a) for a in args)})"]
-        reply = ctx.worker.call(ctx.primary.target, args, seed=seed, keep=True)
-        self._check(reply)
-        self.handle = reply.value.id
-
-    @property
-    def text(self) -> str:
-        return "; ".join(self.script)
-
-    def _check(self, reply) -> None:
-        if not reply.ok:
-            message, outcome = self.ctx.failure_text(f"`{self.text}`", reply)
-            raise _Stop(CheckResult(self.spec.name, False, message, call=self.text, outcome=outcome,
-                                    hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
-                                    weight=self.spec.weight), reply.error)
-
-    def set(self, path: tuple[str, ...], value: Any, quiet: bool = False) -> None:
-        if not quiet:
-            self.script.append(f"net{_path_text(path)} = {source_text(value)}")
-        self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
-
-    def get(self, path: tuple[str, ...]) -> Any:
-        reply = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
-        if not reply.ok:
-            self.script.append(f"net{_path_text(path)}")  # name the failing access in the message
-        self._check(reply)
-        return reply.value
-
-    def call(self, method: str, *args: Any) -> Any:
-        self.script.append(f"net.{method}({', '.join(source_text(a) for a in args)})")
-        reply = self.ctx.worker.call({"handle": self.handle, "method": method}, args, seed=self.seed)
-        self._check(reply)
-        return reply.value
-
-    def has(self, method: str) -> bool:
-        reply = self.ctx.worker.request({"op": "has", "target": {"handle": self.handle}, "names": [method]})
-        return bool(reply.ok and reply.value and reply.value[0])
-
-
-def _path_text(path: tuple[str, ...]) -> str:
-    return "".join(f"[{p!r}]" if i else f".{p}" for i, p in enumerate(path))
 
 
 def _run(ctx: CheckContext, spec: CheckSpec, body: Callable[[], list[CheckResult]]) -> list[CheckResult]:
@@ -102,8 +47,9 @@ def _verdict(ctx: CheckContext, spec: CheckSpec, net: StudentNet, expected: Any,
                             bool(spec.params.get("book")), _facts(spec, **facts)))
     hint = spec.params.get("hint", "")
     if result.ok:
-        return right_value(spec.name, net.text, expected, actual, graded_by=ctx.primary.label, weight=spec.weight)
-    problem = result.problem + (extra(actual) if extra else "")
+        passed = right_value(spec.name, net.text, expected, actual, graded_by=ctx.primary.label, weight=spec.weight)
+        return replace(passed, message=passed.message + net.renamed())
+    problem = result.problem + (extra(actual) if extra else "") + net.renamed()
     return wrong_value(spec.name, net.text, expected, actual, problem, hint=hint, graded_by=ctx.primary.label,
                        weight=spec.weight, book_value=spec.params.get("book_value"))
 
@@ -166,12 +112,12 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
     def body() -> list[CheckResult]:
         net, ref, w, x, t = _simple_setup(ctx, spec)
         h = 1e-4
-        ops, target = [], {"handle": net.handle}
+        ops, target, loss = [], {"handle": net.handle}, net.method("loss")
         for idx in np.ndindex(w.shape):
             for sign in (1, -1):
                 moved = w.copy()
                 moved[idx] += sign * h
-                ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": "loss"}, (x, t))]
+                ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": loss}, (x, t))]
         net.script.append(_("central differences of net.loss({x}, {t}) in each W[i, j]").format(
             x=source_text(x), t=source_text(t)))
         reply = ctx.worker.batch(ops)
@@ -201,7 +147,7 @@ def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch:
     t = np.eye(o)[rng.integers(0, o, size=batch)]
     ref = ctx.reference(i, h, o)
     ref.params = {k: v.copy() for k, v in params.items()}
-    net = StudentNet(ctx, spec, (i, h, o), seed=seed)
+    net = StudentNet(ctx, spec, (i, h, o), seed=seed, keywords=TWO_LAYER_KEYWORDS)
     for key in PARAMS:
         net.set(("params", key), params[key], quiet=True)
     net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))
@@ -220,7 +166,7 @@ def _row_sums(actual: Any) -> str:
 def two_layer_net_init(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
         sizes = tuple(spec.params.get("sizes", (784, 100, 10)))
-        net = StudentNet(ctx, spec, sizes, seed=int(spec.params.get("seed", 0)))
+        net = StudentNet(ctx, spec, sizes, seed=int(spec.params.get("seed", 0)), keywords=TWO_LAYER_KEYWORDS)
         i, h, o = sizes
         shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
         problems = []
@@ -249,7 +195,7 @@ def two_layer_net_init_scale(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
         std = spec.params.get("weight_init_std")
         args = sizes + ((std,) if std is not None else ())
         want = 0.01 if std is None else float(std)
-        net = StudentNet(ctx, spec, args, seed=int(spec.params.get("seed", 0)))
+        net = StudentNet(ctx, spec, args, seed=int(spec.params.get("seed", 0)), keywords=TWO_LAYER_KEYWORDS)
         stds = {}
         for key in ("W1", "W2"):
             value = net.get(("params", key))
@@ -278,8 +224,25 @@ def two_layer_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResul
     def body() -> list[CheckResult]:
         net, ref, x, t, _params = _two_layer_setup(ctx, spec)
         actual = net.call("predict", x)
-        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-6, 1e-9, _row_sums, params=ref.params, x=x)]
+        expected = ref.predict(x)
+        if not compare(expected, actual, 1e-6, 1e-9).ok and _scores_shape(actual, expected) and \
+                net.ends_in_softmax_with_loss():
+            # The chapter-5 way: predict stops before softmax, which the last layer applies with
+            # the loss. Its scores are right when their softmax is the reference's probabilities.
+            net.script.append(_("softmax of the scores (your net ends in SoftmaxWithLoss)"))
+            actual = _softmax_rows(actual)
+        return [_verdict(ctx, spec, net, expected, actual, 1e-6, 1e-9, _row_sums, params=ref.params, x=x)]
     return _run(ctx, spec, body)
+
+
+def _scores_shape(actual: Any, expected: np.ndarray) -> bool:
+    return isinstance(actual, np.ndarray) and actual.dtype.kind == "f" and actual.shape == expected.shape
+
+
+def _softmax_rows(a: np.ndarray) -> np.ndarray:
+    shifted = a - np.max(a, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def two_layer_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -342,6 +305,16 @@ def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
     return _run(ctx, spec, body)
 
 
+def _updates(net: StudentNet, params: dict[str, np.ndarray]) -> list[dict]:
+    """Write each parameter into the array the net holds (layers share it), or replace it."""
+    ops = []
+    for key in PARAMS:
+        handle = net.array_handle(("params", key), params[key])
+        ops.append(fill_op(handle, params[key]) if handle is not None
+                   else set_op({"handle": net.handle}, ["params", key], params[key]))
+    return ops
+
+
 def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     """A few steps of gradient descent with the student's own gradients lower the student's own loss."""
     def body() -> list[CheckResult]:
@@ -353,11 +326,11 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         labels = np.repeat(np.arange(classes), per_class)
         x = np.round(centres[labels] + rng.normal(scale=0.5, size=(labels.size, inputs)), 4)
         t = np.eye(classes)[labels]
-        net = StudentNet(ctx, spec, (inputs, 5, classes), seed=seed)
-        method = "gradient" if net.has("gradient") else "numerical_gradient"
+        net = StudentNet(ctx, spec, (inputs, 5, classes), seed=seed, keywords=TWO_LAYER_KEYWORDS)
+        method = net.method("gradient")
+        method = method if net.has(method) else net.method("numerical_gradient")
         params = {k: net.get(("params", k)) for k in PARAMS}
         before = net.call("loss", x, t)
-        target = {"handle": net.handle}
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
@@ -376,7 +349,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
                                         method=method, got=describe_kind(grads)), call=net.text,
                                         graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
             params = {k: params[k] - lr * grads[k] for k in PARAMS}
-            updates = [set_op(target, ["params", k], params[k]) for k in PARAMS]
+            updates = _updates(net, params)
         net._check(ctx.worker.batch(updates))
         after = net.call("loss", x, t)
         ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)

@@ -584,10 +584,10 @@ class Worker:
             message = ""
         return {"type": type(exc).__name__, "message": message[:500], "where": frames[-5:]}
 
-    def run_budgeted(self, budget: float, fn, *args):
+    def run_budgeted(self, budget: float, fn, *args, **kwargs):
         signal.setitimer(signal.ITIMER_REAL, budget)
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 

@@ -1,0 +1,94 @@
+"""Real students' folders: their own helpers, one module per file, chapter-5 layer nets.
+
+Each fixture under tests/fixtures/students/ is written the way learners write; each test
+pins the verdict and the diagnosis a careful teacher gives it.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import ROOT, grade_path, statuses
+
+STUDENTS = ROOT / "tests" / "fixtures" / "students"
+
+
+def _exercise(report, exercise_id):
+    return next(e for e in report.exercises if e.id == exercise_id)
+
+
+@pytest.fixture(scope="module")
+def own_common_report():
+    return grade_path(STUDENTS / "own_common" / "ch04", only=("sum_squares_error", "cross_entropy_error",
+                                                              "two_layer_net"))
+
+
+def test_a_students_own_common_folder_without_init_wins_over_the_books(own_common_report):
+    # Their common/functions.py normalises softmax over the whole batch: their TwoLayerNet must
+    # run it (and fail predict), not the book's correct softmax.
+    net = _exercise(own_common_report, "two_layer_net")
+    assert net.status == "partial"
+    assert [d.id for d in net.diagnoses] == ["softmax-whole-batch"]
+    failed = {c.name.split(" ")[0] for c in net.checks if not c.passed and not c.skipped}
+    assert {"predict", "loss"} <= failed
+    assert net.graded_name.startswith("TwoLayerNet (two_layer_net.py, line 9)")
+
+
+def test_functions_in_the_students_own_helper_files_are_graded_as_their_work(own_common_report):
+    cee = _exercise(own_common_report, "cross_entropy_error")
+    # Their one-hot-only version: right on one-hot labels, wrong on integer labels.
+    assert cee.status == "partial"
+    assert cee.graded_name == "cross_entropy_error (../common/functions.py, line 18)"
+    assert cee.sources and "np.log(y + 1e-7)" in cee.sources[0].code
+
+
+def test_the_books_helpers_fill_only_what_the_students_folder_lacks(own_common_report):
+    # common.gradient is not in their folder: it comes from the book's helpers, and grading ran.
+    # sum_squares_error is not in their common/functions.py: the book's fills it in, and it is
+    # an import, not their work.
+    sse = _exercise(own_common_report, "sum_squares_error")
+    assert sse.status == "missing" and "`common.functions` (an import)" in sse.message
+
+
+def test_top_level_names_of_one_file_do_not_leak_into_another():
+    report = grade_path(STUDENTS / "leaky", only=("sum_squares_error", "cross_entropy_error"))
+    assert statuses(report) == {"sum_squares_error": "passed", "cross_entropy_error": "error"}
+    cee = _exercise(report, "cross_entropy_error")
+    assert [d.id for d in cee.diagnoses] == ["undefined-name"] and "`delta`" in cee.diagnoses[0].message
+    assert "losses.py, line 14" in cee.checks[0].message
+
+
+def test_a_sibling_module_imported_before_its_own_turn_still_runs_first(tmp_path):
+    # a_train.py sorts before z_net.py but imports it: z_net runs first, as a module.
+    (tmp_path / "a_train.py").write_text("import numpy as np\nfrom z_net import sum_squares_error\n"
+                                         "value = sum_squares_error(np.ones(3), np.zeros(3))\n")
+    (tmp_path / "z_net.py").write_text("def sum_squares_error(y, t):\n    return 0.5 * ((y - t) ** 2).sum()\n"
+                                       "import numpy as np\n")
+    report = grade_path(tmp_path, only=("sum_squares_error",))
+    assert statuses(report) == {"sum_squares_error": "passed"}
+    assert report.exercises[0].graded_name == "sum_squares_error (z_net.py, line 1)"
+    assert report.statements == ()
+
+
+def test_a_chapter_5_layer_net_passes_every_check():
+    # Affine/Sigmoid/Affine layers sharing the arrays in params, a SoftmaxWithLoss last layer
+    # (predict returns scores) and an `activation` parameter before weight_init_std.
+    report = grade_path(STUDENTS / "layer_net", only=("two_layer_net",))
+    net = report.exercises[0]
+    assert net.status == "passed", [c.message for c in net.checks if not c.passed]
+    scale = next(c for c in net.checks if "0.1" in c.name and "weight_init_std" in c.name)
+    assert "weight_init_std=0.1" in scale.call
+    predict = next(c for c in net.checks if c.name.startswith("predict"))
+    assert "SoftmaxWithLoss" in predict.call
+
+
+def test_a_layer_net_whose_layers_do_not_share_params_fails_predict(tmp_path):
+    # Its layers copy the arrays: setting params does not reach them, as in the student's own run.
+    source = (STUDENTS / "layer_net" / "two_layer_net.py").read_text(encoding="utf-8")
+    source = source.replace("Affine(self.params['W1'], self.params['b1'])",
+                            "Affine(self.params['W1'].copy(), self.params['b1'].copy())")
+    (tmp_path / "two_layer_net.py").write_text(source, encoding="utf-8")
+    report = grade_path(tmp_path, only=("two_layer_net",))
+    predict = next(c for c in report.exercises[0].checks if c.name.startswith("predict"))
+    assert not predict.passed
