@@ -68,6 +68,8 @@ class Exercise:
     hint: str = ""
     source: str = ""
     plugin: str = ""  # the plugin that registered it
+    # Other names learners give it (``get_mse``): graded only after reproducing a book case.
+    near_names: tuple[str, ...] = ()
 
     def protected_paths(self) -> list[str]:
         """Folders holding this exercise's spec and answer key: the worker may not read them."""
@@ -100,7 +102,7 @@ class Exercise:
 
 
 _TOP_FIELDS = {"id", "title", "section", "points", "kind", "names", "reference", "case", "random", "check",
-               "depends_on", "unpack_tuple", "hint", "rtol", "atol"}
+               "depends_on", "unpack_tuple", "hint", "rtol", "atol", "near_names"}
 _CASE_FIELDS = {"name", "args", "book_value", "hint", "rtol", "atol", "unchanged", "weight", "hidden"}
 _RANDOM_FIELDS = {"name", "generator", "params", "seeds", "hint", "rtol", "atol", "unchanged", "weight", "hidden"}
 _CHECK_FIELDS = {"check", "name", "params", "weight", "hidden"}
@@ -220,11 +222,13 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
         _typed(data, key, str, where)
     _typed(data, "points", (int, float), where)
     _typed(data, "depends_on", list, where)
+    _typed(data, "near_names", list, where)
     return Exercise(id=str(_require(data, "id", where)), title=str(_require(data, "title", where)),
                     section=str(data.get("section", "")), points=float(data.get("points", 10)), kind=kind,
                     names=names, reference=str(_require(data, "reference", where)), cases=tuple(cases),
                     checks=tuple(checks), depends_on=tuple(data.get("depends_on", ())),
-                    unpack_tuple=bool(data.get("unpack_tuple", False)), hint=data.get("hint", ""), source=where)
+                    unpack_tuple=bool(data.get("unpack_tuple", False)), hint=data.get("hint", ""), source=where,
+                    near_names=tuple(data.get("near_names", ())))
 
 
 def load_exercise_dir(folder: Path, generators: Mapping[str, Generator]) -> list[Exercise]:

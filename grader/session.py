@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -14,6 +14,7 @@ from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
+from .finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
@@ -85,7 +86,9 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     inventory = build_inventory(submission, loaded["definitions"])
     checks = merged(pm.hook.grader_checks())
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
-    results = [grade_exercise(ex, inventory, checks, worker, submission, rules) for ex in exercises]
+    taken = taken_names(exercises, inventory)
+    broken = unparsed_cells(loaded, submission)
+    results = [grade_exercise(ex, inventory, checks, worker, submission, rules, taken, broken) for ex in exercises]
     results = add_dependency_notes(results, exercises, inventory)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)
@@ -122,12 +125,22 @@ def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> S
 
 
 def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worker: WorkerClient,
-                   submission: Submission, rules: Iterable[DiagnosisRule] = ()) -> ExerciseResult:
+                   submission: Submission, rules: Iterable[DiagnosisRule] = (),
+                   taken: set[str] = frozenset(), broken: tuple[Unparsed, ...] = ()) -> ExerciseResult:
     candidates = inventory.candidates(exercise)
     title = _(exercise.title)
+    # Near names (get_mse, numeric_gradient) are looked for when nothing has an accepted name,
+    # and for functions also beside one: a broken leftover must not hide a working version.
+    found = search(exercise, inventory, worker, taken) if not candidates or exercise.kind == "function" \
+        else Search()
+    candidates += [d for d in found.accepted if all(d.label != c.label for c in candidates)]
     if not candidates:
+        unparsed = _unparsed_definition(exercise, broken)
+        if unparsed:
+            return ExerciseResult(exercise.id, title, exercise.section, "failed", 0.0, exercise.points, "",
+                                  message=unparsed)
         return ExerciseResult(exercise.id, title, exercise.section, "missing", 0.0, exercise.points, "",
-                              message=_missing_message(exercise, inventory))
+                              message=_missing_message(exercise, inventory, found))
     ctx = CheckContext(exercise, worker, candidates, exercise.load_reference(), submission)
     specs = ([CASES_CHECK] if exercise.cases else []) + list(exercise.checks)
     results: list[CheckResult] = []
@@ -145,16 +158,99 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
         if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:
             credited.append(r.graded_by)
     graded_name = ", ".join(credited) or candidates[0].label
-    found = diagnose(Evidence(exercise.id, tuple(ctx.observations)), rules, _)
-    if found:
+    diagnoses = diagnose(Evidence(exercise.id, tuple(ctx.observations)), rules, _)
+    if diagnoses:
         # A named mistake explains the failures better than each case's generic hint, which
         # would otherwise send the student after a different cause.
         results = [replace(r, hint="") if not r.passed else r for r in results]
     shown = [d for d in candidates if d.label in credited] or candidates[:1]
     sources = tuple(SourceSnippet(d.label, *snippet) for d in shown
                     if (snippet := definition_source(submission, d)) is not None)
-    return replace(_summarise(exercise, tuple(results), graded_name), title=title, diagnoses=tuple(found),
-                   sources=sources)
+    result = replace(_summarise(exercise, tuple(results), graded_name), title=title, diagnoses=tuple(diagnoses),
+                     sources=sources, message=_found_note(exercise, candidates, results, graded_name))
+    if any(d.id == "hard-coded" for d in diagnoses) and result.score > 0:
+        # Returning the book's printed numbers is not partly right: it earns nothing.
+        result = replace(result, score=0.0, status="failed")
+    return result
+
+
+def _found_note(exercise: Exercise, candidates: list, results: list[CheckResult], graded_name: str) -> str:
+    """Says which near-named definition was graded as this exercise, and why."""
+    earned: dict[str, int] = {}
+    for r in results:
+        if r.passed and not r.skipped and r.graded_by:
+            earned[r.graded_by] = earned.get(r.graded_by, 0) + 1
+    notes = []
+    shown = [d for d in candidates if d.found_as and (d.label in earned or
+                                                     (not earned and d is candidates[0]))]
+    for d in shown:
+        if d.kind == "function":
+            notes.append(_("Graded `{name}` as {exercise} ({why}; it reproduces the book's example).").format(
+                name=d.name, exercise=exercise.names[0], why=d.found_as))
+        else:
+            notes.append(_("Graded `{name}` as {exercise} ({why}).").format(name=d.name, exercise=exercise.names[0],
+                                                                           why=d.found_as))
+    exact = [d for d in candidates if not d.found_as]
+    for d in shown:
+        for other in exact:
+            if earned.get(d.label, 0) > earned.get(other.label, 0):
+                notes.append(_("`{better}` earns more than `{other}` ({more} checks against {fewer}), so it "
+                               "is the one graded where they differ.").format(
+                    better=d.name, other=other.name, more=earned.get(d.label, 0), fewer=earned.get(other.label, 0)))
+    return " ".join(notes)
+
+
+@dataclass(frozen=True)
+class Unparsed:
+    """A file or cell that does not parse: where, the line, Python's reason, and what it defines."""
+
+    where: str
+    line: int
+    reason: str
+    defines: tuple[str, ...]
+
+
+DEFINITION_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([^\W\d]\w*)", re.MULTILINE)
+
+
+def unparsed_cells(loaded: dict, submission: Submission) -> tuple[Unparsed, ...]:
+    """Every cell or module file of the student's that Python could not parse."""
+    found = []
+    places = [(r.get("cell"), r.get("line", 0), (r.get("error") or {}).get("message", ""))
+              for r in loaded.get("statements", []) if r.get("status") == "syntax-error"]
+    places += [(b.get("cell"), b.get("line", 0), b.get("message", ""))
+               for b in loaded.get("definitions", {}).get("broken", [])]
+    for cell_id, line, reason in places:
+        cell = submission.cell(str(cell_id))
+        if cell is None:
+            continue
+        where = cell.origin or submission.path.name
+        found.append(Unparsed(where, int(line or 0) + cell.first_line - 1, _describe_syntax_error(str(reason)),
+                              tuple(DEFINITION_LINE.findall(cell.source))))
+    return tuple(found)
+
+
+def _describe_syntax_error(reason: str) -> str:
+    """Python's reason, with the name of an invisible character it mentions (U+3000 ideographic space)."""
+    import unicodedata
+    match = re.search(r"U\+([0-9A-Fa-f]{4,6})", reason)
+    if match:
+        try:
+            name = unicodedata.name(chr(int(match.group(1), 16))).lower()
+            return f"U+{match.group(1).upper()} {name} ({reason})"
+        except ValueError:
+            pass
+    return reason
+
+
+def _unparsed_definition(exercise: Exercise, broken: tuple[Unparsed, ...]) -> str:
+    for item in broken:
+        name = next((n for n in item.defines if exercise.matches(n) or how_near(exercise, n)), None)
+        if name is not None:
+            return _("`{name}` is in {where}, which does not parse: line {line}, {reason}. Python cannot run any "
+                     "of that file or cell until this is fixed.").format(name=name, where=item.where,
+                                                                          line=item.line, reason=item.reason)
+    return ""
 
 
 def _translated(spec: CheckSpec) -> CheckSpec:
@@ -185,7 +281,15 @@ def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name:
                           graded_name, checks)
 
 
-def _missing_message(exercise: Exercise, inventory: Inventory) -> str:
+def _missing_message(exercise: Exercise, inventory: Inventory, found: Search = Search()) -> str:
+    message = _missing_reason(exercise, inventory)
+    if found.rejected:
+        tried = "; ".join(f"`{name}`: {why}" for name, why in found.rejected[:5])
+        message += " " + _("Near names tried and not graded: {tried}.").format(tried=tried)
+    return message
+
+
+def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
     names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
     imports = inventory.imports(exercise)
     if imports:
@@ -231,7 +335,7 @@ def _calls(inventory: Inventory, caller: ExerciseResult, callee: Exercise | None
         return False
     graded = [d for d in inventory.written if d.label in caller.graded_name]
     wanted = {(d.name, d.version) for d in inventory.written
-              if callee.matches(d.name)}
+              if callee.matches(d.name) or how_near(callee, d.name)}
     return any(use in wanted for d in graded for use in d.uses)
 
 

@@ -1,0 +1,100 @@
+"""Functions that exist under another name, files that do not parse, files not in UTF-8.
+
+Fixtures under tests/fixtures/students/, written the way learners write; each test pins
+the teacher's verdict and what the report says about how the code was found.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, grade_path, statuses
+
+STUDENTS = ROOT / "tests" / "fixtures" / "students"
+
+
+def _exercise(report, exercise_id):
+    return next(e for e in report.exercises if e.id == exercise_id)
+
+
+@pytest.fixture(scope="module")
+def renamed():
+    return grade_path(STUDENTS / "renamed_api.py")
+
+
+def test_renamed_functions_are_graded_and_the_report_says_which_name_was_taken(renamed):
+    assert statuses(renamed) == {"sum_squares_error": "passed", "cross_entropy_error": "passed",
+                                 "numerical_diff": "missing", "numerical_gradient": "passed",
+                                 "gradient_descent": "passed", "simple_net": "passed", "two_layer_net": "passed"}
+    sse = _exercise(renamed, "sum_squares_error")
+    assert sse.graded_name == "get_mse (line 7)"
+    assert "Graded `get_mse` as sum_squares_error" in sse.message
+
+
+def test_a_signature_with_other_names_and_no_defaults_is_called_positionally(renamed):
+    descent = _exercise(renamed, "gradient_descent")
+    assert descent.graded_name.startswith("gradient_descend (")
+    assert all(c.passed for c in descent.checks)
+
+
+def test_a_working_near_name_beats_a_broken_leftover_with_an_accepted_name(renamed):
+    gradient = _exercise(renamed, "numerical_gradient")
+    assert gradient.graded_name.startswith("numeric_gradient (")
+    assert "`numeric_gradient` earns more than `numerical_gradient_2d`" in gradient.message
+
+
+def test_a_near_name_that_fails_the_probe_is_not_graded_and_is_listed(renamed):
+    diff = _exercise(renamed, "numerical_diff")
+    assert diff.status == "missing"
+    assert "`numerical_diff_v2`: it does not reproduce the book's example" in diff.message
+
+
+def test_class_methods_under_learners_names_are_found_and_named(renamed):
+    simple = _exercise(renamed, "simple_net")
+    assert simple.status == "passed"
+    predict = next(c for c in simple.checks if c.name.startswith("predict"))
+    assert "net.forward(" in predict.call and "`forward` for predict" in predict.message
+    net = _exercise(renamed, "two_layer_net")
+    assert net.graded_name.startswith("TwoLayerNN (") and "Graded `TwoLayerNN` as TwoLayerNet" in net.message
+
+
+def test_an_unrelated_function_is_never_probed_into_credit(write_submission):
+    # `crossesse` holds the letters of sse but not as a name part; `diff` computes something else.
+    report = grade_path(write_submission("import numpy as np\n"
+                                         "def crossesse(y, t):\n    return 0.5 * np.sum((y - t)**2)\n"
+                                         "def diff(f, x):\n    return f(x) - f(0)\n"),
+                        only=("sum_squares_error", "numerical_diff"))
+    assert statuses(report) == {"sum_squares_error": "missing", "numerical_diff": "missing"}
+    assert "`diff`: it does not reproduce" in report.exercises[1].message
+
+
+def test_a_file_that_does_not_parse_fails_its_exercises_naming_file_and_line():
+    report = grade_path(STUDENTS / "koubai", only=("sum_squares_error", "numerical_gradient"))
+    assert statuses(report) == {"sum_squares_error": "passed", "numerical_gradient": "failed"}
+    message = report.exercises[1].message
+    assert "koubai.py, which does not parse: line 22, U+3000 ideographic space" in message
+    assert "import" not in message
+
+
+def test_a_notebook_cell_that_does_not_parse_fails_its_exercise(write_submission):
+    import json
+    cells = ["import numpy as np", "def numerical_diff(f, x):\n    h = 1e-4\n    return (f(x+h) - f(x-h)) / (2*h",
+             "def sum_squares_error(y, t):\n    return 0.5 * np.sum((y - t)**2)"]
+    nb = {"cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": i + 1, "outputs": [],
+                     "source": s}
+                    for i, s in enumerate(cells)], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    report = grade_path(write_submission(json.dumps(nb), "broken_cell.ipynb"),
+                        only=("sum_squares_error", "numerical_diff"))
+    assert statuses(report) == {"sum_squares_error": "passed", "numerical_diff": "failed"}
+    assert "`numerical_diff` is in In [2], which does not parse: line 3" in report.exercises[1].message
+
+
+def test_a_cp949_file_without_a_coding_line_is_read_as_the_student_wrote_it():
+    report = grade_path(STUDENTS / "cp949_losses.py", only=("sum_squares_error", "cross_entropy_error"))
+    assert statuses(report) == {"sum_squares_error": "passed", "cross_entropy_error": "passed"}
+    assert "# 평균 제곱 오차" in report.exercises[0].sources[0].code or "(y - t)" in report.exercises[0].sources[0].code
+
+
+def test_a_students_cp949_helper_module_is_imported_and_graded_as_their_work():
+    report = grade_path(STUDENTS / "cp949_helpers" / "chapter4.py", only=("sum_squares_error", "cross_entropy_error"))
+    assert statuses(report) == {"sum_squares_error": "passed", "cross_entropy_error": "passed"}
+    assert report.exercises[1].graded_name == "cross_entropy_error (common/functions.py, line 9)"
