@@ -97,6 +97,21 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     return report
 
 
+def identifiers(submission: Submission) -> tuple[str, ...]:
+    """Every name in the student's code (for "did you mean `loss_W`"), found once per submission."""
+    cached = submission.__dict__.get("_identifiers")
+    if cached is None:
+        found = set()
+        for cell in submission.cells + submission.helpers:
+            found.update(IDENTIFIER.findall(cell.source))
+        cached = tuple(sorted(found))
+        object.__setattr__(submission, "_identifiers", cached)
+    return cached
+
+
+IDENTIFIER = re.compile(r"\b[^\W\d]\w*\b")
+
+
 def _cell_request(cell: CodeCell) -> dict:
     request = {"id": cell.id, "source": cell.source, "plan": plan(cell.source)}
     if cell.module:
@@ -158,7 +173,11 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
         if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:
             credited.append(r.graded_by)
     graded_name = ", ".join(credited) or candidates[0].label
-    diagnoses = diagnose(Evidence(exercise.id, tuple(ctx.observations)), rules, _)
+    diagnoses = diagnose(Evidence(exercise.id, tuple(ctx.observations), identifiers(submission)), rules, _)
+    if len(diagnoses) > 1:
+        # A named mistake also explains answers that look fixed (x = lr * grad tends to 0 whatever
+        # the start): "hard-coded", which costs every point, is kept only when nothing else explains.
+        diagnoses = [d for d in diagnoses if d.id != "hard-coded"]
     if diagnoses:
         # A named mistake explains the failures better than each case's generic hint, which
         # would otherwise send the student after a different cause.

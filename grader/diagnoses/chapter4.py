@@ -15,6 +15,7 @@ from ..checking.context import materialize
 from .model import (DiagnosisRule, Evidence, Observation, close, error_text, non_finite,
                        normalised_over_whole_batch)
 from ..hookspecs import hookimpl
+from . import code_mistakes
 from ..i18n import N_
 
 H = 1e-4
@@ -71,8 +72,28 @@ def _single_sample_not_reshaped(e: Evidence) -> bool:
     # Batches fine, single samples wrong: the 1-D case is the only difference.
     singles = [o for o in e.failed("cases") if np.asarray(o.args[0]).ndim == 1]
     batches = [o for o in e.observations if o.check == "cases" and np.asarray(o.args[0]).ndim == 2]
+    # Only errors a missing reshape causes: a misspelt ``y.reshpae`` is another mistake.
     return bool(singles) and bool(batches) and all(o.passed for o in batches) and \
-        all(o.error is not None for o in singles)
+        all(o.error is not None and o.error.type in ("IndexError", "ValueError") for o in singles)
+
+
+def _cee_wrong_sign(e: Evidence) -> bool:
+    return any(float(np.sum(np.abs(np.asarray(o.expected, dtype=float)))) > 0 and close(o.actual, -np.asarray(
+        o.expected, dtype=float), rtol=1e-7) for o in e.failed("cases"))
+
+
+def _is_one_hot(y: Any, t: Any) -> bool:
+    return np.shape(y) == np.shape(t) and np.ndim(t) >= 1
+
+
+def _cee_onehot_indexed(e: Evidence) -> bool:
+    """``y[np.arange(n), t]`` with one-hot ``t``: NumPy refuses float indices, or picks the wrong entries."""
+    onehot = [o for o in e.failed("cases") if len(o.args) == 2 and _is_one_hot(o.args[0], o.args[1])]
+    for o in onehot:
+        if o.error is not None and o.error.type == "IndexError" and (
+                "integer" in o.error.message or "shape mismatch" in o.error.message):
+            return True
+    return False
 
 
 # ---- numerical differentiation ---------------------------------------------------------
@@ -101,6 +122,19 @@ def _step_too_small(e: Evidence) -> bool:
     return False
 
 
+def _diff_precedence(e: Evidence) -> bool:
+    """``(f(x+h) - f(x-h)) / 2*h`` or ``f(x+h) - f(x-h) / (2*h)``: Python divides before it subtracts,
+    and ``/ 2*h`` multiplies by h."""
+    for o in e.failed("cases"):
+        f, x = materialize(o.args[0]), o.args[1]
+        with np.errstate(all="ignore"):
+            variants = ((f(x + H) - f(x - H)) / 2 * H, f(x + H) - f(x - H) / (2 * H), f(x + H) - f(x) / H,
+                        (f(x + H) - f(x)) / 1 * H)
+        if any(close(o.actual, v, rtol=1e-9) for v in variants):
+            return True
+    return False
+
+
 # ---- gradients ---------------------------------------------------------------------------
 
 def _gradient_1d_only(e: Evidence) -> bool:
@@ -108,11 +142,48 @@ def _gradient_1d_only(e: Evidence) -> bool:
     flat = [o for o in e.observations if o.check == "cases" and np.ndim(o.args[1]) == 1]
     multi = [o for o in e.failed("cases") if np.ndim(o.args[1]) >= 2]
     broken = [o for o in multi if o.error is not None or np.shape(o.actual) != np.shape(o.expected)]
-    return bool(broken) and bool(flat) and all(o.passed for o in flat)
+    return bool(broken) and bool(flat) and all(o.passed for o in flat) and not _gradient_row_wise(e)
+
+
+def _row_wise_gradient(f: Any, x: np.ndarray) -> np.ndarray:
+    """The book's gradient_2d.numerical_gradient: each row of X is a separate point, f sees one row."""
+    from reference.gradients import numerical_gradient
+    grad = np.zeros_like(x, dtype=float)
+    for row in range(x.shape[0]):
+        grad[row] = numerical_gradient(f, x[row].astype(float).copy())
+    return grad
+
+
+def _gradient_row_wise(e: Evidence) -> bool:
+    """2-D inputs give, row by row, the gradient of f at each row taken as a point of its own."""
+    for o in e.failed("cases"):
+        if np.ndim(o.args[1]) != 2 or o.actual is None:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                variant = _row_wise_gradient(materialize(o.args[0]), np.asarray(o.args[1], dtype=float))
+        except Exception:
+            continue
+        if close(o.actual, variant, rtol=1e-6, atol=1e-8):
+            return True
+    return False
 
 
 def _input_not_restored(e: Evidence) -> bool:
-    return bool(e.failed("cases.unchanged") or e.failed("two_layer_net.params_unchanged"))
+    return bool(e.failed("cases.unchanged"))
+
+
+def _net_params_not_restored(e: Evidence) -> bool:
+    return bool(e.failed("two_layer_net.params_unchanged"))
+
+
+def _net_gradient_never_reaches_loss(e: Evidence) -> bool:
+    """All-zero gradients while the loss does change with the parameters (the check moved one)."""
+    for o in e.failed("two_layer_net.numerical_gradient"):
+        if o.extra.get("loss_reads_params") and isinstance(o.actual, dict) and o.actual and all(
+                isinstance(v, np.ndarray) and v.size and not np.any(v) for v in o.actual.values()):
+            return True
+    return False
 
 
 def _gradient_ascent(e: Evidence) -> bool:
@@ -130,6 +201,22 @@ def _gradient_ascent(e: Evidence) -> bool:
         if got is None:
             continue
         if close(got, x, rtol=1e-6) or (np.all(np.isfinite(got)) and float(f(got)) > start):
+            return True
+    return False
+
+
+def _descent_assigns_step(e: Evidence) -> bool:
+    """``x = lr * grad`` in the loop: x is replaced by the step instead of moved by it."""
+    from reference.gradients import numerical_gradient
+
+    for o in e.failed("cases"):
+        f, x, lr, steps = materialize(o.args)
+        x = np.array(x, dtype=float)
+        with np.errstate(all="ignore"):
+            for _step in range(int(steps)):
+                x = lr * numerical_gradient(f, x)
+        got = _numbers(o.actual[0] if isinstance(o.actual, tuple) else o.actual)
+        if got is not None and close(got, x, rtol=1e-6, atol=1e-12):
             return True
     return False
 
@@ -204,22 +291,6 @@ def _backprop_batch_not_averaged(e: Evidence) -> bool:
     return False
 
 
-# ---- any exercise ----------------------------------------------------------------------------
-
-def _undefined_name(e: Evidence) -> bool:
-    return any(o.error is not None and o.error.type == "NameError" for o in e.failed())
-
-
-def _undefined_name_details(e: Evidence) -> dict:
-    message = next(o.error.message for o in e.failed() if o.error is not None and o.error.type == "NameError")
-    name = message.split("'")[1] if message.count("'") >= 2 else message
-    return {"name": name}
-
-
-def _missing_return(e: Evidence) -> bool:
-    return any(o.outcome == "wrong" and o.actual is None for o in e.failed())
-
-
 RULES = [
     DiagnosisRule("sse-missing-half", ("sum_squares_error",), N_(
         "Your result is exactly twice the expected one: the sum of squares error has a factor 0.5 in "
@@ -235,6 +306,18 @@ RULES = [
     DiagnosisRule("single-sample-not-reshaped", ("cross_entropy_error",), N_(
         "Batches work but a single sample (a 1-D y) does not: reshape a 1-D y and t to a batch of one "
         "before taking the batch size from y.shape[0] (book 4.2.4)."), _single_sample_not_reshaped),
+    DiagnosisRule("cee-wrong-sign", ("cross_entropy_error",), N_(
+        "Your result is the expected one with the opposite sign: the cross-entropy error is minus the sum "
+        "of t * log(y), and log of a probability is negative, so the error comes out positive (book 4.2.2)."),
+                  _cee_wrong_sign),
+    DiagnosisRule("cee-onehot-indexed-as-labels", ("cross_entropy_error",), N_(
+        "With one-hot labels, y[np.arange(batch_size), t] uses the rows of t as indices, which NumPy "
+        "refuses: that indexing is for labels given as class numbers. Turn one-hot t into class numbers "
+        "first with t.argmax(axis=1), or use -np.sum(t * np.log(y + 1e-7)) (book 4.2.4)."),
+                  _cee_onehot_indexed),
+    DiagnosisRule("diff-operator-precedence", ("numerical_diff",), N_(
+        "The parentheses are off: Python divides before it subtracts, and `/ 2*h` divides by 2 and then "
+        "multiplies by h. Write (f(x+h) - f(x-h)) / (2*h) (book 4.3.1)."), _diff_precedence),
     DiagnosisRule("forward-difference", ("numerical_diff",), N_(
         "Your result matches the forward difference (f(x+h) - f(x)) / h, whose error shrinks only like h. "
         "The book uses the central difference around x, which is far more accurate (book 4.3.1)."),
@@ -246,10 +329,30 @@ RULES = [
         "It works for 1-D inputs but not for a 2-D array such as simpleNet's W: x[idx] with a single "
         "index takes a whole row. Visit every element, e.g. with np.nditer(..., flags=['multi_index']) "
         "or np.ndindex(x.shape) (book 4.4.2)."), _gradient_1d_only),
-    DiagnosisRule("input-not-restored", ("numerical_gradient", "two_layer_net"), N_(
+    DiagnosisRule("gradient-row-wise", ("numerical_gradient",), N_(
+        "For a 2-D array your function treats each row as a separate point, like the book's "
+        "gradient_2d.numerical_gradient, which is made for plotting many points at once. simpleNet's W is "
+        "one point with 2 x 3 coordinates: f must see the whole array with one element moved by h. Visit "
+        "every element, e.g. with np.nditer(x, flags=['multi_index']) as in common/gradient.py (book 4.4.2)."),
+                  _gradient_row_wise),
+    DiagnosisRule("input-not-restored", ("numerical_gradient",), N_(
         "The input array is changed after the call: after computing f(x+h) and f(x-h), put the "
         "original value back into x[idx]. Otherwise every later coordinate, and the network's "
         "parameters, drift by h (book 4.4)."), _input_not_restored),
+    DiagnosisRule("net-params-not-restored", ("two_layer_net",), N_(
+        "After net.numerical_gradient(x, t) the parameters are not what they were: the numerical gradient "
+        "it uses moves each element by h and must put the original value back, or the network drifts "
+        "while it measures its own gradient (book 4.4, 4.5.1)."), _net_params_not_restored),
+    DiagnosisRule("net-gradient-never-reaches-loss", ("two_layer_net",), N_(
+        "net.numerical_gradient returns only zeros although the loss does change with the parameters: "
+        "the h added to each element never reaches the loss. Either the numerical gradient moves a copy "
+        "of the array (x.copy(), np.array(x)) while the loss reads the network's own arrays, or h is so "
+        "small that x + h == x. Change x[idx] in the array itself, and put it back afterwards (book 4.4)."),
+                  _net_gradient_never_reaches_loss),
+    DiagnosisRule("descent-assigns-step", ("gradient_descent",), N_(
+        "Each step replaces x by lr * grad instead of moving x by it: write x -= lr * grad (or x = x - lr * "
+        "grad), so that x keeps its position and steps against the gradient (book 4.4.1)."),
+                  _descent_assigns_step),
     DiagnosisRule("gradient-ascent", ("gradient_descent",), N_(
         "x moves uphill: the function grows instead of shrinking. Gradient descent steps against "
         "the gradient, subtracting lr times the gradient (book 4.4.1)."), _gradient_ascent),
@@ -278,15 +381,9 @@ RULES = [
         "The backprop gradients are the batch size times too large: the loss is a mean over the batch, "
         "so its gradient dy = (y - t) is divided by the batch size (book 5.6.3)."),
                   _backprop_batch_not_averaged),
-    DiagnosisRule("undefined-name", ("*",), N_(
-        "Your code uses `{name}`, which is neither defined nor imported where it runs: define it or "
-        "import it (for example from common.functions) before the code that uses it."), _undefined_name,
-                  _undefined_name_details),
-    DiagnosisRule("missing-return", ("*",), N_(
-        "The function returns None: it computes a value but does not `return` it."), _missing_return),
 ]
 
 
 @hookimpl
 def grader_diagnoses() -> list[DiagnosisRule]:
-    return RULES
+    return RULES + code_mistakes.RULES

@@ -40,6 +40,7 @@ class Observation:
 class Evidence:
     exercise: str
     observations: tuple[Observation, ...]
+    names: tuple[str, ...] = ()  # every identifier in the student's code, for "did you mean"
 
     def failed(self, check: str | None = None) -> list[Observation]:
         return [o for o in self.observations if not o.passed and (check is None or o.check == check)]
