@@ -61,14 +61,17 @@ class Layer:
 _bwrap_failure: list[str] = []
 
 
+PLATFORM = sys.platform  # a module attribute, so that tests can play macOS or Windows
+
+
 def bwrap_path() -> str | None:
-    return shutil.which("bwrap") if sys.platform.startswith("linux") else None
+    return shutil.which("bwrap") if PLATFORM.startswith("linux") else None
 
 
 def bwrap_unavailable_reason() -> str:
     """Why the namespace sandbox cannot be used here ("" when it can, as far as can be told cheaply)."""
-    if not sys.platform.startswith("linux"):
-        return f"not Linux ({sys.platform}): no namespaces"
+    if not PLATFORM.startswith("linux"):
+        return f"not Linux ({PLATFORM}): no namespaces"
     if os.environ.get("DLFS_SANDBOX", "").lower() in ("off", "0", "no", "process"):
         return "turned off by DLFS_SANDBOX"
     if _bwrap_failure:

@@ -435,9 +435,14 @@ _saved_stderr = 0
 
 
 def _start() -> "Worker":
-    global _saved_stderr, _ROOT
+    global _saved_stderr, _ROOT, HAS_ALARM, resource
     import json
     config = json.loads(sys.argv[1])
+    missing = set(config.get("missing", ()))
+    if "resource" in missing:
+        resource = None
+    if "alarm" in missing:
+        HAS_ALARM = False
     sys.argv = ["submission"]  # nothing about the grader's location is left in plain sight
     if config.get("drop_to"):
         _drop_privileges(*config["drop_to"])
@@ -458,7 +463,8 @@ def _start() -> "Worker":
     limited = _set_limits(int(config["memory_mb"]) * 1024 * 1024, int(config["cpu_seconds"]), 64 * 1024 * 1024)
     # The kernel's filter first (it needs ctypes, which the audit hook then refuses), then the hook;
     # only then does a folder the student controls go on sys.path.
-    seccomp = syscall_filter.install() if sys.platform.startswith("linux") else f"not Linux ({sys.platform})"
+    seccomp = "not available on this platform" if "seccomp" in missing or not sys.platform.startswith("linux") \
+        else syscall_filter.install()
     compat = [c for c in config["compat"] if c]
     guarded = guard.install(workdir, [p for p in config["protected"] if p], compat)
     # Only now may a folder the student controls go on sys.path (when the first load arrives).

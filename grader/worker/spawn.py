@@ -32,6 +32,9 @@ PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "e
 # the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
 DEFAULT_MEMORY_MB = 2048  # address space of the worker
 DEFAULT_CPU_SECONDS = 120  # CPU time of the worker over all its calls
+# Features the worker behaves as if it lacked ("resource", "alarm", "seccomp"): how the tests
+# play a macOS or Windows laptop, which has none of them, on Linux.
+SIMULATE_MISSING: tuple[str, ...] = ()
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
 
@@ -64,7 +67,9 @@ def spawn(workdir: Path, memory_mb: int, cpu_seconds: int, *, slot: int | None =
     config = {"wire": str(WIRE), "guard": str(WORKER_FILES["guard.py"]),
               "filter": str(WORKER_FILES["syscall_filter.py"]), "memory_mb": memory_mb,
               "cpu_seconds": cpu_seconds, "protected": [str(p) for p in PROTECTED], "compat": [str(COMPAT_DIR)],
-              "drop_to": None}
+              "drop_to": None, "missing": list(SIMULATE_MISSING)}
+    if not isolation.PLATFORM.startswith("linux"):
+        config["missing"].append("seccomp")
     process = WorkerProcess(
         [sys.executable, "-I", str(RUNNER), json.dumps(config)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
@@ -81,7 +86,7 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
     worker = isolation.WORKER_DIR
     config = {"wire": f"{worker}/wire.py", "guard": f"{worker}/guard.py", "filter": f"{worker}/syscall_filter.py",
               "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "protected": [], "compat": [isolation.COMPAT_DIR],
-              "drop_to": [uid, uid] if privileged else None}
+              "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
     info_read, info_write = os.pipe()
     try:
         command = isolation.bwrap_command([f"{worker}/runner.py", json.dumps(config)], WORKER_FILES, COMPAT_DIR,
