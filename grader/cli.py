@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
                         help="add the exercise specs in DIR, with their reference modules beside them (repeatable)")
     parser.add_argument("--list-plugins", action="store_true", help="list the loaded plugins and exit")
+    parser.add_argument("--doctor", action="store_true",
+                        help="show how this machine isolates the student's code, and why a layer is missing; "
+                             "exit 0 only when the strongest level (namespaces+seccomp) is available")
     return parser
 
 
@@ -86,12 +89,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.doctor:
+        from .worker import doctor
+        return doctor.run()
     if not (args.list_exercises or args.list_plugins) and args.path is None:
         parser.error(_("give the submission to grade, e.g. `grade chapter4.py`"))
     if args.timeout is not None and not 0 < args.timeout <= 600:
         parser.error(_("--timeout must be between 0 and 600 seconds"))
     worker = None
     if not (args.list_exercises or args.list_plugins):
+        _not_dumpable()
         # Start the sandbox first: it imports NumPy while this process loads the grader.
         from .worker import spawn
         workdir = spawn.new_workdir()
@@ -142,9 +149,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> i
         return EXIT_INTERNAL
     to_terminal = args.output is None and sys.stdout.isatty()
     text = reporters[args.format](report, tty=to_terminal)
+    if worker is not None:
+        worker.close()  # the report is written only once the worker's whole process tree is gone
     if args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            _write_atomically(args.output, text)
         except OSError as exc:
             print(_("grade: error: cannot write {path}: {reason}").format(path=args.output, reason=exc.strerror),
                   file=sys.stderr)
@@ -154,6 +163,33 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> i
     else:
         sys.stdout.write(text)
     return EXIT_PASSED if report.all_passed else EXIT_NOT_PASSED
+
+
+def _not_dumpable() -> None:
+    """No core dumps of the grader, and no same-uid process may read its memory through /proc."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        except (OSError, AttributeError):
+            pass
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """The report appears whole or not at all: written beside its place, then renamed over it."""
+    import os
+    import tempfile
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ class Report:
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
     lang: str = "en"
+    # How the student's code was isolated: "namespaces+seccomp", "namespaces", "seccomp" or
+    # "process only" (grader/worker/isolation.py); "" when no worker ran.
+    isolation: str = ""
 
     @property
     def score(self) -> float:
@@ -90,6 +93,7 @@ class Report:
         return {
             "submission": self.submission,
             "lang": self.lang,
+            "isolation": self.isolation,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [

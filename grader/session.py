@@ -92,7 +92,8 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     results = add_dependency_notes(results, exercises, inventory)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)
-    report = Report(str(path), tuple(results), tuple(statements), lang=lang)
+    report = Report(str(path), tuple(results), tuple(statements), lang=lang,
+                    isolation=worker.isolation.level if worker.isolation else "")
     pm.hook.grader_report_ready(report=report)
     return report
 

@@ -47,6 +47,15 @@ def worker():
     w.close()
 
 
+@pytest.fixture
+def plain_worker():
+    """A worker without the namespace sandbox: the in-process guard is all that stands (its tests)."""
+    w = WorkerClient(LIMITS, sandbox=False)
+    w.start()
+    yield w
+    w.close()
+
+
 def load(w: WorkerClient, *sources: str) -> dict:
     """Load one cell per source; returns the load record."""
     return w.load([{"id": str(i), "source": s} for i, s in enumerate(sources)], "sub.py")
@@ -91,12 +100,15 @@ def test_worker_environment_does_not_inherit_the_graders_variables(make_worker, 
     assert values.ok and "hunter2" not in values.value
 
 
-def test_worker_runs_in_a_private_temporary_folder_removed_on_close(worker):
+@pytest.mark.parametrize("sandbox", [None, False], ids=["strongest", "plain_process"])
+def test_worker_runs_in_a_private_temporary_folder_removed_on_close(sandbox):
+    worker = WorkerClient(LIMITS, sandbox=sandbox)
     load_ok(worker, "import os\ndef cwd():\n    return os.getcwd()\n")
     reply = call(worker, "cwd")
     assert reply.ok, reply.error
     folder = Path(worker.workdir).resolve()
-    assert reply.value == str(folder)
+    root = "/submission" if worker.isolation.sandboxed else str(folder)
+    assert reply.value == f"{root}/work"  # a folder of the submission's name (here none: "work")
     assert Path(reply.value).resolve() != Path.cwd().resolve()
     assert folder.is_dir()
     worker.close()
@@ -110,17 +122,17 @@ def test_worker_runs_in_a_private_temporary_folder_removed_on_close(worker):
 BLOCKED = ("grader", "reference", "exercises")
 
 
-def test_student_code_cannot_import_the_grader_or_the_reference_at_top_level(worker):
+def test_student_code_cannot_import_the_grader_or_the_reference_at_top_level(plain_worker):
     for name in BLOCKED:
         assert (REPO_ROOT / name / "__init__.py").exists()  # importable if it were not blocked
     source = f"import sys\nsys.path.insert(0, {str(REPO_ROOT)!r})\n" + "".join(f"import {n}\n" for n in BLOCKED)
     source += "def alive():\n    return 1\n"
-    loaded = load(worker, source)
+    loaded = load(plain_worker, source)
     records = loaded["statements"]
     assert [r["status"] for r in records] == ["ok", "ok", "error", "error", "error", "ok"]
     for record in records[2:5]:
         assert record["error"]["type"] in ("ImportError", "ModuleNotFoundError")
-    assert call(worker, "alive").value == 1
+    assert call(plain_worker, "alive").value == 1
 
 
 STUDENT_IMPORTS = """
@@ -148,9 +160,9 @@ def try_import(root, name, strip_guards):
 
 @pytest.mark.parametrize("strip_guards", [False, True], ids=["plain", "after_removing_meta_path_and_modules"])
 @pytest.mark.parametrize("name", BLOCKED)
-def test_student_code_cannot_import_the_grader_or_the_reference_inside_a_call(worker, name, strip_guards):
-    load_ok(worker, STUDENT_IMPORTS)
-    reply = call(worker, "try_import", str(REPO_ROOT), name, strip_guards)
+def test_student_code_cannot_import_the_grader_or_the_reference_inside_a_call(plain_worker, name, strip_guards):
+    load_ok(plain_worker, STUDENT_IMPORTS)
+    reply = call(plain_worker, "try_import", str(REPO_ROOT), name, strip_guards)
     assert reply.ok, reply.error
     findable, outcome, loaded = reply.value
     assert findable is True
@@ -159,9 +171,9 @@ def test_student_code_cannot_import_the_grader_or_the_reference_inside_a_call(wo
 
 
 @pytest.mark.parametrize("name", BLOCKED)
-def test_student_code_cannot_import_the_grader_or_the_reference_with_importlib(worker, name):
+def test_student_code_cannot_import_the_grader_or_the_reference_with_importlib(plain_worker, name):
     """importlib.import_module skips the import audit event, but it still has to read the files."""
-    load_ok(worker, "import importlib, sys\n"
+    load_ok(plain_worker, "import importlib, sys\n"
                     "def sneak(root, name):\n"
                     "    sys.path.insert(0, root)\n"
                     "    try:\n"
@@ -169,13 +181,13 @@ def test_student_code_cannot_import_the_grader_or_the_reference_with_importlib(w
                     "    except (ImportError, PermissionError) as exc:\n"
                     "        return type(exc).__name__\n"
                     "    return 'imported ' + str(getattr(module, '__file__', module))\n")
-    reply = call(worker, "sneak", str(REPO_ROOT), name)
+    reply = call(plain_worker, "sneak", str(REPO_ROOT), name)
     assert reply.ok, reply.error
     assert reply.value in ("ImportError", "ModuleNotFoundError", "PermissionError"), reply.value
 
 
-def test_student_code_cannot_load_the_answer_key_by_file_path(worker):
-    load_ok(worker, "import importlib.util\n"
+def test_student_code_cannot_load_the_answer_key_by_file_path(plain_worker):
+    load_ok(plain_worker, "import importlib.util\n"
                     "def sneak(path):\n"
                     "    try:\n"
                     "        spec = importlib.util.spec_from_file_location('stolen', path)\n"
@@ -189,9 +201,9 @@ def test_student_code_cannot_load_the_answer_key_by_file_path(worker):
                     "        return open(path).read()[:20]\n"
                     "    except OSError as exc:\n"
                     "        return type(exc).__name__\n")
-    assert call(worker, "sneak", str(REPO_ROOT / "reference" / "functions.py")).value == "PermissionError"
-    assert call(worker, "peek", str(REPO_ROOT / "exercises" / "01_sum_squares_error.toml")).value == "PermissionError"
-    assert call(worker, "peek", str(REPO_ROOT / "grader" / "worker" / "runner.py")).value == "PermissionError"
+    assert call(plain_worker, "sneak", str(REPO_ROOT / "reference" / "functions.py")).value == "PermissionError"
+    assert call(plain_worker, "peek", str(REPO_ROOT / "exercises" / "01_sum_squares_error.toml")).value == "PermissionError"
+    assert call(plain_worker, "peek", str(REPO_ROOT / "grader" / "plain_worker" / "runner.py")).value == "PermissionError"
 
 
 def test_the_workers_command_line_does_not_reveal_where_the_grader_lives(worker):
@@ -350,8 +362,9 @@ def test_output_of_one_call_does_not_leak_into_the_next(worker):
 
 FOREVER = """
 import os
+TOKEN = os.urandom(8).hex()  # new in every worker (in a PID namespace every worker is pid 2)
 def pid():
-    return os.getpid()
+    return TOKEN
 def spin():
     while True:
         pass
@@ -395,7 +408,7 @@ def test_endless_call_swallowing_every_exception_is_killed_and_the_worker_restar
 # ---------------------------------------------------------------------------
 
 def test_os_exit_in_a_call_is_a_crash_and_the_next_call_works(worker):
-    load_ok(worker, "import os\ndef die():\n    os._exit(3)\ndef pid():\n    return os.getpid()\n")
+    load_ok(worker, "import os\nTOKEN = os.urandom(8).hex()\ndef die():\n    os._exit(3)\ndef pid():\n    return TOKEN\n")
     before = call(worker, "pid").value
     reply = call(worker, "die")
     assert reply.status == "crash"
@@ -451,10 +464,11 @@ def test_endless_top_level_statement_is_abandoned_and_later_definitions_load(wor
 LIMITED = """
 import os, socket, subprocess
 import numpy as np
+TOKEN = os.urandom(8).hex()
 def huge():
     return np.ones(10**10)
 def pid():
-    return os.getpid()
+    return TOKEN
 def write(path):
     with open(path, 'w') as f:
         f.write('x')
@@ -509,28 +523,28 @@ def test_removing_files_outside_the_worker_folder_is_refused(worker, tmp_path):
     assert victim.exists()
 
 
-def test_writing_outside_the_worker_folder_through_a_directory_descriptor_is_refused(worker):
+def test_writing_outside_the_worker_folder_through_a_directory_descriptor_is_refused(plain_worker):
     target = Path(f"/tmp/dlfs_test_dirfd_{os.getpid()}")
     target.unlink(missing_ok=True)
-    load_ok(worker, "import os\n"
+    load_ok(plain_worker, "import os\n"
                     "def sneak(folder, name):\n"
                     "    d = os.open(folder, os.O_RDONLY)\n"
                     "    fd = os.open(name, os.O_WRONLY | os.O_CREAT, dir_fd=d)\n"
                     "    os.write(fd, b'x')\n"
                     "    os.close(fd)\n")
     try:
-        reply = call(worker, "sneak", str(target.parent), target.name)
+        reply = call(plain_worker, "sneak", str(target.parent), target.name)
         assert not target.exists()
         assert reply.status == "error" and reply.error.type == "PermissionError"
     finally:
         target.unlink(missing_ok=True)
 
 
-def test_writing_inside_the_worker_folder_works(worker):
-    load_ok(worker, LIMITED)
-    reply = call(worker, "write", "scratch.txt")
+def test_writing_inside_the_worker_folder_works(plain_worker):
+    load_ok(plain_worker, LIMITED)
+    reply = call(plain_worker, "write", "scratch.txt")
     assert reply.ok, reply.error
-    inside = Path(worker.workdir).resolve() / "scratch.txt"
+    inside = Path(plain_worker.workdir).resolve() / "work" / "scratch.txt"
     assert reply.value == str(inside)
     assert inside.read_text() == "x"
 
@@ -624,8 +638,8 @@ def test_mutated_argument_comes_back_mutated_with_return_args(worker):
     assert call(worker, "scribble", x, 5).args is None
 
 
-def test_the_low_level_process_starter_is_disarmed_even_when_reloaded(worker):
-    load_ok(worker, "import sys\n"
+def test_the_low_level_process_starter_is_disarmed_even_when_reloaded(plain_worker):
+    load_ok(plain_worker, "import sys\n"
                     "def direct():\n"
                     "    import _posixsubprocess\n"
                     "    try:\n"
@@ -641,5 +655,5 @@ def test_the_low_level_process_starter_is_disarmed_even_when_reloaded(worker):
                     "    except ImportError:\n"
                     "        return 'refused'\n"
                     "    return 'reloaded'\n")
-    assert call(worker, "direct").value == "refused"
-    assert call(worker, "reload").value == "refused"
+    assert call(plain_worker, "direct").value == "refused"
+    assert call(plain_worker, "reload").value == "refused"

@@ -50,11 +50,11 @@ def render(report: Report, tty: bool = False) -> str:
                     counts["failures"] += 1
                 elif kind in ("error", "skipped"):
                     counts[{"error": "errors", "skipped": "skipped"}[kind]] += 1
-            if exercise.diagnoses:
-                properties = ET.Element("properties")
-                for d in exercise.diagnoses:
-                    ET.SubElement(properties, "property", name=f"diagnosis.{d.id}", value=d.message)
-                suite.insert(0, properties)
+            properties = ET.Element("properties")
+            for d in exercise.diagnoses:
+                ET.SubElement(properties, "property", name=f"diagnosis.{d.id}", value=d.message)
+            ET.SubElement(properties, "property", name="isolation", value=report.isolation)
+            suite.insert(0, properties)
             for key, value in counts.items():
                 suite.set(key, str(value))
                 totals[key] += value

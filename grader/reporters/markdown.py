@@ -18,6 +18,7 @@ def render(report: Report, tty: bool = False) -> str:
     with use(report.lang):
         lines = [f"## {_(labels.TITLE)}: `{_cell(report.submission)}`", "",
                  f"**{_(labels.SCORE).format(score=report.score, max_score=report.max_score)}**", "",
+                 f"_{_(labels.ISOLATION).format(level=_cell(report.isolation))}_", "",
                  f"| {_(labels.EXERCISE)} | § | {_(labels.STATUS_HEADER)} | {_(labels.CHECKS)} | {_(labels.POINTS)} |",
                  "| --- | --- | --- | ---: | ---: |"]
         for e in report.exercises:

@@ -45,6 +45,8 @@ def renderables(report: Report) -> list:
     total_colour = "green" if report.all_passed else "yellow"
     score = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
     out: list = [table, Text(score, style=f"bold {total_colour}")]
+    if report.isolation:
+        out.append(Text(_(labels.ISOLATION).format(level=report.isolation), style="dim"))
     for e in report.exercises:
         body = _exercise_details(e, escape)
         if body:

@@ -1,26 +1,34 @@
 """The trusted side of the worker: starts the sandbox, sends requests, survives its death.
 
-A worker that crashes, hangs or exits is killed with its whole process group and a
+A worker that crashes, hangs or exits is killed with its whole process tree and a
 new one is started on the next request, replaying the submission without the
-statements that killed earlier workers (DESIGN.md principle 5).
+statements that killed earlier workers (DESIGN.md principle 5). Every new worker gets
+a fresh copy of the student's files: a replay never runs from a folder that student
+code has written to. Every byte the worker sends is read as hostile (grader/worker/replies.py).
 """
 from __future__ import annotations
 
-import json
+import ast
+import base64
 import os
 import select
-import shutil
-import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import spawn
+from . import isolation, spawn
+from .cleanup import remove_tree
+from .replies import BadReply, Reply, StudentError, call_reply, load_record, parse_frame  # noqa: F401 (API)
+from .tree import ProcessTree
 
-
-MAX_RESTARTS = 8
+MAX_REPLY_BYTES = 32 * 1024 * 1024
+MAX_STARTUP_FAILURES = 3  # in a row: a worker that cannot even start is not the submission's doing
+MAX_CALL_RESTARTS = 40  # workers started again after calls that killed them, over one grading
+# The book's helper folders, copied from beside the submission (and its parent, the book's
+# layout: ch04/ next to common/ and dataset/) into the worker's private folder.
+BOOK_FOLDERS = ("common", "dataset")
 
 
 @dataclass(frozen=True)
@@ -38,42 +46,16 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class StudentError:
-    """An exception raised by student code, located in the submission."""
+class Isolation:
+    """How the current worker is isolated, as confirmed by the worker before any student code ran."""
 
-    type: str
-    message: str
-    where: tuple[dict[str, Any], ...] = ()
-
-    def summary(self) -> str:
-        text = f"{self.type}: {self.message}" if self.message else self.type
-        if self.where:
-            last = self.where[-1]
-            text += f" (line {last['line']}, in {last['function']}: {last['code']})"
-        return text
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The outcome of one request: ``status`` is ok, error, timeout or crash."""
-
-    status: str
-    value: Any = None
-    error: StudentError | None = None
-    args: tuple[Any, ...] | None = None
-    output: str = ""
-    replies: tuple["Reply", ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass
-class _Process:
-    popen: subprocess.Popen
-    fd_out: int
-    buffer: bytearray = field(default_factory=bytearray)
+    level: str
+    sandboxed: bool
+    seccomp: str  # "" when the filter is loaded, else why not
+    uid: int
+    limits: bool
+    alarm: bool
+    fallback: str = ""  # why the namespace sandbox was not used, when it was not
 
 
 def _(message: str) -> str:
@@ -90,52 +72,118 @@ class WorkerTimeout(Exception):
     """The worker did not answer in time."""
 
 
+def statement_keys(cells: list[dict[str, Any]], limits: Limits) -> dict[tuple[str, int], float]:
+    """Every top-level statement of the submission, in order, with its time budget (parsed here, never told)."""
+    keys: dict[tuple[str, int], float] = {}
+    for cell in cells:
+        try:
+            body = ast.parse(cell["source"]).body
+        except (SyntaxError, ValueError):
+            continue
+        plan = cell.get("plan") or []
+        for index, node in enumerate(body):
+            category = plan[index] if index < len(plan) else "demo"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                budget = limits.import_seconds
+            elif category == "demo":
+                budget = limits.demo_statement_seconds
+            else:
+                budget = limits.statement_seconds
+            keys[(str(cell["id"]), index)] = budget
+    return keys
+
+
+def private_copy(files: dict[str, bytes], paths: list[Path]) -> tuple[str, dict[str, bytes]]:
+    """The worker's folder: ``home``/ with the student's files, and the book's folders beside it."""
+    home = paths[0].name if paths and paths[0].name not in ("", ".", "..") else "work"
+    tree = {f"{home}/{name}": data for name, data in files.items()}
+    from ..loaders.base import sibling_files
+    for base, folder in zip((f"{home}/", ""), paths[:2]):
+        for book in BOOK_FOLDERS:
+            source = folder / book
+            if source.is_dir() and not source.is_symlink():
+                for name, data in sibling_files(source).items():
+                    tree.setdefault(f"{base}{book}/{name}", data)
+    return home, tree
+
+
 class WorkerClient:
-    def __init__(self, limits: Limits = Limits(), started: tuple[Path, subprocess.Popen] | None = None) -> None:
-        """``started``: a (workdir, process) pair from :func:`grader.worker.spawn.spawn`, already running."""
+    def __init__(self, limits: Limits = Limits(), started: tuple[Path, subprocess.Popen] | None = None, *,
+                 slot: int | None = None, sandbox: bool | None = None) -> None:
+        """``started``: a (workdir, process) pair from :func:`grader.worker.spawn.spawn`, already running.
+
+        ``slot``: which concurrent worker this is when grading a class (its own uid);
+        ``sandbox``: None uses the strongest isolation available, False a plain process.
+        """
         self.limits = limits
-        self.files: dict[str, bytes] = {}  # set before load(): copied into the private folder
-        self.workdir = started[0] if started else spawn.new_workdir()
-        self.proc: _Process | None = _Process(started[1], started[1].stdout.fileno()) if started else None
+        self.slot = slot
+        self.sandbox = sandbox
+        self.files: dict[str, bytes] = {}  # set before load(): each worker gets its own copy
+        self.folders: list[Path] = []  # host folders of plain-process workers, all removed on close
+        self.workdir: Path | None = None
+        self.proc: ProcessTree | None = None
+        if started:
+            self.workdir = started[0]
+            self.folders.append(started[0])
+            self.proc = ProcessTree(started[1])
+        self.isolation: Isolation | None = None
         self.load_request: dict[str, Any] | None = None
-        self.skip: set[tuple[Any, int]] = set()
-        self.running: tuple[Any, int] | None = None
+        self.keys: dict[tuple[str, int], float] = {}
+        self.skip: dict[tuple[str, int], str] = {}
+        self.running: tuple[str, int] | None = None
         self.restarts = 0
+        self.call_restarts = 0
+        self.fallback = ""
 
     # ---- life cycle -------------------------------------------------------
     def start(self) -> None:
         """Spawn the process now; it imports NumPy while the caller does other work."""
         if self.proc is not None:
             return
-        popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds)
-        self.proc = _Process(popen, popen.stdout.fileno())
+        if self.workdir is not None and self.load_request is not None:
+            # The last worker may have written to its folder: the next one starts from a clean copy.
+            remove_tree(self.workdir)
+        self.workdir = spawn.new_workdir()
+        self.folders.append(self.workdir)
+        popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds, slot=self.slot,
+                            sandbox=self.sandbox)
+        self.proc = ProcessTree(popen)
 
     def _await_ready(self) -> None:
-        message = self._read(self.limits.startup_seconds)
-        if not message.get("ready"):
+        try:
+            message = self._read(self.limits.startup_seconds)
+        except (WorkerDied, WorkerTimeout):
+            reason = self.proc.startup_error() if self.proc else ""
+            if self.proc is not None and self.proc.sandboxed and reason and self.sandbox is not False:
+                # The namespace sandbox cannot start here (user namespaces off, ...): say so, go on without it.
+                isolation.mark_bwrap_failed(reason)
+                self.fallback = reason
+                self.kill()
+                self.start()
+                return self._await_ready()
+            raise
+        info = message.get("isolation")
+        if message.get("ready") is not True or not isinstance(info, dict):
             raise WorkerDied("worker did not start")
+        seccomp = info.get("seccomp") if isinstance(info.get("seccomp"), str) else "unknown"
+        sandboxed = self.proc.sandboxed
+        self.isolation = Isolation(isolation.level_of(sandboxed, seccomp == ""), sandboxed, seccomp,
+                                   info.get("uid") if type(info.get("uid")) is int else -1,
+                                   info.get("limits") is True, info.get("alarm") is True,
+                                   self.fallback or ("" if sandboxed else isolation.bwrap_unavailable_reason()))
 
     def kill(self) -> None:
+        """Kill the worker's whole process tree and wait until it is gone."""
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.popen.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.proc.popen.stdin, self.proc.popen.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        self.proc.kill()
         self.proc = None
 
     def close(self) -> None:
         self.kill()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in self.folders:
+            remove_tree(folder)
+        self.folders.clear()
 
     def __enter__(self) -> "WorkerClient":
         return self
@@ -147,39 +195,39 @@ class WorkerClient:
     def _send(self, message: dict[str, Any]) -> None:
         from . import wire  # imported late so that spawning the worker does not wait for NumPy
         try:
-            wire.write_message(self.proc.popen.stdin, message)
-        except (BrokenPipeError, OSError, ValueError) as exc:
+            wire.write_message(self.proc.stdin, message)
+        except (BrokenPipeError, OSError, ValueError, AttributeError) as exc:
             raise WorkerDied(str(exc)) from exc
 
     def _read(self, timeout: float) -> dict[str, Any]:
-        from . import wire
+        """One frame, within ``timeout``; a frame over the size limit or not a JSON object kills the worker."""
         proc = self.proc
+        if proc is None:
+            raise WorkerDied("no worker")
         deadline = time.monotonic() + timeout
+        header = 4
         while True:
-            if len(proc.buffer) >= wire.HEADER.size:
-                (size,) = wire.HEADER.unpack(proc.buffer[:wire.HEADER.size])
-                if size > wire.MAX_MESSAGE_BYTES:
+            if len(proc.buffer) >= header:
+                size = int.from_bytes(proc.buffer[:header], "big")
+                if size > MAX_REPLY_BYTES:
                     raise WorkerDied("reply too large")
-                end = wire.HEADER.size + size
+                end = header + size
                 if len(proc.buffer) >= end:
-                    body = bytes(proc.buffer[wire.HEADER.size:end])
+                    body = bytes(proc.buffer[header:end])
                     del proc.buffer[:end]
                     try:
-                        message = json.loads(body.decode("utf-8"))
-                    except ValueError as exc:
-                        raise WorkerDied("garbled reply") from exc
-                    if not isinstance(message, dict):
-                        raise WorkerDied("garbled reply")
-                    return message
+                        return parse_frame(body)
+                    except BadReply as exc:
+                        raise WorkerDied(str(exc)) from None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerTimeout()
-            ready, _, _ = select.select([proc.fd_out], [], [], remaining)
-            if ready:
-                chunk = os.read(proc.fd_out, 1 << 20)
-                if not chunk:
-                    raise WorkerDied("worker exited")
-                proc.buffer.extend(chunk)
+            chunk = proc.read(remaining)
+            if chunk is None:
+                continue
+            if not chunk:
+                raise WorkerDied("worker exited")
+            proc.buffer.extend(chunk)
 
     # ---- loading ------------------------------------------------------------
     def load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = (),
@@ -187,78 +235,110 @@ class WorkerClient:
         """Run the submission's top-level code; returns the first successful load's record.
 
         A statement that kills or hangs the worker is marked and skipped in the next
-        worker; statements abandoned under their time budget are skipped in replays.
+        worker (one restart per such statement); statements abandoned under their time
+        budget are skipped in replays.
+
+        ``paths``: the submission's folder and its parent. The worker never sees them: it
+        gets a private copy of ``files`` in a folder of the same name, and beside it copies
+        of the book's helper folders found there (``common/``, ``dataset/``), nothing else.
         """
-        for name, data in self.files.items():
-            target = self.workdir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        self.load_request = {"op": "load", "cells": cells, "file": filename, "paths": list(paths),
-                             "protect": list(protect),
+        self.keys = statement_keys(cells, self.limits)
+        home, tree = private_copy(self.files, [Path(p) for p in paths])
+        files = {name: base64.b64encode(data).decode("ascii") for name, data in tree.items()}
+        self.load_request = {"op": "load", "cells": cells, "file": filename, "home": home,
+                             "protect": list(protect), "files": files,
                              "statement_budget": self.limits.statement_seconds,
                              "demo_statement_budget": self.limits.demo_statement_seconds,
                              "demo_budget": self.limits.demo_total_seconds,
                              "import_budget": self.limits.import_seconds}
-        fatal: dict[tuple[Any, int], str] = {}
-        while True:
-            result = self._try_load(fatal)
-            if result is not None:
-                break
-            if self.restarts > MAX_RESTARTS:
-                raise WorkerDied("the submission kills every worker started for it")
+        result = self._load_until_done()
         for record in result["statements"]:
             key = (record["cell"], record["index"])
-            if key in fatal:
-                record["status"] = fatal[key]
-            if record.get("status") in ("abandoned", "killed", "timeout", "skipped-budget"):
-                self.skip.add(key)
+            if key in self.skip and record["status"] == "skipped":
+                record["status"] = self.skip[key]
+            if record["status"] in ("abandoned", "skipped-budget"):
+                self.skip.setdefault(key, record["status"])
         return result
 
-    def _replay(self) -> dict[str, Any]:
+    def _load_deadline(self) -> float:
+        """One deadline for a whole load and its replays: what the statements' budgets allow, no more."""
+        budgets = sum(b for k, b in self.keys.items() if k not in self.skip)
+        return time.monotonic() + self.limits.startup_seconds + budgets + 1.0 * len(self.keys) + 2.0
+
+    def _load_until_done(self) -> dict[str, Any]:
+        deadline = self._load_deadline()
+        failures = 0
+        while True:
+            if time.monotonic() >= deadline:
+                # Out of time: what has not run yet is given up, what ran before runs once more.
+                self._give_up_after(self.running)
+                deadline = self._load_deadline()
+            try:
+                return self._replay(deadline)
+            except (WorkerTimeout, WorkerDied) as exc:
+                reason = "timeout" if isinstance(exc, WorkerTimeout) else "killed"
+            self.kill()
+            self.restarts += 1
+            if self.running is None:
+                failures += 1
+                if failures >= MAX_STARTUP_FAILURES:
+                    raise WorkerDied("the worker could not start")
+                continue
+            failures = 0
+            self.skip[self.running] = reason
+
+    def _give_up_after(self, running: tuple[str, int] | None) -> None:
+        order = list(self.keys)
+        start = order.index(running) if running in self.keys else 0
+        for key in order[start:]:
+            self.skip.setdefault(key, "timeout")
+
+    def _replay(self, deadline: float) -> dict[str, Any]:
         """Start a worker and run the submission in it, without the statements in ``self.skip``.
 
         ``self.running`` names the statement under way, should the worker die or hang in it.
+        Progress must name the statements in order: a forged one is a broken protocol.
         """
         self.running = None
         self.start()
         self._await_ready()
-        self._send(dict(self.load_request, skip=[list(k) for k in self.skip]))
-        wait = max(self.limits.statement_seconds, self.limits.import_seconds) + 2.0
+        root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
+        home = self.load_request["home"]
+        self._send(dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home,
+                        paths=[f"{root}/{home}", root]))
+        order = {key: n for n, key in enumerate(self.keys)}
+        last = -1
         while True:
-            message = self._read(wait)
+            wait = (self.keys.get(self.running, 0.0) if self.running else 0.0) + 2.0
+            message = self._read(max(0.0, min(wait, deadline - time.monotonic())))
             if "progress" not in message:
-                return message
-            self.running = tuple(message["progress"])
-
-    def _try_load(self, fatal: dict[tuple[Any, int], str]) -> dict[str, Any] | None:
-        self.skip |= set(fatal)
-        try:
-            return self._replay()
-        except WorkerTimeout:
-            reason = "timeout"
-        except WorkerDied:
-            reason = "killed"
-        self.kill()
-        self.restarts += 1
-        if self.running is None:
-            if self.restarts > MAX_RESTARTS:
-                raise WorkerDied("the worker could not start")
-            return None
-        fatal[self.running] = reason
-        return None
+                try:
+                    return load_record(message, self.keys)
+                except BadReply as exc:
+                    raise WorkerDied(str(exc)) from None
+            progress = message["progress"]
+            key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 else None
+            if key not in order or order[key] <= last or key in self.skip:
+                raise WorkerDied("forged progress")
+            last, self.running = order[key], key
 
     def _ensure_loaded(self) -> None:
         """After a crash or a timeout, the next request gets a new worker with the submission replayed."""
         if self.proc is not None:
             return
-        if self.restarts > MAX_RESTARTS:
+        if self.call_restarts >= MAX_CALL_RESTARTS:
             raise WorkerDied("too many worker restarts")
+        self.call_restarts += 1
         self.restarts += 1
-        self._replay()
+        if self.load_request is None:
+            self.start()
+            self._await_ready()
+            return
+        self._load_until_done()
 
     # ---- requests -------------------------------------------------------------
     def request(self, message: dict[str, Any], timeout: float | None = None) -> Reply:
-        """Send one request; a timeout or crash costs this request and the current worker."""
+        """Send one request; a timeout, crash or unreadable answer costs this request only."""
         timeout = self.limits.call_seconds if timeout is None else timeout
         try:
             self._ensure_loaded()
@@ -275,29 +355,17 @@ class WorkerClient:
             return Reply("timeout", error=StudentError("Timeout", _("no answer within {seconds:g} s").format(
                 seconds=timeout)))
         except WorkerDied:
-            code = self.proc.popen.poll() if self.proc else None
+            code = self.proc.poll() if self.proc else None
             self.kill()
             detail = _("the process ended (exit code {code})").format(code=code) if code is not None \
                 else _("the process broke off")
             return Reply("crash", error=StudentError("WorkerCrash", detail))
-        return self._reply(raw)
+        expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
+        return self._reply(raw, expected)
 
-    def _reply(self, raw: dict[str, Any]) -> Reply:
+    def _reply(self, raw: dict[str, Any], expected_replies: int = 0) -> Reply:
         from . import wire
-        output = str(raw.get("output", ""))
-        if raw.get("ok"):
-            try:
-                value = wire.decode(raw.get("value"))
-                args = tuple(wire.decode(raw["args"])) if "args" in raw else None
-            except (ValueError, TypeError, KeyError) as exc:
-                return Reply("error", error=StudentError("BadValue", _("could not read the returned value: {reason}"
-                                                                       ).format(reason=exc)))
-            replies = tuple(self._reply(r) for r in raw.get("replies", ()))
-            return Reply("ok", value=value, args=args, output=output, replies=replies)
-        err = raw.get("error") or {}
-        error = StudentError(str(err.get("type", "Error")), str(err.get("message", "")),
-                             tuple(w for w in err.get("where", ()) if isinstance(w, dict)))
-        return Reply("timeout" if raw.get("timeout") else "error", error=error, output=output)
+        return call_reply(raw, wire.decode, nested=expected_replies)
 
     # ---- conveniences used by checks --------------------------------------------
     def call(self, target: dict[str, Any], args: tuple = (), kwargs: dict | None = None, *, seed: int = 0,

@@ -16,18 +16,19 @@ import importlib.util
 import io
 import os
 import random
-import resource
 import signal
 import sys
 import time
 import traceback
 import types
 
+try:  # neither exists on Windows; macOS has no RLIMIT_NPROC enforcement worth the name
+    import resource
+except ImportError:
+    resource = None
+HAS_ALARM = hasattr(signal, "SIGALRM") and hasattr(signal, "setitimer")
+
 SUBMISSION_MODULE = "__dlfs_submission__"
-BLOCKED_IMPORTS = frozenset({"grader", "reference", "exercises"})
-# Loaded once, disarmed, then never loaded again: its fork_exec starts processes without
-# any audit event, and a fresh copy (after deleting it from sys.modules) would be armed.
-DISARMED = "_posixsubprocess"
 OUTPUT_CAP = 4000
 
 
@@ -64,90 +65,21 @@ class CappedOutput(io.TextIOBase):
         return out
 
 
-def _load_wire(path: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("_dlfs_wire", path)
+def _load_by_path(name: str, path: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["_dlfs_wire"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def _install_guards(workdir: str, protected: list[str], allowed: list[str]) -> list[str]:
-    """An audit hook (which, unlike a meta-path finder, student code cannot remove).
-
-    ``protected`` folders (the grader, the answer key, the exercise specs) cannot even be
-    read: ``importlib.import_module`` and ``spec_from_file_location`` bypass the import
-    event, but every way of loading code opens its file, and that is audited. ``allowed``
-    are exceptions inside them (the book's helper modules).
-    """
-    workdir = os.path.realpath(workdir)
-    protected = [os.path.realpath(p) for p in protected]
-    allowed = [os.path.realpath(p) for p in allowed]
-    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-    refused = {
-        "os.system", "subprocess.Popen", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn",
-        "os.spawn", "os.kill", "os.killpg", "socket.connect", "socket.bind", "socket.sendto",
-        "resource.setrlimit", "resource.prlimit", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
-        "sys.remote_exec", "pty.spawn",
-    }
-    path_events = {"os.remove", "os.rename", "os.rmdir", "shutil.rmtree", "os.truncate", "os.chmod",
-                   "os.chown", "os.link", "os.symlink", "os.mkdir", "shutil.move", "shutil.copyfile"}
-
-    def within(real: str, folder: str) -> bool:
-        return real == folder or real.startswith(folder + os.sep)
-
-    def resolve(path) -> str | None:
-        try:
-            return os.path.realpath(os.fsdecode(path))
-        except Exception:
-            return None
-
-    def inside(path) -> bool:
-        real = resolve(path)
-        return real is not None and within(real, workdir)
-
-    def hook(event: str, args: tuple) -> None:
-        if event == "import":
-            if args and str(args[0]).partition(".")[0] in BLOCKED_IMPORTS:
-                raise ImportError(f"the grader's own modules cannot be imported by a submission ({args[0]})")
-            if args and args[0] == DISARMED:
-                raise ImportError(f"{DISARMED} cannot be loaded again while grading")
-        elif event in refused:
-            raise PermissionError(f"not allowed while grading: {event}")
-        elif event == "open":
-            path, mode, flags = (tuple(args) + (None, None, None))[:3]
-            if not isinstance(path, (str, bytes)):
-                return
-            real = resolve(path)
-            if real is not None and any(within(real, p) for p in protected) and not any(within(real, a) for a in allowed):
-                raise PermissionError("the grader's own files cannot be read by a submission")
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & write_flags)
-            if writing and not inside(path):
-                raise PermissionError(f"writing outside the grading folder is not allowed: {path!r}")
-            # A descriptor of an outside folder would let os.open(..., dir_fd=fd) write
-            # beyond it (the event only shows the relative name): refuse such descriptors.
-            if mode is None and not inside(path) and os.path.isdir(path):
-                raise PermissionError(f"opening folders outside the grading folder is not allowed: {path!r}")
-        elif event in path_events:
-            for path in args:
-                if isinstance(path, (str, bytes, os.PathLike)) and not inside(path):
-                    raise PermissionError(f"not allowed outside the grading folder: {event}")
-
-    import _posixsubprocess
-
-    def refuse_process(*args, **kwargs):
-        raise PermissionError("not allowed while grading: starting a process")
-
-    _posixsubprocess.fork_exec = refuse_process
-    sys.addaudithook(hook)
-    return protected  # the hook reads this list: folders added later are protected too
-    for name in list(sys.modules):
-        if name.partition(".")[0] in BLOCKED_IMPORTS:
-            del sys.modules[name]
+def _load_wire(path: str) -> types.ModuleType:
+    return _load_by_path("_dlfs_wire", path)
 
 
-def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
+def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> bool:
+    if resource is None:
+        return False
     for limit, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_seconds),
                          (resource.RLIMIT_FSIZE, file_bytes), (resource.RLIMIT_CORE, 0),
                          (resource.RLIMIT_NPROC, 0)):
@@ -155,6 +87,38 @@ def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
             resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):
             pass  # e.g. a hard limit already lower than ours: keep the lower one
+    return True
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    """Become an unprivileged uid of this machine (bwrap ran as root, so the sandbox starts as root)."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise SystemExit("could not drop privileges")
+
+
+def _unpack_files(files: dict, cwd: str) -> None:
+    """Write the copy of the student's files into the (fresh, private) working folder; enter ``cwd`` in it."""
+    import base64
+    root = os.path.realpath(_ROOT or os.getcwd())
+    for name, data in files.items():
+        target = os.path.realpath(os.path.join(root, name))
+        if not target.startswith(root + os.sep):
+            continue  # the trusted side sends relative names only; never write elsewhere
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(base64.b64decode(data))
+    home = os.path.realpath(os.path.join(root, cwd))
+    if home.startswith(root + os.sep):
+        os.makedirs(home, exist_ok=True)
+        os.chdir(home)
+    if home not in sys.path:
+        sys.path.insert(0, home if home.startswith(root + os.sep) else root)
+
+
+_ROOT = ""  # the private folder the worker started in
 
 
 # ---- what `import` finds: the student's own modules first, then the book's helpers ----------
@@ -585,6 +549,8 @@ class Worker:
         return {"type": type(exc).__name__, "message": message[:500], "where": frames[-5:]}
 
     def run_budgeted(self, budget: float, fn, *args, **kwargs):
+        if not HAS_ALARM:  # the trusted side's deadline still ends a call that runs too long
+            return fn(*args, **kwargs)
         signal.setitimer(signal.ITIMER_REAL, budget)
         try:
             return fn(*args, **kwargs)
@@ -839,6 +805,7 @@ class Worker:
             except EOFError:
                 return
             if request.get("op") == "load":
+                _unpack_files(request.pop("files", None) or {}, str(request.pop("cwd", "")))
                 reply = self.load(request)
             else:
                 reply = self.op(request)
@@ -848,28 +815,59 @@ class Worker:
 
 
 def main() -> None:
-    wire_path, memory_mb, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    protected, allowed = sys.argv[4].split(os.pathsep), sys.argv[5].split(os.pathsep)
+    try:
+        worker = _start()
+    except BaseException as exc:  # before any student code: tell the trusted side why, on stderr
+        os.write(_saved_stderr or 2, f"worker startup failed: {type(exc).__name__}: {exc}\n".encode(errors="replace"))
+        raise SystemExit(1)
+    os.close(_saved_stderr)
+    worker.serve()
+
+
+_saved_stderr = 0
+
+
+def _start() -> "Worker":
+    global _saved_stderr, _ROOT, HAS_ALARM, resource
+    import json
+    config = json.loads(sys.argv[1])
+    missing = set(config.get("missing", ()))
+    if "resource" in missing:
+        resource = None
+    if "alarm" in missing:
+        HAS_ALARM = False
     sys.argv = ["submission"]  # nothing about the grader's location is left in plain sight
+    if config.get("drop_to"):
+        _drop_privileges(*config["drop_to"])
     # Keep the protocol on private descriptors; the student's prints go to a capped buffer
     # and anything written to fd 1/2 directly goes nowhere.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
     proto_out = os.fdopen(os.dup(1), "wb")
+    _saved_stderr = os.dup(2)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    wire = _load_wire(wire_path)  # imports numpy: before the memory limit, which it would trip
-    workdir = os.getcwd()
-    sys.path[:0] = [workdir]
-    signal.signal(signal.SIGALRM, _on_alarm)
-    _set_limits(memory_mb * 1024 * 1024, cpu_seconds, 64 * 1024 * 1024)
-    guarded = _install_guards(workdir, [p for p in protected if p], [a for a in allowed if a])
+    guard = _load_by_path("_dlfs_guard", config["guard"])
+    syscall_filter = _load_by_path("_dlfs_syscall_filter", config["filter"])
+    wire = _load_wire(config["wire"])  # imports numpy: before the memory limit, which it would trip
+    workdir = _ROOT = os.getcwd()
+    if HAS_ALARM:
+        signal.signal(signal.SIGALRM, _on_alarm)
+    limited = _set_limits(int(config["memory_mb"]) * 1024 * 1024, int(config["cpu_seconds"]), 64 * 1024 * 1024)
+    # The kernel's filter first (it needs ctypes, which the audit hook then refuses), then the hook;
+    # only then does a folder the student controls go on sys.path.
+    seccomp = "not available on this platform" if "seccomp" in missing or not sys.platform.startswith("linux") \
+        else syscall_filter.install()
+    compat = [c for c in config["compat"] if c]
+    guarded = guard.install(workdir, [p for p in config["protected"] if p], compat)
+    # Only now may a folder the student controls go on sys.path (when the first load arrives).
     _quiet_displays()
-    sys.meta_path.insert(0, _BookPackages([a for a in allowed if a]))
+    sys.meta_path.insert(0, _BookPackages(compat))
     worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ",
-                    compat=[a for a in allowed if a], protected=guarded)
-    worker.send({"ready": True})
-    worker.serve()
+                    compat=compat, protected=guarded)
+    worker.send({"ready": True, "isolation": {"seccomp": seccomp, "uid": os.getuid() if hasattr(os, "getuid") else -1,
+                                              "pid": os.getpid(), "limits": limited, "alarm": HAS_ALARM}})
+    return worker
 
 
 if __name__ == "__main__":

@@ -2,16 +2,29 @@
 
 ``grade`` calls this before importing anything else, so the worker imports NumPy while
 the grader loads its plugins and exercises: the two startups overlap on two cores.
+
+Two ways to start it (grader/worker/isolation.py decides which this machine allows):
+in a bubblewrap sandbox (its own namespaces, an unprivileged uid, a filesystem view of
+only the runtime and the book's helpers), or as a plain child process in a private
+temporary folder. Either way the runner then loads its seccomp filter and its audit
+hook before any student code runs.
 """
+from __future__ import annotations
+
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-RUNNER = Path(__file__).with_name("runner.py")
-WIRE = Path(__file__).with_name("wire.py")
-GRADER_DIR = Path(__file__).resolve().parent.parent
+from . import isolation
+
+HERE = Path(__file__).resolve().parent
+WORKER_FILES = {name: HERE / name for name in isolation.WORKER_SCRIPTS}
+RUNNER = WORKER_FILES["runner.py"]
+WIRE = WORKER_FILES["wire.py"]
+GRADER_DIR = HERE.parent
 COMPAT_DIR = GRADER_DIR / "compat"
 # The answer key and the specs sit beside the grader, whether in a checkout or in site-packages.
 PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "exercises")
@@ -19,22 +32,72 @@ PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "e
 # the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
 DEFAULT_MEMORY_MB = 2048  # address space of the worker
 DEFAULT_CPU_SECONDS = 120  # CPU time of the worker over all its calls
+# Features the worker behaves as if it lacked ("resource", "alarm", "seccomp"): how the tests
+# play a macOS or Windows laptop, which has none of them, on Linux.
+SIMULATE_MISSING: tuple[str, ...] = ()
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+
+
+class WorkerProcess(subprocess.Popen):
+    """The worker's process, with how it was isolated (``sandboxed``) and bwrap's info pipe."""
+
+    sandboxed: bool = False
+    info_fd: int | None = None
 
 
 def new_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="dlfs-grade-"))
 
 
-def spawn(workdir: Path, memory_mb: int, cpu_seconds: int) -> subprocess.Popen:
-    """A fresh isolated interpreter (-I) in its own session, so its whole process group can be killed."""
-    env = dict(WORKER_ENV, HOME=str(workdir), TMPDIR=str(workdir))
+def spawn(workdir: Path, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
+          sandbox: bool | None = None) -> WorkerProcess:
+    """A fresh interpreter (-I) in its own session, so its whole process group can be killed.
+
+    ``sandbox``: None uses bubblewrap when this machine allows it; False forces a plain process.
+    """
+    if sandbox is None:
+        sandbox = isolation.bwrap_unavailable_reason() == ""
     mnist = os.environ.get("DLFS_MNIST")
+    if sandbox:
+        return _spawn_sandboxed(memory_mb, cpu_seconds, slot, mnist)
+    env = dict(WORKER_ENV, HOME=str(workdir), TMPDIR=str(workdir))
     if mnist:  # the one setting of the student's environment the worker needs: where MNIST is
         env["DLFS_MNIST"] = mnist
-    return subprocess.Popen(
-        [sys.executable, "-I", str(RUNNER), str(WIRE), str(memory_mb), str(cpu_seconds),
-         os.pathsep.join(map(str, PROTECTED)), str(COMPAT_DIR)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workdir, env=env,
+    config = {"wire": str(WIRE), "guard": str(WORKER_FILES["guard.py"]),
+              "filter": str(WORKER_FILES["syscall_filter.py"]), "memory_mb": memory_mb,
+              "cpu_seconds": cpu_seconds, "protected": [str(p) for p in PROTECTED], "compat": [str(COMPAT_DIR)],
+              "drop_to": None, "missing": list(SIMULATE_MISSING)}
+    if not isolation.PLATFORM.startswith("linux"):
+        config["missing"].append("seccomp")
+    process = WorkerProcess(
+        [sys.executable, "-I", str(RUNNER), json.dumps(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
         start_new_session=True, close_fds=True)
+    return process
+
+
+def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: str | None) -> WorkerProcess:
+    privileged = os.geteuid() == 0
+    uid = isolation.sandbox_uid(slot)
+    env = dict(WORKER_ENV, HOME=isolation.WORK_DIR, TMPDIR="/tmp")
+    if mnist:
+        env["DLFS_MNIST"] = isolation.MNIST_DIR
+    worker = isolation.WORKER_DIR
+    config = {"wire": f"{worker}/wire.py", "guard": f"{worker}/guard.py", "filter": f"{worker}/syscall_filter.py",
+              "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "protected": [], "compat": [isolation.COMPAT_DIR],
+              "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
+    info_read, info_write = os.pipe()
+    try:
+        command = isolation.bwrap_command([f"{worker}/runner.py", json.dumps(config)], WORKER_FILES, COMPAT_DIR,
+                                          env=env, info_fd=info_write, uid=uid, privileged=privileged, mnist=mnist)
+        process = WorkerProcess(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd="/", env={}, start_new_session=True, close_fds=True, pass_fds=(info_write,))
+    except BaseException:
+        os.close(info_read)
+        raise
+    finally:
+        os.close(info_write)
+    process.sandboxed = True
+    process.info_fd = info_read
+    return process

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -24,7 +25,12 @@ import numpy as np
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 24  # nesting of lists, tuples and dicts a value may have on the wire
+MAX_ARRAY_BYTES = 16 * 1024 * 1024
+MAX_DIMS = 32
 _NUMERIC_KINDS = "biufc"
+# Plain numeric dtypes only, spelt as numpy spells them: byte order, kind, item size.
+_DTYPE = re.compile(r"[<>|=]?[biufc](1|2|4|8|16)")
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,33 @@ def _array_to_wire(a: np.ndarray) -> dict[str, Any]:
 
 
 def _array_from_wire(data: dict[str, Any]) -> Any:
-    """Rebuild an array from raw bytes; only plain numeric dtypes are accepted (no objects, no records)."""
-    dtype = np.dtype(str(data["dtype"]))
-    shape = tuple(int(n) for n in data["shape"])
-    if dtype.kind not in _NUMERIC_KINDS or dtype.names or dtype.subdtype or any(n < 0 for n in shape):
+    """Rebuild an array from raw bytes; only plain numeric dtypes are accepted (no objects, no records).
+
+    The dtype, shape and size are checked before anything is allocated: a reply cannot
+    make the trusted process build a huge or exotic array.
+    """
+    if set(data) != {"$nd", "dtype", "shape"}:
+        raise ValueError("array with unknown fields")
+    spelled, shape, payload = data["dtype"], data["shape"], data["$nd"]
+    if not isinstance(spelled, str) or not isinstance(shape, list) or not isinstance(payload, str):
+        raise ValueError("array fields of the wrong type")
+    if len(shape) > MAX_DIMS or not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
+        raise ValueError("array shape out of range")
+    if not _DTYPE.fullmatch(spelled):
+        return Opaque("ndarray", "array of a non-numeric dtype")
+    dtype = np.dtype(spelled)
+    if dtype.kind not in _NUMERIC_KINDS:
         return Opaque(f"ndarray[{dtype}]", f"array of dtype {dtype}")
-    raw = base64.b64decode(str(data["$nd"]).encode("ascii"), validate=True)
-    count = int(np.prod(shape, dtype=np.int64))
-    if len(raw) != count * dtype.itemsize:
+    count = 1
+    for n in shape:
+        count *= n
+    size = count * dtype.itemsize
+    if size > MAX_ARRAY_BYTES or len(payload) != 4 * ((size + 2) // 3):
         raise ValueError("array data does not match its shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    raw = base64.b64decode(payload.encode("ascii"), validate=True)
+    if len(raw) != size:
+        raise ValueError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(tuple(shape)).copy()
 
 
 def encode(value: Any, *, describe=repr, _depth: int = 0) -> Any:
@@ -105,27 +128,59 @@ def _type_name(value: Any) -> str:
         return "object"
 
 
-def decode(data: Any, *, resolve=None) -> Any:
-    """Inverse of :func:`encode`. ``resolve`` maps ``$handle``/``$fn`` markers (worker side only)."""
+def decode(data: Any, *, resolve=None, _depth: int = 0) -> Any:
+    """Inverse of :func:`encode`. ``resolve`` maps ``$handle``/``$fn`` markers (worker side only).
+
+    Raises ValueError (or TypeError) for anything :func:`encode` could not have produced:
+    too deep, markers with extra or ill-typed fields, non-string keys.
+    """
+    if _depth > MAX_DEPTH:
+        raise ValueError("value nested too deeply")
     if isinstance(data, list):
-        return [decode(v, resolve=resolve) for v in data]
+        return [decode(v, resolve=resolve, _depth=_depth + 1) for v in data]
     if not isinstance(data, dict):
-        return data
+        if data is None or type(data) in (bool, int, float, str):
+            return data
+        raise TypeError(f"not a wire value: {type(data).__name__}")
     if "$nd" in data:
         return _array_from_wire(data)
     if "$tuple" in data:
-        return tuple(decode(v, resolve=resolve) for v in data["$tuple"])
+        _only(data, "$tuple")
+        return tuple(decode(v, resolve=resolve, _depth=_depth + 1) for v in _list(data["$tuple"]))
     if "$dict" in data:
-        return {str(k): decode(v, resolve=resolve) for k, v in data["$dict"]}
+        _only(data, "$dict")
+        out = {}
+        for pair in _list(data["$dict"]):
+            if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], str):
+                raise ValueError("dict entry is not a [key, value] pair")
+            out[pair[0]] = decode(pair[1], resolve=resolve, _depth=_depth + 1)
+        return out
     if "$opaque" in data:
-        return Opaque(str(data["$opaque"]), str(data.get("text", "")))
+        _only(data, "$opaque", "text")
+        return Opaque(str(data["$opaque"])[:200], str(data.get("text", ""))[:1000])
     if "$handle" in data:
-        return resolve("handle", data) if resolve else Handle(int(data["$handle"]))
+        _only(data, "$handle")
+        if type(data["$handle"]) is not int:
+            raise ValueError("handle is not an integer")
+        return resolve("handle", data) if resolve else Handle(data["$handle"])
     if "$fn" in data:
         if resolve:
             return resolve("fn", data)
-        return Fn(data["$fn"], tuple((k, decode(v)) for k, v in data["bind"]))
-    return {str(k): decode(v, resolve=resolve) for k, v in data.items()}
+        _only(data, "$fn", "bind")
+        return Fn(str(data["$fn"]), tuple((str(k), decode(v, _depth=_depth + 1)) for k, v in _list(data["bind"])))
+    return {str(k): decode(v, resolve=resolve, _depth=_depth + 1) for k, v in data.items()}
+
+
+def _only(data: dict[str, Any], *allowed: str) -> None:
+    extra = set(data) - set(allowed)
+    if extra:
+        raise ValueError(f"unknown field {sorted(extra)[0][:40]!r}")
+
+
+def _list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise ValueError("expected a list")
+    return value
 
 
 def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:

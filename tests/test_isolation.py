@@ -1,0 +1,221 @@
+"""The worker's isolation: what the sandbox lets student code see and do, how the level is
+probed and reported, and grading on a machine with none of the layers (macOS, Windows).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.worker import isolation, spawn, tree
+from grader.worker.client import Limits, WorkerClient
+
+from conftest import ROOT, SUBMISSIONS, grade_path, run_grade, statuses
+
+LIMITS = Limits(call_seconds=1.0, statement_seconds=0.3, import_seconds=2.0)
+
+
+def _sandbox_reason() -> str:
+    reason = isolation.bwrap_unavailable_reason()
+    if reason:
+        return reason
+    with WorkerClient(LIMITS) as w:
+        w.start()
+        w._await_ready()
+        return "" if w.isolation.level == isolation.STRONG else (w.isolation.fallback or w.isolation.seccomp)
+
+
+SANDBOX_REASON = _sandbox_reason()
+needs_sandbox = pytest.mark.skipif(bool(SANDBOX_REASON), reason=f"no namespace sandbox here: {SANDBOX_REASON}")
+
+
+@pytest.fixture
+def sandboxed():
+    w = WorkerClient(LIMITS)
+    yield w
+    w.close()
+
+
+PROBE = """
+import os, socket
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return type(exc).__name__
+def exists(path):
+    return os.path.exists(path)
+def read(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read(200).decode('latin-1')
+    except OSError as exc:
+        return type(exc).__name__
+def ids():
+    return [os.getuid(), os.getgid(), os.getpid()]
+def inet():
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    except OSError as exc:
+        return type(exc).__name__
+    return 'socket made'
+"""
+
+
+def _load(w: WorkerClient, source: str, folder: Path | None = None) -> None:
+    loaded = w.load([{"id": "0", "source": source}], "sub.py", [str(folder), str(folder.parent)] if folder else [])
+    assert all(s["status"] == "ok" for s in loaded["statements"]), loaded["statements"]
+
+
+def _call(w: WorkerClient, name: str, *args):
+    reply = w.call({"name": name, "version": 0}, args)
+    assert reply.ok, reply.error
+    return reply.value
+
+
+@needs_sandbox
+def test_sandboxed_worker_sees_no_grader_no_answer_key_no_submission_folder_and_no_home(sandboxed, tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "chapter4.py").write_text("secret = 1")
+    sandboxed.files = {"notes.txt": b"mine"}
+    _load(sandboxed, PROBE, folder)
+    assert sandboxed.isolation.level == isolation.STRONG
+    for hidden in (ROOT, ROOT / "reference", ROOT / "exercises", ROOT / "grader", folder, tmp_path / "bob",
+                   Path("/etc/passwd"), spawn.GRADER_DIR):
+        assert _call(sandboxed, "exists", str(hidden)) is False, hidden
+    assert _call(sandboxed, "read", "notes.txt") == "mine"  # its private copy
+    assert _call(sandboxed, "listing", "/submission") == ["alice"]
+    # The home folder (and any other folder) holds at most the way to the Python runtime.
+    runtime = [Path(p) for p in (os.path.realpath(sys.executable), sys.prefix, sys.base_prefix)]
+    for folder in (Path.home(), Path("/"), Path("/opt")):
+        allowed = {r.relative_to(folder).parts[0] for r in runtime if folder in r.parents}
+        allowed |= {"usr", "lib", "lib64", "lib32", "etc", "proc", "dev", "tmp", "submission", "opt"} \
+            if folder == Path("/") else {"dlfs"} if folder == Path("/opt") else set()
+        seen = _call(sandboxed, "listing", str(folder))
+        assert isinstance(seen, str) or set(seen) <= allowed, (folder, seen)
+
+
+@needs_sandbox
+def test_sandboxed_worker_runs_as_an_unprivileged_uid_alone_in_its_pid_namespace(sandboxed):
+    _load(sandboxed, PROBE)
+    uid, gid, pid = _call(sandboxed, "ids")
+    assert uid != 0 and gid != 0
+    assert pid <= 3  # bwrap's init is 1
+    processes = [p for p in _call(sandboxed, "listing", "/proc") if p.isdigit()]
+    assert len(processes) <= 3
+    assert _call(sandboxed, "read", f"/proc/{os.getpid()}/environ") in ("FileNotFoundError", "PermissionError")
+
+
+@needs_sandbox
+def test_sandboxed_worker_cannot_open_network_sockets(sandboxed):
+    _load(sandboxed, PROBE)
+    assert _call(sandboxed, "inet") == "PermissionError"
+
+
+def test_the_site_packages_view_leaves_out_the_grader_its_plugins_and_path_files(tmp_path):
+    site = tmp_path / "site-packages"
+    for name in ("numpy", "grader", "reference", "exercises", "chapter3_plugin", "numpy-2.0.dist-info",
+                 "plug-1.0.dist-info", "__editable___dlfs_grader_finder.py"):
+        (site / name).mkdir(parents=True) if not name.endswith(".py") else (site / name).write_text("")
+    (site / "grader-checkout.pth").write_text("/home/teacher/dlfs-grader\n")
+    (site / "plug-1.0.dist-info" / "entry_points.txt").write_text("[grader]\nchapter3 = chapter3_plugin\n")
+    (site / "plug-1.0.dist-info" / "RECORD").write_text("chapter3_plugin/__init__.py,,\nchapter3_plugin/ref.py,,\n")
+    assert isolation._site_entries(site) == ["numpy", "numpy-2.0.dist-info"]
+
+
+def test_the_level_is_the_strongest_when_bwrap_and_seccomp_both_hold():
+    assert isolation.level_of(True, True) == "namespaces+seccomp"
+    assert isolation.level_of(True, False) == "namespaces"
+    assert isolation.level_of(False, True) == "seccomp"
+    assert isolation.level_of(False, False) == "process only"
+
+
+def test_a_sandbox_that_cannot_start_falls_back_to_a_process_and_says_why(monkeypatch):
+    monkeypatch.setattr(isolation, "_bwrap_failure", [])
+    monkeypatch.setattr(isolation, "bwrap_path", lambda: "/bin/false")
+    monkeypatch.setattr(isolation, "bwrap_unavailable_reason",
+                        lambda: isolation._bwrap_failure[0] if isolation._bwrap_failure else "")
+    with WorkerClient(LIMITS) as w:
+        _load(w, "def f():\n    return 41 + 1\n")
+        assert _call(w, "f") == 42
+        assert not w.isolation.sandboxed
+        assert w.isolation.level in ("seccomp", "process only")
+        assert "exited with code 1" in w.isolation.fallback
+
+
+def test_grading_works_without_resource_alarm_seccomp_namespaces_or_select_and_says_process_only(monkeypatch):
+    """A macOS or Windows laptop, played on Linux: none of the layers, pipes read by a thread."""
+    monkeypatch.setattr(isolation, "PLATFORM", "win32")
+    monkeypatch.setattr(spawn, "SIMULATE_MISSING", ("resource", "alarm", "seccomp"))
+    monkeypatch.setattr(tree, "USE_READER_THREAD", True)
+    monkeypatch.delattr(os, "killpg")
+    report = grade_path(SUBMISSIONS / "correct.py", only=("sum_squares_error", "numerical_diff"))
+    assert statuses(report) == {"sum_squares_error": "passed", "numerical_diff": "passed"}
+    assert report.isolation == "process only"
+    assert report.to_dict()["isolation"] == "process only"
+
+
+def test_without_sigalrm_an_endless_call_is_ended_by_the_graders_own_deadline(monkeypatch):
+    monkeypatch.setattr(isolation, "PLATFORM", "darwin")
+    monkeypatch.setattr(spawn, "SIMULATE_MISSING", ("resource", "alarm"))
+    with WorkerClient(LIMITS) as w:
+        _load(w, "import os\nTOKEN = os.urandom(4).hex()\ndef spin():\n    while True:\n        pass\n"
+                 "def token():\n    return TOKEN\n")
+        assert w.isolation.level == "process only" and not w.isolation.alarm
+        before = _call(w, "token")
+        start = time.monotonic()
+        reply = w.call({"name": "spin", "version": 0}, (), timeout=0.3)
+        assert reply.status == "timeout"
+        assert time.monotonic() - start < 3.0
+        assert _call(w, "token") != before  # a new worker, the submission replayed
+
+
+def test_every_report_format_names_the_isolation_level(tmp_path):
+    report = grade_path(SUBMISSIONS / "correct.py", only=("sum_squares_error",))
+    assert report.isolation in isolation.LEVELS
+    from grader.plugins import merged
+    from conftest import builtin_manager
+    reporters = merged(builtin_manager().hook.grader_reporters())
+    for name in ("terminal", "json", "html", "junit", "gradescope", "markdown"):
+        text = reporters[name](report, tty=False)
+        assert report.isolation in text, name
+    assert json.loads(reporters["json"](report))["isolation"] == report.isolation
+
+
+def test_grade_doctor_lists_every_layer_and_exits_0_only_at_the_strongest_level():
+    result = run_grade("--doctor")
+    assert result.stdout.startswith("isolation: ")
+    for layer in ("namespaces", "unprivileged uid", "seccomp filter", "resource limits", "SIGALRM", "audit hook"):
+        assert layer in result.stdout
+    strong = result.stdout.splitlines()[0] == f"isolation: {isolation.STRONG}"
+    assert result.returncode == (0 if strong else 1)
+    assert strong == (not SANDBOX_REASON)
+
+
+def test_grade_doctor_says_why_namespaces_are_missing_when_turned_off():
+    env_result = _run_with_env({"DLFS_SANDBOX": "off"}, "--doctor")
+    assert env_result.returncode == 1
+    assert "turned off by DLFS_SANDBOX" in env_result.stdout
+
+
+def _run_with_env(extra: dict, *args: str):
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **extra)
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_report_file_is_written_whole_after_the_worker_is_gone(tmp_path):
+    out = tmp_path / "report.json"
+    result = run_grade(str(SUBMISSIONS / "correct.py"), "--only", "sum_squares_error", "-f", "json", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["score"] == 10
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left beside it
