@@ -56,6 +56,7 @@ class ExerciseResult:
     diagnoses: tuple[Diagnosis, ...] = ()
     message: str = ""
     sources: tuple[SourceSnippet, ...] = ()
+    duration: float = 0.0  # seconds spent grading this exercise
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class Report:
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
     lang: str = "en"
+    # Why the submission could not be graded (entirely): it did not load, or the total
+    # time limit ran out. Empty for a complete grading.
+    error: str = ""
+    assignment: str = ""  # the exercise set graded (an assignment's id)
+    grader_version: str = ""
+    graded_at: str = ""  # when grading started, ISO 8601 in UTC
+    duration: float = 0.0  # seconds, loading the submission included
 
     @property
     def score(self) -> float:
@@ -90,13 +98,18 @@ class Report:
         return {
             "submission": self.submission,
             "lang": self.lang,
+            "assignment": self.assignment,
+            "grader_version": self.grader_version,
+            "graded_at": self.graded_at,
+            "duration": round(self.duration, 3),
+            "error": self.error,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [
                 {"id": e.id, "title": e.title, "section": e.section, "status": e.status, "score": e.score,
                  "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message,
                  "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses],
-                 "sources": [asdict(s) for s in e.sources]}
+                 "sources": [asdict(s) for s in e.sources], "duration": round(e.duration, 3)}
                 for e in self.exercises
             ],
             "statements": [asdict(s) for s in self.statements],

@@ -5,10 +5,11 @@ import json
 
 from ..hookspecs import hookimpl
 from ..report import Report
+from .safe_text import json_safe
 
 
 def render(report: Report, tty: bool = False) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    return json_safe(json.dumps(report.to_dict(), ensure_ascii=False, indent=2)) + "\n"
 
 
 @hookimpl
