@@ -60,16 +60,23 @@ def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
 
 
 def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
-          lang: str = "en") -> Report:
-    """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first)."""
+          lang: str = "en", exercises: Iterable[Exercise] | None = None) -> Report:
+    """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first).
+
+    ``exercises``: what to grade (default: the ``chapter4`` assignment, or ``only`` those ids).
+    """
     with use(lang):
-        return _grade(path, pm, worker, only, lang)
+        return _grade(path, pm, worker, only, lang, exercises)
 
 
-def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str) -> Report:
+def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str,
+           exercises: Iterable[Exercise] | None) -> Report:
+    from .assignments import exercises_for
+    from .time_limit import grade_each
+
     worker.start()
     submission = load_submission(pm, path)
-    exercises = load_exercises(pm, only)
+    exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
     worker.files = submission.files
     cells = [{"id": c.id, "source": c.source, "plan": plan(c.source)} for c in submission.cells]
     folder = submission.folder.resolve()
@@ -82,7 +89,7 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     inventory = build_inventory(submission, loaded["definitions"])
     checks = merged(pm.hook.grader_checks())
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
-    results = [grade_exercise(ex, inventory, checks, worker, submission, rules) for ex in exercises]
+    results = grade_each(exercises, lambda ex: grade_exercise(ex, inventory, checks, worker, submission, rules))
     results = add_dependency_notes(results, exercises)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..hookspecs import hookimpl
-from ..i18n import _, use
+from ..i18n import _, ngettext, use
 from ..report import Report
 from . import labels
 from .safe_text import displayable
@@ -70,7 +70,7 @@ def render(report: Report, tty: bool = False) -> str:
     env.filters["student_view"] = lambda checks: [student_view(c) for c in checks]
     report = displayable(report)
     with use(report.lang):
-        env.globals.update(_=_, labels=labels)
+        env.globals.update(_=_, ngettext=ngettext, labels=labels)
         return env.get_template("report.html.j2").render(
             report=report, highlight=highlight, pygments_css=Markup(_pygments_css()),
             percent=0 if not report.max_score else round(100 * report.score / report.max_score))

@@ -9,7 +9,7 @@ import os
 import shutil
 
 from ..hookspecs import hookimpl
-from ..i18n import _, use
+from ..i18n import _, ngettext, use
 from . import labels
 from .safe_text import displayable
 from .visibility import student_view
@@ -77,7 +77,8 @@ def _exercise_details(e: ExerciseResult, escape) -> str:
         if c.hint:
             parts.append(f"  [cyan]{escape(_(labels.HINT))}[/cyan] {escape(c.hint)}")
     if len(failing) > MAX_FAILURES_SHOWN:
-        parts.append(f"[dim]{escape(_(labels.MORE_FAILURES).format(count=len(failing) - MAX_FAILURES_SHOWN))}[/dim]")
+        more = len(failing) - MAX_FAILURES_SHOWN
+        parts.append(f"[dim]{escape(ngettext(*labels.MORE_FAILURES, more).format(count=more))}[/dim]")
     return "\n".join(parts)
 
 
