@@ -2,7 +2,9 @@
 
 Plugins use ``from grader import hookimpl`` to implement the hooks in :mod:`grader.hookspecs`.
 """
-__all__ = ["hookimpl"]
+__all__ = ["hookimpl", "__version__"]
+
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
 
 def __getattr__(name):

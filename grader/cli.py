@@ -1,32 +1,89 @@
-"""The ``grade`` command: argument parsing and exit codes only.
+"""The ``grade`` command: argument parsing, exit codes and where the reports go.
 
-Exit status: 0 every exercise passed, 1 some did not, 2 bad usage or a submission
-that cannot be graded at all, 3 an internal error of the grader itself.
+Exit status: 0 every exercise passed (or the score reached ``--fail-under``), 1 some did
+not, 2 bad usage or a submission that cannot be graded at all, 3 an internal error of the
+grader itself. A submission that cannot be graded still gets its report in every
+machine format asked for (score 0, the reason in words), so a CI step or Gradescope
+always finds its file.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
+from . import __version__, interrupts
 from .i18n import LANGUAGES, _, current, from_environment, use
 
 EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+DESCRIPTION = """\
+Grade the chapter-4 exercises of 'Deep Learning from Scratch' (or another assignment).
+
+PATH is what the student handed in:
+  a .py file            graded as one module
+  a notebook (.ipynb)   its code cells, in order (IPython magics and shell lines are skipped)
+  a folder              every .py file and notebook directly in it, in the book's layout
+                        (their `from common.functions import *` finds common/ beside them)
+"""
+
+EPILOG = """\
+subcommands (grade SUBCOMMAND --help for their options):
+{subcommands}
+
+reports: -f FORMAT [-o FILE], repeatable. Each -o names the file of the -f before it;
+at most one format goes to standard output:
+  grade sub.py -f terminal -f json -o report.json -f html -o report.html
+
+exit status:
+  0  every exercise passed (with --fail-under: the score reached it)
+  1  some exercise did not pass (with --fail-under: the score is below it)
+  2  bad usage, or a submission that cannot be graded at all (missing file, syntax error,
+     empty, binary, not Python); machine formats still get a report with score 0
+  3  an internal error of the grader (a bug: please report it with the submission)
+"""
+
+
+class _InOrder(argparse.Action):
+    """-f and -o are paired by their order on the command line, so both are recorded in one list."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        events = list(getattr(namespace, "events", None) or [])
+        events.append((self.dest, values))
+        namespace.events = events
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="grade",
-        description="Grade the chapter-4 exercises of 'Deep Learning from Scratch' in a .py submission.",
-        epilog="Exit status: 0 all exercises passed, 1 some did not, 2 the submission could not be graded.")
-    parser.add_argument("path", nargs="?", type=Path, help="the submission: a .py file")
-    parser.add_argument("--format", "-f", default="terminal", help="terminal (default), json, html, junit, gradescope or markdown")
-    parser.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    subcommands = "\n".join(f"  {name:<20} {text}" for name, (_main, text) in SUBCOMMANDS.items())
+    parser = argparse.ArgumentParser(prog="grade", description=DESCRIPTION,
+                                     epilog=EPILOG.format(subcommands=subcommands),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                        help="the submission: a .py file, a notebook (.ipynb) or a folder")
+    parser.add_argument("--version", action="version", version=f"grade (dlfs-grader) {__version__}")
+    parser.add_argument("--format", "-f", dest="format", action=_InOrder, metavar="FORMAT",
+                        help="terminal (default), json, html, junit, gradescope or markdown (repeatable)")
+    parser.add_argument("-o", "--output", dest="output", action=_InOrder, metavar="FILE",
+                        help="write the report of the -f before it to FILE instead of standard output")
+    parser.add_argument("--assignment", metavar="NAME_OR_FILE", default=None,
+                        help="the exercises that count and their points: an installed assignment "
+                             "(default chapter4, see --list-assignments) or an instructor's .toml file")
     parser.add_argument("--only", action="append", default=[], metavar="ID",
                         help="grade only this exercise (repeatable); see --list-exercises")
     parser.add_argument("--list-exercises", action="store_true", help="list the exercises and exit")
+    parser.add_argument("--list-assignments", action="store_true", help="list the assignments and exit")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="time limit for each call into the submission (default 5)")
+    parser.add_argument("--total-timeout", type=float, default=None, metavar="SECONDS",
+                        help="time limit for the whole submission (default 60); the report says what was not "
+                             "graded")
+    parser.add_argument("--fail-under", default=None, metavar="SCORE",
+                        help="exit 0 when the score reaches SCORE points (or SCORE%% of the maximum), else 1")
     parser.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="language of the feedback: en, ko, ja or zh (default: from LANG / LC_ALL, else en)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
@@ -48,7 +105,7 @@ def check_exercises_main(argv: list[str]) -> int:
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE")
     args = parser.parse_args(argv)
     from .exercises import SpecError
-    from .plugins import ExerciseFolder, PluginError, make_manager
+    from .plugins import PluginError, make_manager
     from .checking.spec_check import check_folder
 
     try:
@@ -66,103 +123,251 @@ def check_exercises_main(argv: list[str]) -> int:
     if not reports:
         print("grade check-exercises: error: no *.toml exercise specs found", file=sys.stderr)
         return EXIT_USAGE
+    lines = []
     for report in reports:
         if report.problems:
-            print(f"✘ {report.path}")
-            for problem in report.problems:
-                print(f"    {problem}")
+            lines.append(f"✘ {report.path}")
+            lines += [f"    {problem}" for problem in report.problems]
         else:
-            print(f"✔ {report.path}: {report.cases} cases, {report.checks} named checks")
+            lines.append(f"✔ {report.path}: {report.cases} cases, {report.checks} named checks")
     bad = sum(1 for r in reports if r.problems)
-    print(f"{len(reports) - bad} passed, {bad} failed")
+    lines.append(f"{len(reports) - bad} passed, {bad} failed")
+    write_stdout("\n".join(lines) + "\n")
     return EXIT_NOT_PASSED if bad else EXIT_PASSED
 
 
+def gradescope_bundle_main(argv: list[str]) -> int:
+    from .gradescope_bundle import main as bundle_main
+    return bundle_main(argv)
+
+
+# Subcommands: `grade NAME ...` runs the function with the remaining arguments. Add one line per subcommand.
+SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "check-exercises": (check_exercises_main, "validate exercise specs and their reference code"),
+    "gradescope-bundle": (gradescope_bundle_main, "write a Gradescope autograder zip (setup.sh + run_autograder)"),
+}
+
+
+def write_stdout(text: str) -> None:
+    """Print to standard output; a reader that stops early (`grade --list-exercises | head -1`) is no error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Later writes, and the flush at exit, go nowhere instead of raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["check-exercises"]:
-        return check_exercises_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    with use(args.lang or from_environment()):
-        return _main(args, parser)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    with interrupts.as_exceptions():
+        try:
+            if argv[:1] and argv[0] in SUBCOMMANDS:
+                return SUBCOMMANDS[argv[0]][0](argv[1:])
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            with use(args.lang or from_environment()):
+                return _main(args, parser)
+        except (interrupts.Interrupted, KeyboardInterrupt) as stop:
+            print(_("grade: interrupted"), file=sys.stderr)
+            return getattr(stop, "exit_code", 130)
+
+
+def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float, bool] | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        parser.error(_("--fail-under takes a score, e.g. 80 or 80%, not {value!r}").format(value=text))
+    return value, text.endswith("%")
 
 
 def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.doctor:
         from .worker import doctor
         return doctor.run()
-    if not (args.list_exercises or args.list_plugins) and args.path is None:
+    from .report_files import TargetError, pair
+    from .time_limit import DEFAULT_SECONDS
+
+    listing = args.list_exercises or args.list_plugins or args.list_assignments
+    if not listing and args.path is None:
         parser.error(_("give the submission to grade, e.g. `grade chapter4.py`"))
     if args.timeout is not None and not 0 < args.timeout <= 600:
         parser.error(_("--timeout must be between 0 and 600 seconds"))
-    worker = None
-    if not (args.list_exercises or args.list_plugins):
-        _not_dumpable()
-        # Start the sandbox first: it imports NumPy while this process loads the grader.
-        from .worker import spawn
-        workdir = spawn.new_workdir()
-        process = spawn.spawn(workdir, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS)
-        from .worker.client import Limits, WorkerClient
-        limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
-        worker = WorkerClient(limits, started=(workdir, process))
+    if args.total_timeout is None:
+        args.total_timeout = DEFAULT_SECONDS
+    elif not 0 < args.total_timeout <= 24 * 3600:
+        parser.error(_("--total-timeout must be more than 0 seconds"))
+    args.threshold = _threshold(args.fail_under, parser)
     try:
-        return _run(args, parser, worker)
-    except KeyboardInterrupt:
-        print(_("grade: interrupted"), file=sys.stderr)
-        return 130
+        args.targets = pair(getattr(args, "events", None) or [])
+    except TargetError as exc:
+        parser.error(str(exc))
+    worker = workdir = process = None
+    try:
+        if not listing:
+            # Start the sandbox first: it imports NumPy while this process loads the grader. A stop
+            # signal waits until the worker has an owner that will remove it.
+            with interrupts.deferred():
+                _not_dumpable()
+                from .worker import spawn
+                workdir = spawn.new_workdir()
+                process = spawn.spawn(workdir, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS)
+                from .worker.client import Limits, WorkerClient
+                limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
+                worker = WorkerClient(limits, started=(workdir, process))
+        return _run(args, worker)
     finally:
         if worker is not None:
             worker.close()
+        elif workdir is not None:
+            _discard(workdir, process)
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, worker) -> int:
+def _discard(workdir: Path, process) -> None:
+    import shutil
+    import signal
+
+    if process is not None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        except Exception:
+            pass
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _internal(exc: BaseException) -> str:
+    return _("grade: internal error: {error}\nThis is a bug in the grader, not in your code. Please report it "
+             "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
+
+
+def _run(args: argparse.Namespace, worker) -> int:
+    from .assignments import installed, resolve, select
     from .exercises import SpecError
     from .loaders.base import SubmissionError
     from .plugins import PluginError, default_manager, describe, make_manager, merged
+    from .report_files import TargetError, check_targets, input_files
+    from .session import load_exercises
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises) if args.plugin or args.exercises \
             else default_manager()
         reporters = merged(pm.hook.grader_reporters())
         if args.list_plugins:
-            for name, origin in describe(pm):
-                print(f"{name:<48} {origin}")
+            write_stdout("".join(f"{name:<48} {origin}\n" for name, origin in describe(pm)))
             return EXIT_PASSED
+        if args.list_assignments:
+            write_stdout("".join(f"{a.id:<16} {len(a.points):>2} exercises {a.total:>6g} pts  {_(a.title)}  [{a.plugin}]\n"
+                                 for a in installed(pm).values()))
+            return EXIT_PASSED
+        assignment = resolve(pm, args.assignment)
+        loaded = load_exercises(pm)
+        exercises = select(assignment, loaded, args.only)
         if args.list_exercises:
-            from .session import load_exercises
-            for exercise in load_exercises(pm, args.only):
-                print(f"{exercise.id:<22} {exercise.points:>5g} pts  §{exercise.section:<12} {_(exercise.title)}"
-                      f"  [{exercise.plugin}]")
+            write_stdout(_exercise_listing(assignment, loaded, exercises))
             return EXIT_PASSED
-        if args.format not in reporters:
-            parser.error(_("unknown format '{name}' (choose from {names})").format(
-                name=args.format, names=", ".join(sorted(reporters))))
-        from .session import grade
-        report = grade(args.path, pm, worker, args.only, lang=current())
-    except (SubmissionError, SpecError, PluginError) as exc:
+        for target in args.targets:
+            if target.format not in reporters:
+                raise TargetError(_("unknown format '{name}' (choose from {names})").format(
+                    name=target.format, names=", ".join(sorted(reporters))))
+        check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
+    except (SubmissionError, SpecError, PluginError, TargetError) as exc:
         print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for a student; say what to report instead
-        print(_("grade: internal error: {error}\nThis is a bug in the grader, not in your code. Please report it "
-                "with the submission.").format(error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
+        print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
-    to_terminal = args.output is None and sys.stdout.isatty()
-    text = reporters[args.format](report, tty=to_terminal)
+    report, status = _grade(args, pm, worker, exercises)
+    report = replace(report, assignment=assignment.id, grader_version=__version__)
     if worker is not None:
         worker.close()  # the report is written only once the worker's whole process tree is gone
-    if args.output is not None:
+    return _write(report, status, args, reporters)
+
+
+def _exercise_listing(assignment, loaded, chosen) -> str:
+    counted = {e.id: e for e in chosen}
+    lines = []
+    for exercise in list(chosen) + [e for e in loaded if e.id not in counted]:
+        outside = "" if exercise.id in counted else "  " + _("(not in assignment {name})").format(name=assignment.id)
+        lines.append(f"{exercise.id:<22} {exercise.points:>5g} pts  §{exercise.section:<12} {_(exercise.title)}"
+                     f"  [{exercise.plugin}]{outside}\n")
+    return "".join(lines)
+
+
+def _grade(args: argparse.Namespace, pm, worker, exercises) -> tuple:
+    """The report, and the exit status it implies when the submission could not be graded (else None)."""
+    from .loaders.base import SubmissionError
+    from .session import grade
+    from .time_limit import TotalTimeout, limit
+
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    status = None
+    try:
+        with limit(args.total_timeout):
+            report = grade(args.path, pm, worker, args.only, lang=current(), exercises=exercises)
+    except TotalTimeout:
+        report = _not_graded(args.path, exercises, _(
+            "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "
+            "--total-timeout)").format(seconds=args.total_timeout), status="timeout")
+    except SubmissionError as exc:
+        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+        report, status = _not_graded(args.path, exercises, str(exc)), EXIT_USAGE
+    except Exception as exc:
+        print(_internal(exc), file=sys.stderr)
+        report, status = _not_graded(args.path, exercises, _internal(exc)), EXIT_INTERNAL
+    missed = [e.id for e in report.exercises if not e.graded]
+    if missed and not report.error:
+        report = replace(report, error=_(
+            "grading stopped at the total time limit ({seconds:g} s, --total-timeout): {graded} of {total} exercises "
+            "graded; not graded: {ids}").format(seconds=args.total_timeout, graded=len(report.exercises) - len(missed),
+                                               total=len(report.exercises), ids=", ".join(missed)))
+    report = replace(report, graded_at=started.isoformat(timespec="seconds"), duration=time.monotonic() - clock)
+    return report, status
+
+
+def _not_graded(path: Path, exercises, reason: str, status: str = "error"):
+    from .report import ExerciseResult, Report
+
+    results = tuple(ExerciseResult(e.id, _(e.title), e.section, status, 0.0, e.points, "", message=reason,
+                                   graded=False) for e in exercises)
+    return Report(str(path), results, lang=current(), error=reason)
+
+
+def _write(report, status: int | None, args: argparse.Namespace, reporters: dict) -> int:
+    from .report_files import write_atomically
+
+    for target in args.targets:
+        if status is not None and target.format == "terminal" and target.path is None:
+            continue  # the error message on stderr is the terminal's report
+        text = reporters[target.format](report, tty=target.path is None and sys.stdout.isatty())
+        if target.path is None:
+            write_stdout(text)
+            continue
         try:
-            _write_atomically(args.output, text)
+            write_atomically(target.path, text)
         except OSError as exc:
-            print(_("grade: error: cannot write {path}: {reason}").format(path=args.output, reason=exc.strerror),
+            print(_("grade: error: cannot write {path}: {reason}").format(path=target.path, reason=exc.strerror),
                   file=sys.stderr)
-            return EXIT_USAGE
+            status = status or EXIT_USAGE
+            continue
         print(_("report written to {path} (score {score:g}/{max_score:g})").format(
-            path=args.output, score=report.score, max_score=report.max_score), file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+            path=target.path, score=report.score, max_score=report.max_score), file=sys.stderr)
+    if status is not None:
+        return status
+    if args.threshold is not None:
+        value, percent = args.threshold
+        needed = value * report.max_score / 100 if percent else value
+        if report.score + 1e-9 < needed:
+            print(_("grade: score {score:g} is below --fail-under {needed:g}").format(
+                score=report.score, needed=needed), file=sys.stderr)
+            return EXIT_NOT_PASSED
+        return EXIT_PASSED
     return EXIT_PASSED if report.all_passed else EXIT_NOT_PASSED
+
 
 
 def _not_dumpable() -> None:
@@ -173,23 +378,6 @@ def _not_dumpable() -> None:
             ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
         except (OSError, AttributeError):
             pass
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """The report appears whole or not at all: written beside its place, then renamed over it."""
-    import os
-    import tempfile
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
 
 
 if __name__ == "__main__":

@@ -91,3 +91,23 @@ def grader_reporters() -> dict[str, Callable[..., str]]:
 @hookspec
 def grader_report_ready(report: "Report") -> None:
     """Called with each finished report, before it is rendered (e.g. to post it to an LMS)."""
+
+
+@hookspec
+def grader_assignments() -> list[Path]:
+    """Assignment files (``*.toml``), or folders of them, this plugin provides.
+
+    Called when ``--assignment`` is resolved and by ``--list-assignments``. An assignment
+    names the exercises a grade counts and their points (see :mod:`grader.assignments`);
+    exercises a plugin adds count only in an assignment that names them.
+    """
+
+
+@hookspec
+def grader_catalogs() -> list[Path]:
+    """Folders of gettext catalogs (``ko.po``, ``ja.po``, ``zh.po``) for this plugin's messages.
+
+    Called once when the plugin manager is built. Messages are keyed by their English
+    text, as the grader's own; a message the grader's catalog already translates keeps
+    the grader's translation.
+    """

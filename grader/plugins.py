@@ -18,6 +18,7 @@ from .hookspecs import hookimpl
 
 DEFAULT_PLUGINS = (
     "grader.builtin_exercises",
+    "grader.assignments",
     "grader.checking.generators",
     "grader.checking.cases",
     "grader.checking.nets",
@@ -99,6 +100,8 @@ def make_manager(plugins: Iterable[str] = DEFAULT_PLUGINS, entry_points_group: s
     except pluggy.PluginValidationError as exc:
         names = [name for name, plugin in pm.list_name_plugin() if plugin is exc.plugin]
         raise PluginError(f"plugin {names[0] if names else exc.plugin}: {exc}") from None
+    from .i18n import add_catalog_dirs
+    add_catalog_dirs(Path(folder) for group in pm.hook.grader_catalogs() for folder in group or ())
     return pm
 
 

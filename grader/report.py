@@ -56,6 +56,8 @@ class ExerciseResult:
     diagnoses: tuple[Diagnosis, ...] = ()
     message: str = ""
     sources: tuple[SourceSnippet, ...] = ()
+    duration: float = 0.0  # seconds spent grading this exercise
+    graded: bool = True  # False: the total time limit ran out before this exercise was done
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ class Report:
     # How the student's code was isolated: "namespaces+seccomp", "namespaces", "seccomp" or
     # "process only" (grader/worker/isolation.py); "" when no worker ran.
     isolation: str = ""
+    # Why the submission could not be graded (entirely): it did not load, or the total
+    # time limit ran out. Empty for a complete grading.
+    error: str = ""
+    assignment: str = ""  # the exercise set graded (an assignment's id)
+    grader_version: str = ""
+    graded_at: str = ""  # when grading started, ISO 8601 in UTC
+    duration: float = 0.0  # seconds, loading the submission included
 
     @property
     def score(self) -> float:
@@ -89,19 +98,28 @@ class Report:
     def all_passed(self) -> bool:
         return all(e.status == "passed" for e in self.exercises)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, run_info: bool = False) -> dict[str, Any]:
+        """The report as plain data. ``run_info`` adds what differs from run to run of the same
+        submission (the grader's version, when and how long): the rest is deterministic."""
+        data: dict[str, Any] = {
             "submission": self.submission,
             "lang": self.lang,
             "isolation": self.isolation,
+            "assignment": self.assignment,
+            "error": self.error,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [
                 {"id": e.id, "title": e.title, "section": e.section, "status": e.status, "score": e.score,
-                 "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message,
+                 "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message, "graded": e.graded,
                  "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses],
                  "sources": [asdict(s) for s in e.sources]}
                 for e in self.exercises
             ],
             "statements": [asdict(s) for s in self.statements],
         }
+        if run_info:
+            data.update(grader_version=self.grader_version, graded_at=self.graded_at, duration=round(self.duration, 3))
+            for exercise, result in zip(data["exercises"], self.exercises):
+                exercise["duration"] = round(result.duration, 3)
+        return data

@@ -62,16 +62,23 @@ def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
 
 
 def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
-          lang: str = "en") -> Report:
-    """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first)."""
+          lang: str = "en", exercises: Iterable[Exercise] | None = None) -> Report:
+    """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first).
+
+    ``exercises``: what to grade (default: the ``chapter4`` assignment, or ``only`` those ids).
+    """
     with use(lang):
-        return _grade(path, pm, worker, only, lang)
+        return _grade(path, pm, worker, only, lang, exercises)
 
 
-def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str) -> Report:
+def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str,
+           exercises: Iterable[Exercise] | None) -> Report:
+    from .assignments import exercises_for
+    from .time_limit import grade_each
+
     worker.start()
     submission = load_submission(pm, path)
-    exercises = load_exercises(pm, only)
+    exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
     worker.files = submission.files
     cells = [_cell_request(c) for c in submission.cells]
     folder = submission.folder.resolve()
@@ -88,7 +95,8 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
     taken = taken_names(exercises, inventory)
     broken = unparsed_cells(loaded, submission)
-    results = [grade_exercise(ex, inventory, checks, worker, submission, rules, taken, broken) for ex in exercises]
+    results = grade_each(exercises, lambda ex: grade_exercise(ex, inventory, checks, worker, submission, rules,
+                                                              taken, broken))
     results = add_dependency_notes(results, exercises, inventory)
     statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
     statements += _statements(loaded, submission)
@@ -129,6 +137,8 @@ def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> S
             root = roots[int(module["root"])]
             rel = str(module["rel"])
             path = (root / rel).resolve()
+            if not path.is_relative_to(root.resolve()) or path.suffix != ".py":
+                continue  # the worker names the file; the grader reads only the student's own .py files
             text = decode_source(submission.files[rel]) if int(module["root"]) == 0 and rel in submission.files \
                 else decode_source(path.read_bytes())
         except (KeyError, IndexError, ValueError, OSError):

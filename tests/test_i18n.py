@@ -7,8 +7,8 @@ import pytest
 
 from conftest import SUBMISSIONS, run_grade
 from grader.i18n import LOCALE_DIR, from_environment
+from grader.i18n.extract import catalog as read_catalog
 from grader.i18n.extract import messages
-from grader.i18n.po import read_po, write_po
 
 LANGS = ("ko", "ja", "zh")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -17,7 +17,8 @@ FORWARD = ("Your result matches the forward difference (f(x+h) - f(x)) / h, whos
 
 
 def catalog(lang: str) -> dict[str, str]:
-    return read_po((LOCALE_DIR / f"{lang}.po").read_text(encoding="utf-8"))
+    """msgid -> its (first) translated form."""
+    return {msgid: forms[0] for (msgid, _plural), forms in read_catalog(LOCALE_DIR / f"{lang}.po").items() if forms}
 
 
 def squeeze(text: str) -> str:
@@ -27,17 +28,17 @@ def squeeze(text: str) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_catalog_translates_every_message_with_the_same_placeholders(lang):
-    translated = catalog(lang)
+    translated = {key: forms for key, forms in read_catalog(LOCALE_DIR / f"{lang}.po").items() if forms}
     wanted = messages()
     assert sorted(set(wanted) - set(translated)) == []
-    for message in wanted:
-        assert sorted(PLACEHOLDER.findall(message)) == sorted(PLACEHOLDER.findall(translated[message])), message
+    for (msgid, plural), forms in ((key, translated[key]) for key in wanted):
+        for form in forms:  # Korean, Japanese and Chinese have one form, used for every number
+            assert sorted(PLACEHOLDER.findall(plural or msgid)) == sorted(PLACEHOLDER.findall(form)), msgid
 
 
 def test_the_template_catalog_lists_exactly_the_messages_in_use():
     """`python -m grader.i18n.extract` was run after the last change to a message."""
-    pot = read_po((LOCALE_DIR / "messages.pot").read_text(encoding="utf-8"), keep_empty=True)
-    assert set(pot) == set(messages())
+    assert set(read_catalog(LOCALE_DIR / "messages.pot")) == set(messages())
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -103,7 +104,44 @@ def test_the_language_follows_the_posix_locale_variables(environ, lang):
     assert from_environment(environ) == lang
 
 
-def test_po_files_round_trip_quotes_newlines_and_placeholders():
-    entries = [('say "{x}"', '"{x}"라고 말하기', ["a.py:1"]), ("two\nlines {n}", "두\n줄 {n}", []), ("empty", "", [])]
-    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
-    assert read_po(write_po(entries, header)) == {'say "{x}"': '"{x}"라고 말하기', "two\nlines {n}": "두\n줄 {n}"}
+def test_plural_forms_follow_the_number_in_english_and_use_the_one_form_in_korean():
+    from grader.i18n import ngettext, use
+    from grader.reporters import labels
+
+    with use("en"):
+        assert ngettext(*labels.MORE_FAILURES, 1).format(count=1).startswith("... and 1 more failing check:")
+        assert ngettext(*labels.MORE_FAILURES, 3).format(count=3).startswith("... and 3 more failing checks:")
+    with use("ko"):
+        one, many = (ngettext(*labels.MORE_FAILURES, n).format(count=n) for n in (1, 3))
+        assert "1개" in one and "3개" in many and "failing" not in one + many
+
+
+def test_the_terminal_says_1_more_failing_check_in_the_singular(tmp_path):
+    """Five failing checks: four are shown, then exactly one more is announced."""
+    from grader.report import CheckResult, ExerciseResult, Report
+    from grader.reporters.terminal import render
+
+    checks = tuple(CheckResult(f"case {i}", False, "wrong") for i in range(5))
+    text = render(Report("s.py", (ExerciseResult("x", "X", "1", "failed", 0.0, 1.0, "x", checks),)))
+    assert "and 1 more failing check:" in text and "checks:" not in text.split("and 1 more")[1].split("\n")[0]
+
+
+def test_a_plugin_ships_its_own_catalog_through_a_hook():
+    """The chapter-3 example's titles and diagnoses come in Korean, from its own locale/ folder."""
+    import sys
+    from grader.i18n import _, use
+    from grader.plugins import make_manager
+
+    example = LOCALE_DIR.parents[2] / "examples" / "dlfs-grader-chapter3"
+    sys.path.insert(0, str(example))
+    try:
+        make_manager(extra=["dlfs_grader_chapter3.plugin"], entry_points=False)
+    finally:
+        sys.path.remove(str(example))
+    plugin_catalog = read_catalog(example / "dlfs_grader_chapter3" / "locale" / "ko.po")
+    assert plugin_catalog and all(plugin_catalog.values())  # complete
+    with use("ko"):
+        assert _("Sigmoid function") == "시그모이드 함수"
+        assert _("Grading report") == catalog("ko")["Grading report"]  # the grader's own still there
+    with use("en"):
+        assert _("Sigmoid function") == "Sigmoid function"

@@ -1,59 +1,80 @@
-"""Regenerate ``locale/messages.pot`` and bring the ``.po`` catalogs up to date.
+"""Regenerate ``locale/messages.pot`` and bring the ``.po`` catalogs up to date (read and written with polib).
 
-Usage: ``python -m grader.i18n.extract`` (from the repository root).
+Usage, from the repository root::
 
-Messages come from two places: ``_("...")`` / ``N_("...")`` calls with a literal
-string in the grader's code, and the student-facing fields of the built-in exercise
-specs (titles, case and check names, hints). Each catalog keeps its translations,
-gains the new messages untranslated and drops the ones no longer used.
+    python -m grader.i18n.extract                       # the grader's own catalogs
+    python -m grader.i18n.extract --plugin PACKAGE_DIR  # a plugin's: PACKAGE_DIR/locale/*.po
+
+Messages come from ``_("...")``, ``N_("...")``, ``ngettext("...", "...", n)`` and
+``NP_("...", "...")`` calls with literal strings, the English message of every
+``DiagnosisRule(id, exercises, message, ...)``, and the student-facing fields of exercise
+specs (titles, case and check names, hints). Each catalog keeps its translations, gains
+the new messages untranslated and drops the ones no longer used. References name the
+file only (no line numbers), so editing code elsewhere in a file leaves the catalogs alone.
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 import tomllib
 from pathlib import Path
 
+import polib
+
 from . import LANGUAGES, LOCALE_DIR
-from .po import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = '''# Messages of dlfs-grader, the autograder for chapter 4 of "Deep Learning from Scratch".
-# The English text in the code and the exercise specs is the source of truth.
-msgid ""
-msgstr ""
-"Project-Id-Version: dlfs-grader\\n"
-"Language: {lang}\\n"
-"MIME-Version: 1.0\\n"
-"Content-Type: text/plain; charset=UTF-8\\n"
-"Content-Transfer-Encoding: 8bit\\n"
-'''
+HEADER = ('Messages of {project}, keyed by their English text.\n'
+          'The English text in the code and the exercise specs is the source of truth.')
+# Korean, Japanese and Chinese have one form for every number.
+PLURAL_FORMS = {"ko": "nplurals=1; plural=0;", "ja": "nplurals=1; plural=0;", "zh": "nplurals=1; plural=0;",
+                "": "nplurals=2; plural=(n != 1);"}
+
+Message = tuple[str, str]  # (msgid, msgid_plural or "")
 
 
-def from_code(folder: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def _literal(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def from_code(folder: Path, root: Path = ROOT) -> dict[Message, list[str]]:
+    found: dict[Message, list[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         if "compat" in path.parts or path.name in ("runner.py", "wire.py"):
             continue  # these run in the sandbox, which has no catalogs
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_") \
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                ref = f"{path.relative_to(ROOT).as_posix()}:{node.lineno}"
-                found.setdefault(node.args[0].value, []).append(ref)
+        ref = _relative(path, root)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            name, args = node.func.id, node.args
+            texts = [_literal(a) for a in args]
+            message: Message | None = None
+            if name in ("_", "N_") and texts[:1] and texts[0]:
+                message = (texts[0], "")
+            elif name in ("ngettext", "NP_") and len(texts) >= 2 and texts[0] and texts[1]:
+                message = (texts[0], texts[1])
+            elif name == "DiagnosisRule" and len(texts) >= 3 and texts[2]:
+                message = (texts[2], "")
+            if message:
+                refs = found.setdefault(message, [])
+                if ref not in refs:
+                    refs.append(ref)
     return found
 
 
-def from_specs(folder: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def from_specs(folder: Path, root: Path = ROOT) -> dict[Message, list[str]]:
+    found: dict[Message, list[str]] = {}
 
     def add(text: object, ref: str) -> None:
         if isinstance(text, str) and text:
-            found.setdefault(text, []).append(ref)
+            refs = found.setdefault((text, ""), [])
+            if ref not in refs:
+                refs.append(ref)
 
-    for path in sorted(folder.glob("*.toml")):
+    for path in sorted(folder.glob("*.toml")) + sorted(folder.glob("assignments/*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        ref = path.relative_to(ROOT).as_posix()
+        ref = _relative(path, root)
         add(data.get("title"), ref)
         add(data.get("hint"), ref)
         for table in data.get("case", []) + data.get("random", []) + data.get("check", []):
@@ -63,27 +84,86 @@ def from_specs(folder: Path) -> dict[str, list[str]]:
     return found
 
 
-def messages() -> dict[str, list[str]]:
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def messages() -> dict[Message, list[str]]:
+    """Every message of the grader (code and built-in specs), with the files it is used in."""
     merged = from_code(ROOT / "grader")
-    for text, refs in from_specs(ROOT / "exercises").items():
-        merged.setdefault(text, []).extend(refs)
+    for message, refs in from_specs(ROOT / "exercises").items():
+        merged.setdefault(message, []).extend(r for r in refs if r not in merged.get(message, []))
     return merged
 
 
-def main() -> int:
-    found = messages()
-    entries = [(text, "", refs[:3]) for text, refs in found.items()]
-    (LOCALE_DIR / "messages.pot").write_text(write_po(entries, HEADER.format(lang="")), encoding="utf-8")
+def catalog(path: Path) -> dict[Message, list[str]]:
+    """The translations in a ``.po`` file: (msgid, msgid_plural) -> its forms (empty when untranslated)."""
+    if not path.exists():
+        return {}
+    out = {}
+    for entry in polib.pofile(str(path)):
+        if entry.obsolete or "fuzzy" in entry.flags:
+            continue
+        forms = [entry.msgstr_plural[i] for i in sorted(entry.msgstr_plural)] if entry.msgid_plural \
+            else [entry.msgstr]
+        out[(entry.msgid, entry.msgid_plural)] = forms if any(forms) else []
+    return out
+
+
+def write_catalog(path: Path, found: dict[Message, list[str]], lang: str, project: str,
+                  old: dict[Message, list[str]] | None = None) -> tuple[int, int]:
+    """Write a ``.po`` (or, with ``lang=""``, the ``.pot``); returns (translated, untranslated)."""
+    po = polib.POFile(wrapwidth=0)
+    po.header = HEADER.format(project=project)
+    po.metadata = {"Project-Id-Version": project, "Language": lang, "MIME-Version": "1.0",
+                   "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
+                   "Plural-Forms": PLURAL_FORMS.get(lang, PLURAL_FORMS[""])}
+    nplurals = 2 if not lang else 1
+    done = 0
+    for (msgid, plural), refs in found.items():
+        forms = (old or {}).get((msgid, plural)) or []
+        done += bool(forms)
+        occurrences = [(ref, "") for ref in refs[:3]]
+        if plural:
+            forms = (forms + [""] * nplurals)[:nplurals] if forms else [""] * nplurals
+            po.append(polib.POEntry(msgid=msgid, msgid_plural=plural, msgstr_plural=dict(enumerate(forms)),
+                                    occurrences=occurrences))
+        else:
+            po.append(polib.POEntry(msgid=msgid, msgstr=forms[0] if forms else "", occurrences=occurrences))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(po) + "\n", encoding="utf-8")
+    return done, len(found) - done
+
+
+def update(found: dict[Message, list[str]], locale: Path, project: str) -> None:
+    write_catalog(locale / "messages.pot", found, "", project)
     for lang in LANGUAGES:
         if lang == "en":
             continue
-        path = LOCALE_DIR / f"{lang}.po"
-        old = read_po(path.read_text(encoding="utf-8")) if path.exists() else {}
-        translated = [(text, old.get(text, ""), refs[:3]) for text, refs in found.items()]
-        path.write_text(write_po(translated, HEADER.format(lang=lang)), encoding="utf-8")
-        missing = sum(1 for _text, value, _refs in translated if not value)
-        print(f"{lang}.po: {len(translated) - missing} translated, {missing} to translate")
-    print(f"messages.pot: {len(found)} messages")
+        path = locale / f"{lang}.po"
+        done, missing = write_catalog(path, found, lang, project, catalog(path))
+        print(f"{path}: {done} translated, {missing} to translate")
+    print(f"{locale / 'messages.pot'}: {len(found)} messages")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.i18n.extract", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--plugin", type=Path, metavar="PACKAGE_DIR",
+                        help="a plugin's package folder: its code and exercises/ specs; catalogs in PACKAGE_DIR/locale")
+    args = parser.parse_args(argv)
+    if args.plugin is None:
+        update(messages(), LOCALE_DIR, "dlfs-grader")
+        return 0
+    package = args.plugin.resolve()
+    found = from_code(package, package.parent)
+    for folder in (package / "exercises", package):  # specs, and the assignments beside them
+        for message, refs in from_specs(folder, package.parent).items():
+            found.setdefault(message, []).extend(r for r in refs if r not in found.get(message, []))
+    own = messages()  # what the grader's catalogs already translate needs no second translation
+    update({m: refs for m, refs in found.items() if m not in own}, package / "locale", package.name)
     return 0
 
 

@@ -13,6 +13,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .safe_text import displayable, json_safe
 from .visibility import student_view
 
 
@@ -43,7 +44,7 @@ def results(report: Report) -> dict:
 
 def render(report: Report, tty: bool = False) -> str:
     with use(report.lang):
-        return json.dumps(results(report), ensure_ascii=False, indent=2) + "\n"
+        return json_safe(json.dumps(results(displayable(report)), ensure_ascii=False, indent=2)) + "\n"
 
 
 @hookimpl

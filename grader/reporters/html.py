@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..hookspecs import hookimpl
-from ..i18n import _, use
+from ..i18n import _, ngettext, use
 from ..report import Report
 from . import labels
+from .safe_text import displayable
 from .visibility import student_view
 
 
@@ -40,12 +41,15 @@ def shaped(value: Any) -> str:
 
 
 def highlight(code: str, first_line: int) -> str:
+    """The student's code as HTML; Pygments escapes every token, so the result is marked safe."""
     from pygments import highlight as pygments_highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
     formatter = HtmlFormatter(linenos="inline", linenostart=first_line, cssclass="highlight", wrapcode=True)
-    return pygments_highlight(code, PythonLexer(), formatter)
+    from markupsafe import Markup
+
+    return Markup(pygments_highlight(code, PythonLexer(), formatter))
 
 
 def _pygments_css() -> str:
@@ -55,16 +59,20 @@ def _pygments_css() -> str:
 
 
 def render(report: Report, tty: bool = False) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader
+    from markupsafe import Markup
 
-    env = Environment(loader=PackageLoader("grader.reporters", "templates"), autoescape=select_autoescape(["html"]),
+    # Autoescape always on (the template's name, report.html.j2, would not switch it on by
+    # extension): every value is escaped unless marked safe, and only Pygments' output is.
+    env = Environment(loader=PackageLoader("grader.reporters", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["shaped"] = shaped
     env.filters["student_view"] = lambda checks: [student_view(c) for c in checks]
+    report = displayable(report)
     with use(report.lang):
-        env.globals.update(_=_, labels=labels)
+        env.globals.update(_=_, ngettext=ngettext, labels=labels)
         return env.get_template("report.html.j2").render(
-            report=report, highlight=highlight, pygments_css=_pygments_css(),
+            report=report, highlight=highlight, pygments_css=Markup(_pygments_css()),
             percent=0 if not report.max_score else round(100 * report.score / report.max_score))
 
 

@@ -13,6 +13,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import CheckResult, ExerciseResult, Report
 from . import labels
+from .safe_text import displayable
 from .visibility import student_view
 
 ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
@@ -34,6 +35,7 @@ def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult) -> st
 
 
 def render(report: Report, tty: bool = False) -> str:
+    report = displayable(report)  # XML 1.0 cannot hold most control characters at all
     with use(report.lang):
         root = ET.Element("testsuites", name="dlfs-grader")
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

@@ -1,7 +1,7 @@
 """Words every report format shows, marked once for translation (each renderer calls ``_()``)."""
 from __future__ import annotations
 
-from ..i18n import N_
+from ..i18n import N_, NP_
 
 STATUS = {"passed": N_("passed"), "partial": N_("partial"), "failed": N_("failed"),
           "missing": N_("missing"), "error": N_("error"), "timeout": N_("timeout")}
@@ -21,7 +21,7 @@ EXPECTED = N_("expected")
 GOT = N_("got")
 DIAGNOSIS = N_("likely mistake")
 SOURCE = N_("your code")
-PASSED_CHECKS = N_("{passed} of {total} checks passed")
+PASSED_CHECKS = NP_("{passed} of {total} check passed", "{passed} of {total} checks passed")
 ALL_PASSED = N_("All checks passed.")
 NOT_RUN = N_("top-level code that did not run to the end")
 SKIPPED = N_("not graded")
@@ -31,4 +31,5 @@ FAILED_CHECKS = N_("What to fix")
 CHECK = N_("check")
 RESULT = N_("result")
 ISOLATION = N_("isolation: {level}")
-MORE_FAILURES = N_("... and {count} more failing checks: `grade --format html -o report.html` shows them all.")
+MORE_FAILURES = NP_("... and {count} more failing check: `grade --format html -o report.html` shows it.",
+                    "... and {count} more failing checks: `grade --format html -o report.html` shows them all.")

@@ -9,8 +9,9 @@ import os
 import shutil
 
 from ..hookspecs import hookimpl
-from ..i18n import _, use
+from ..i18n import _, ngettext, use
 from . import labels
+from .safe_text import displayable
 from .visibility import student_view
 from ..report import ExerciseResult, Report
 
@@ -29,7 +30,8 @@ def renderables(report: Report) -> list:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"dlfs-grader · {report.submission}", title_justify="left", expand=False)
+    report = displayable(report)  # no escape sequence of the student's reaches the terminal
+    table = Table(title=Text(f"dlfs-grader · {report.submission}"), title_justify="left", expand=False)
     table.add_column(_(labels.EXERCISE))
     table.add_column("§", style="dim")
     table.add_column(_(labels.STATUS_HEADER))
@@ -40,18 +42,22 @@ def renderables(report: Report) -> list:
         label, colour = status_label(e.status)
         counted = [c for c in e.checks if not c.skipped]
         passed = sum(c.passed for c in counted)
-        table.add_row(e.id, e.section, Text(label, style=colour), f"{passed}/{len(counted)}" if counted else "-",
-                      f"{e.score:g}/{e.max_score:g}", e.graded_name)
+        # Text, not str: rich would read [brackets] in a name or a section as markup.
+        table.add_row(Text(e.id), Text(e.section), Text(label, style=colour),
+                      f"{passed}/{len(counted)}" if counted else "-", f"{e.score:g}/{e.max_score:g}",
+                      Text(e.graded_name))
     total_colour = "green" if report.all_passed else "yellow"
     score = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
     out: list = [table, Text(score, style=f"bold {total_colour}")]
     if report.isolation:
         out.append(Text(_(labels.ISOLATION).format(level=report.isolation), style="dim"))
+    if report.error:
+        out.append(Text(report.error, style="bold red"))
     for e in report.exercises:
         body = _exercise_details(e, escape)
         if body:
             label, colour = status_label(e.status)
-            out.append(Panel(body, title=f"{e.id} · {label}", title_align="left", border_style=colour))
+            out.append(Panel(body, title=Text(f"{e.id} · {label}"), title_align="left", border_style=colour))
     if report.statements:
         lines = [f"{escape(s.place)}: {escape(s.message)}" for s in report.statements]
         out.append(Panel("\n".join(lines), title=_(labels.NOT_RUN),
@@ -66,14 +72,15 @@ def _exercise_details(e: ExerciseResult, escape) -> str:
     # The named mistake first: it explains the failures listed after it.
     parts = [escape(e.message)] if e.message else []
     for d in e.diagnoses:
-        parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({d.id})[/dim]")
+        parts.append(f"[yellow]→ {escape(d.message)}[/yellow] [dim]({escape(d.id)})[/dim]")
     failing = [student_view(c) for c in e.checks if not c.passed and not c.skipped]
     for c in failing[:MAX_FAILURES_SHOWN]:
         parts.append(f"[bold]✘ {escape(c.name)}[/bold]\n  {escape(c.message)}")
         if c.hint:
             parts.append(f"  [cyan]{escape(_(labels.HINT))}[/cyan] {escape(c.hint)}")
     if len(failing) > MAX_FAILURES_SHOWN:
-        parts.append(f"[dim]{escape(_(labels.MORE_FAILURES).format(count=len(failing) - MAX_FAILURES_SHOWN))}[/dim]")
+        more = len(failing) - MAX_FAILURES_SHOWN
+        parts.append(f"[dim]{escape(ngettext(*labels.MORE_FAILURES, more).format(count=more))}[/dim]")
     return "\n".join(parts)
 
 
@@ -83,8 +90,9 @@ def render(report: Report, tty: bool = False) -> str:
     buffer = io.StringIO()
     color = (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((110, 24)).columns if tty else 110
+    # emoji=False: a student's ":warning:" stays text.
     console = Console(file=buffer, width=width, force_terminal=color, color_system="truecolor" if color else None,
-                      highlight=False, soft_wrap=False)
+                      highlight=False, soft_wrap=False, emoji=False)
     with use(report.lang):
         for item in renderables(report):
             console.print(item)

@@ -297,7 +297,7 @@ class WorkerClient:
         """Start a worker and run the submission in it, without the statements in ``self.skip``.
 
         ``self.running`` names the statement under way, should the worker die or hang in it.
-        Progress must name the statements in order: a forged one is a broken protocol.
+        Progress must name each statement once: a forged one is a broken protocol.
         """
         self.running = None
         self.start()
@@ -306,8 +306,8 @@ class WorkerClient:
         home = self.load_request["home"]
         self._send(dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home,
                         paths=[f"{root}/{home}", root]))
-        order = {key: n for n, key in enumerate(self.keys)}
-        last = -1
+        # Each statement at most once. Not in order: a folder's files run in import order.
+        seen: set[tuple[str, int]] = set()
         while True:
             wait = (self.keys.get(self.running, 0.0) if self.running else 0.0) + 2.0
             message = self._read(max(0.0, min(wait, deadline - time.monotonic())))
@@ -318,9 +318,10 @@ class WorkerClient:
                     raise WorkerDied(str(exc)) from None
             progress = message["progress"]
             key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 else None
-            if key not in order or order[key] <= last or key in self.skip:
+            if key not in self.keys or key in seen or key in self.skip:
                 raise WorkerDied("forged progress")
-            last, self.running = order[key], key
+            seen.add(key)
+            self.running = key
 
     def _ensure_loaded(self) -> None:
         """After a crash or a timeout, the next request gets a new worker with the submission replayed."""

@@ -15,6 +15,7 @@ MAX_OUTPUT = 8000
 MAX_WHERE = 5
 MAX_STATEMENTS = 100_000
 MAX_DEFINITIONS = 10_000
+MAX_MODULES = 1_000
 STATUSES = frozenset({"ok", "error", "abandoned", "skipped", "skipped-training", "skipped-budget", "syntax-error",
                       "killed", "timeout"})
 REPLY_KEYS = frozenset({"ok", "value", "args", "output", "error", "timeout", "replies"})
@@ -134,14 +135,52 @@ def load_record(raw: dict[str, Any], keys: dict[tuple[str, int], int]) -> dict[s
         if not (isinstance(name, str) and name.isidentifier() and version is not None and version >= 0
                 and isinstance(cell, str) and line is not None and item.get("kind") in ("class", "function")):
             continue
-        written.append({"name": name, "version": version, "cell": cell, "line": line, "kind": item["kind"],
-                        "current": item.get("current") is True})
+        entry = {"name": name, "version": version, "cell": cell, "line": line, "kind": item["kind"],
+                 "current": item.get("current") is True, "uses": _uses(item.get("uses"))}
+        if isinstance(item.get("module"), str):
+            entry["module"] = text(item["module"], 200)
+        params = _params(item.get("params"))
+        if params is not None:
+            entry["params"] = params
+        written.append(entry)
     imported = []
     for item in definitions.get("imported") if isinstance(definitions.get("imported"), list) else ():
         if len(imported) < 500 and isinstance(item, dict) and isinstance(item.get("name"), str) \
                 and isinstance(item.get("module"), str):
             imported.append({"name": text(item["name"], 200), "module": text(item["module"], 200)})
-    return {"ok": True, "statements": statements, "definitions": {"written": written, "imported": imported}}
+    modules = []
+    for item in definitions.get("modules") if isinstance(definitions.get("modules"), list) else ():
+        root = _int(item.get("root")) if isinstance(item, dict) else None
+        if len(modules) < MAX_MODULES and root is not None and root >= 0 and isinstance(item.get("cell"), str) \
+                and isinstance(item.get("rel"), str):
+            modules.append({"cell": text(item["cell"], 200), "root": root, "rel": text(item["rel"], 500)})
+    broken = []
+    for item in definitions.get("broken") if isinstance(definitions.get("broken"), list) else ():
+        line = _int(item.get("line")) if isinstance(item, dict) else None
+        if len(broken) < MAX_MODULES and line is not None and isinstance(item.get("cell"), str):
+            broken.append({"cell": text(item["cell"], 200), "line": line, "message": text(item.get("message"), 500)})
+    return {"ok": True, "statements": statements, "definitions": {"written": written, "imported": imported,
+                                                                 "modules": modules, "broken": broken}}
+
+
+def _uses(value: Any) -> list[list[Any]]:
+    """The (name, version) pairs of the student's definitions a definition calls."""
+    pairs = []
+    for item in value if isinstance(value, list) else ():
+        if len(pairs) < 200 and isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) \
+                and item[0].isidentifier() and _int(item[1]) is not None and item[1] >= 0:
+            pairs.append([item[0], item[1]])
+    return pairs
+
+
+def _params(value: Any) -> list[Any] | None:
+    """[required, most] positional parameters (most None for ``*args``), or None when malformed."""
+    if not (isinstance(value, list) and len(value) == 2):
+        return None
+    required, most = _int(value[0]), value[1]
+    if required is None or not 0 <= required <= 255 or not (most is None or (_int(most) is not None and 0 <= most <= 255)):
+        return None
+    return [required, most]
 
 
 def call_reply(raw: dict[str, Any], decode, *, nested: int = 0) -> Reply:

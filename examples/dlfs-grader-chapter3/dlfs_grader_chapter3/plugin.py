@@ -7,7 +7,10 @@ package is importable but not installed. It adds:
 * ``grader_exercise_dirs``: the package's ``exercises/`` folder (three specs);
 * ``grader_generators``: ``ch3_points`` and ``ch3_logits``, the seeded inputs of the
   specs' ``[[random]]`` cases;
-* ``grader_diagnoses``: the mistakes students make in chapter 3, each with a stable id.
+* ``grader_diagnoses``: the mistakes students make in chapter 3, each with a stable id;
+* ``grader_assignments``: ``chapter3`` (``grade sub.py --assignment chapter3``);
+* ``grader_catalogs``: Korean, Japanese and Chinese for every message above (``locale/``,
+  refreshed with ``python -m grader.i18n.extract --plugin dlfs_grader_chapter3``).
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import numpy as np
 from grader.diagnoses import DiagnosisRule, Evidence, close, error_text, non_finite, normalised_over_whole_batch
 from grader.hookspecs import hookimpl
 
-EXERCISES = Path(__file__).resolve().parent / "exercises"
+HERE = Path(__file__).resolve().parent
+EXERCISES = HERE / "exercises"
 
 #: np.exp(x) is inf for x above this (about 709.78).
 EXP_OVERFLOWS_ABOVE = float(np.log(np.finfo(np.float64).max))
@@ -145,7 +149,7 @@ RULES = [
                   "largest score before np.exp (c = np.max(a); np.exp(a - c)): the result is the same and "
                   "np.exp never overflows (book 3.5.2).", _softmax_overflow),
     # The same English text as the built-in rule for TwoLayerNet, so the grader's catalogs
-    # already translate it; the plugin's other messages are shown in English.
+    # already translate it; the plugin's own catalogs (locale/) translate the others.
     DiagnosisRule("softmax-batch-as-whole", ("softmax",),
                   "The output sums to 1 over the whole batch instead of over each row: for a batch, softmax "
                   "normalises every sample (row) on its own, so take the max and the sum along the last axis "
@@ -177,3 +181,13 @@ def grader_generators() -> dict:
 @hookimpl
 def grader_diagnoses() -> list[DiagnosisRule]:
     return RULES
+
+
+@hookimpl
+def grader_assignments() -> list[Path]:
+    return [HERE / "assignments"]
+
+
+@hookimpl
+def grader_catalogs() -> list[Path]:
+    return [HERE / "locale"]

@@ -188,7 +188,8 @@ def test_the_package_declares_its_entry_point_and_ships_its_specs():
     assert project["project"]["name"] == "dlfs-grader-chapter3"
     assert "dlfs-grader" in project["project"]["dependencies"]
     assert project["project"]["entry-points"]["grader"] == {"chapter3": "dlfs_grader_chapter3.plugin"}
-    assert project["tool"]["setuptools"]["package-data"]["dlfs_grader_chapter3"] == ["exercises/*.toml"]
+    assert project["tool"]["setuptools"]["package-data"]["dlfs_grader_chapter3"] == [
+        "exercises/*.toml", "assignments/*.toml", "locale/*.po", "locale/*.pot"]
 
 
 # ---- grading submissions -------------------------------------------------------------------
@@ -264,11 +265,12 @@ def test_bool_step_function_and_sigmoid_precedence_are_named(pm, tmp_path):
     assert diagnosis_ids(results["sigmoid"]) == ["sigmoid-operator-precedence"]
 
 
-def test_plugin_messages_fall_back_to_english_and_reused_ones_are_translated(pm, tmp_path):
+def test_plugin_messages_come_from_its_own_catalog_and_reused_ones_from_the_graders(pm, tmp_path):
     path = tmp_path / "submission.py"
     path.write_text(NO_MAX_SUBTRACTION.replace("axis=-1, keepdims=True", ""), encoding="utf-8")
     with WorkerClient() as worker:
         report = grade(path, pm, worker, only=("softmax",), lang="ko")
     found = {d.id: d.message for d in report.exercises[0].diagnoses}
-    assert found["softmax-no-max-subtraction"].startswith("With scores around 1000")  # no catalog entry
+    # The plugin's own locale/ko.po (grader_catalogs hook); it was English only before it had one.
+    assert found["softmax-no-max-subtraction"].startswith("입력 값이 1000 정도로 크면")
     assert "배치" in found["softmax-batch-as-whole"]  # the built-in rule's text, already in ko.po
