@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["check-exercises"]:
         return check_exercises_main(argv[1:])
+    if argv[:1] == ["class"]:
+        from .classroom.cli import main as class_main
+        return class_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     with use(args.lang or from_environment()):

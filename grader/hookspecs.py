@@ -91,3 +91,18 @@ def grader_reporters() -> dict[str, Callable[..., str]]:
 @hookspec
 def grader_report_ready(report: "Report") -> None:
     """Called with each finished report, before it is rendered (e.g. to post it to an LMS)."""
+
+
+@hookspec
+def grader_class_report(class_report: Any, outdir: Path) -> list[Path] | None:
+    """Called once a class has been graded by ``grade class``, with every student's result.
+
+    ``class_report`` is a :class:`grader.classroom.results.ClassReport` (each student's
+    :class:`~grader.classroom.results.StudentResult` holds their full report, or the error that
+    kept them from being graded); ``outdir`` is the ``-o`` folder. Called in the grading
+    process (never in a worker), after every student's own reports are written, and also when
+    a run is interrupted (``class_report.complete`` is then false). Return the paths of the
+    files written, if any, so that ``grade class`` can list them. The gradebook
+    (``gradebook.csv``, ``gradebook.json``) and the class overview (``index.html``) are
+    built-in implementations; an LMS upload or an extra overview page is a plugin like them.
+    """

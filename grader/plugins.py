@@ -31,6 +31,8 @@ DEFAULT_PLUGINS = (
     "grader.reporters.junit",
     "grader.reporters.gradescope",
     "grader.reporters.markdown",
+    "grader.classroom.gradebook",
+    "grader.classroom.overview",
 )
 
 
