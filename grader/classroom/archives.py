@@ -73,13 +73,16 @@ def _extract_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
         plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
         declared = 0
         for info in infos:
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ArchiveError(f"refused: member '{info.filename}' is a symbolic link")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise ArchiveError(f"refused: member '{info.filename}' is not a regular file")
             target = safe_name(info.filename)
-            if target is None or info.is_dir():
+            if target is None:
+                continue
+            # Unix type bits, when the tool that made the archive wrote them (many write only permissions).
+            kind = stat.S_IFMT(info.external_attr >> 16)
+            if kind == stat.S_IFLNK:
+                raise ArchiveError(f"refused: member '{info.filename}' is a symbolic link")
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+                raise ArchiveError(f"refused: member '{info.filename}' is not a regular file")
+            if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
                 raise ArchiveError(f"refused: member '{info.filename}' is encrypted")
@@ -104,11 +107,11 @@ def _extract_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
         for count, member in enumerate(_members(tf), start=1):
             if count > limits.max_files:
                 raise ArchiveError(f"refused: more than {limits.max_files} members")
+            target = safe_name(member.name)
             if member.issym() or member.islnk():
                 raise ArchiveError(f"refused: member '{member.name}' is a link")
             if not (member.isfile() or member.isdir()):
                 raise ArchiveError(f"refused: member '{member.name}' is a device, FIFO or other special file")
-            target = safe_name(member.name)
             if target is None or member.isdir():
                 continue
             declared += member.size

@@ -7,6 +7,7 @@ new worker process (student code never shares a process with a classmate's).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -113,7 +114,9 @@ class SlotGrader:
             report = replace(report, submission=", ".join(files))
             result = replace(base, report=report)
         except (StagingError, SubmissionError) as exc:
-            result = replace(base, error=str(exc), error_kind="unreadable")
+            # Paths in the message are the staged copy's: show them as the student named them.
+            message = str(exc).replace(f"{worker.workdir}{os.sep}", "").replace(str(worker.workdir), ".")
+            result = replace(base, error=message, error_kind="unreadable")
         except Exception as exc:  # a grader bug costs this student only, and is named in their row
             result = replace(base, error=f"internal error of the grader: {type(exc).__name__}: {exc}",
                              error_kind="internal")

@@ -1,7 +1,7 @@
 """The language a student writes in, from the script of their own comments and markdown.
 
 Hangul means Korean; kana means Japanese (Japanese text mixes kana with kanji); Han characters
-without kana mean Chinese; anything else gets English. Only what the student wrote for a
+without kana (or with only a stray few) mean Chinese; anything else gets English. Only what the student wrote for a
 reader counts (comments, markdown cells), not strings or the book's code they copied.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import tokenize
 from pathlib import Path
 
 MIN_CHARACTERS = 2  # one stray character (a copied symbol) does not decide a language
+KANA_SHARE = 0.1
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
@@ -32,7 +33,8 @@ def language_of(text: str) -> str:
     hangul, kana, han = script_counts(text)
     if hangul >= MIN_CHARACTERS and hangul >= kana:
         return "ko"
-    if kana >= MIN_CHARACTERS:
+    # Japanese prose is a tenth or more kana; a Chinese student's few stray kana (を, に) are not.
+    if kana >= MIN_CHARACTERS and kana >= KANA_SHARE * (kana + han):
         return "ja"
     if han >= MIN_CHARACTERS:
         return "zh"

@@ -70,6 +70,7 @@ class ClassRun:
         from .pool import ClassPool
         from .progress import make_progress
 
+        remove_partial_writes(self.options.outdir)
         jobs = self.plan()
         total = len(self.roster.students)
         print(f"{total} students in {self.roster.root}: {len(jobs)} to grade, "
@@ -126,3 +127,12 @@ class ClassRun:
             print(f"  ✘ {student.student}: {student.error.splitlines()[0] if student.error else ''}")
         for path in written:
             print(f"  {path}")
+
+
+def remove_partial_writes(outdir: Path) -> None:
+    """Temporary files of writes a kill interrupted (the finished files are whole: see write_atomic)."""
+    from .results import RECORDS, REPORTS
+
+    for folder in (outdir, outdir / RECORDS, outdir / REPORTS):
+        for path in folder.glob(".*.part"):
+            path.unlink(missing_ok=True)
