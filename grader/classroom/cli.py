@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops like Ctrl-C: what is graded is kept and listed
     try:
         return _main(args)
     except KeyboardInterrupt:
@@ -89,6 +91,10 @@ def main(argv: list[str]) -> int:
 
 class UsageError(Exception):
     pass
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _check_folders(submissions: Path, outdir: Path) -> None:
