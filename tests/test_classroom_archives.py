@@ -71,7 +71,7 @@ def test_names_that_escape_the_folder_are_refused_before_anything_is_written(tmp
 
 
 def test_links_devices_and_fifos_inside_archives_are_refused(tmp_path):
-    with pytest.raises(ArchiveError, match="symbolic link"):
+    with pytest.raises(ArchiveError, match="is a link"):
         extract(make_zip(tmp_path / "l.zip", {"ok.py": CODE}, link="passwd.py"), tmp_path / "a")
     for special in ("sym.py", "dev.py", "fifo.py"):
         with pytest.raises(ArchiveError, match="link|device"):

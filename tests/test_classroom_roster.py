@@ -201,3 +201,16 @@ def test_help_documents_the_command(tmp_path):
     for option in ("SUBMISSIONS", "-o OUTDIR", "-j N", "--list", "--force", "--student ID", "--student-pattern",
                    "--lang", "--markdown", "--student-timeout", "Canvas", "Moodle", "nbgrader", "GitHub"):
         assert option in proc.stdout, option
+
+
+def test_a_students_error_is_told_in_their_language(tmp_path):
+    subs = tmp_path / "subs"
+    touch(subs / "kim.py", "# 4장 과제입니다\n" + CODE)
+    touch(subs / "kim.ipynb", "{}")
+    touch(subs / "lee.py", "# 4장 과제\n" + CODE)
+    proc = run_grade("class", str(subs), "-o", str(tmp_path / "out"), "-j", "1", "--only", "sum_squares_error")
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "out" / "reports" / "kim.html").read_text(encoding="utf-8")
+    assert '<html lang="ko">' in page
+    assert "kim.ipynb 및 kim.py이(가) 모두 이 학생의 제출물입니다" in page
+    assert "1 in error" in proc.stdout

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..i18n import _, use
 from ..worker.client import Limits, WorkerClient
 from .results import REPORTS, StudentResult, report_path, write_atomic, write_record
 from .roster import Student
@@ -95,7 +96,7 @@ class SlotGrader:
     def grade(self, job: Job) -> StudentResult:
         from ..loaders.base import SubmissionError
         from ..session import grade
-        from .language import detect
+        from .language import detect, handed_in_code
         from .staging import StagingError, stage
 
         student = job.student
@@ -105,8 +106,13 @@ class SlotGrader:
         files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
         base = StudentResult(student.id, student.slug, files, student.layout, job.hash,
                              lang=self.options.lang or "en")
+        # A first guess from what was handed in, for messages about the files themselves
+        # (an archive refused); then the language of the code that is graded.
+        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
+        base = replace(base, lang=lang)
         try:
-            staged = stage(student, worker.workdir)
+            with use(lang):
+                staged = stage(student, worker.workdir)
             lang = self.options.lang or detect(staged.code_files)
             base = replace(base, lang=lang, notes=staged.notes)
             self._start_spare()  # the next student's worker starts while this one is graded
@@ -118,8 +124,9 @@ class SlotGrader:
             message = str(exc).replace(f"{worker.workdir}{os.sep}", "").replace(str(worker.workdir), ".")
             result = replace(base, error=message, error_kind="unreadable")
         except Exception as exc:  # a grader bug costs this student only, and is named in their row
-            result = replace(base, error=f"internal error of the grader: {type(exc).__name__}: {exc}",
-                             error_kind="internal")
+            with use(base.lang):
+                message = _("internal error of the grader: {error}").format(error=f"{type(exc).__name__}: {exc}")
+            result = replace(base, error=message, error_kind="internal")
         finally:
             worker.close()
             self.current = None
@@ -144,7 +151,6 @@ def error_page(result: StudentResult, fmt: str) -> str:
     """The student's report when their submission could not be graded: what went wrong."""
     import json
 
-    from ..i18n import _, use
     from ..reporters import labels
 
     if fmt == "json":

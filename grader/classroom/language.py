@@ -87,3 +87,21 @@ def _decode(path: Path) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+def handed_in_code(paths: list[Path], limit: int = 50) -> list[Path]:
+    """The .py files and notebooks among ``paths`` and in their folders (before anything is staged)."""
+    found: list[Path] = []
+    stack = list(paths)
+    while stack and len(found) < limit:
+        path = stack.pop()
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            try:
+                stack.extend(sorted(path.iterdir(), reverse=True))
+            except OSError:
+                continue
+        elif path.suffix.lower() in (".py", ".ipynb") and path.is_file():
+            found.append(path)
+    return found

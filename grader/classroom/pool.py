@@ -24,7 +24,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
+from ..i18n import N_, _, use
 from .grading import GradingOptions, Job, SlotGrader, error_page
+from .language import detect, handed_in_code
 from .results import StudentResult, report_path, write_atomic, write_record
 
 CLASS_TMP_PREFIX = "dlfs-class-"
@@ -142,10 +144,10 @@ class ClassPool:
                     self._finish(slot)
             elif not slot.process.is_alive():
                 self._replace(slot, queue, on_done, count, "crash",
-                              "the grading process for this student ended unexpectedly")
+                              N_("the grading process for this student ended unexpectedly"))
             elif slot.job is not None and now - slot.started > self.student_seconds:
                 self._replace(slot, queue, on_done, count, "timeout",
-                              f"grading took longer than {self.student_seconds:g} s in all and was stopped")
+                              N_("grading took longer than {seconds:g} s in all and was stopped"))
 
     def _finish(self, slot: _Slot) -> None:
         try:
@@ -171,9 +173,11 @@ class ClassPool:
     def _failed(self, job: Job, kind: str, message: str, seconds: float) -> StudentResult:
         student = job.student
         files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
-        result = StudentResult(student.id, student.slug, files, student.layout, job.hash,
-                               lang=self.options.lang or "en", seconds=round(seconds, 3), error=message,
-                               error_kind=kind)
+        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
+        with use(lang):
+            text = _(message).format(seconds=self.student_seconds)
+        result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
+                               seconds=round(seconds, 3), error=text, error_kind=kind)
         for fmt in self.options.formats:
             write_atomic(report_path(self.options.outdir, result.slug, fmt), error_page(result, fmt))
         write_record(self.options.outdir, result)

@@ -280,21 +280,23 @@ def _students(grouped: Grouped) -> tuple[Student, ...]:
             slug = f"{slug}-{hashlib.sha1(student_id.encode()).hexdigest()[:6]}"
         slugs[slug.casefold()] = student_id
         students.append(Student(student_id, slug, tuple(sorted(entries, key=lambda e: e.path.name)), layout,
-                                _collision(entries, layout)))
+                                collision(entries, layout)))
     return tuple(students)
 
 
-def _collision(entries: list[Entry], layout: str) -> str:
-    """Two entries that both claim the same student's place: say which, and grade neither."""
+def collision(entries: list[Entry], layout: str) -> str:
+    """Two entries that both claim the same student's place: say which (neither is graded)."""
+    from ..i18n import _
+
     if layout in ("plain", "github-classroom", "nbgrader") and len(entries) > 1:
-        names = " and ".join(e.path.name for e in entries)
-        return (f"{names} both belong to this student: keep one (or put both files in one folder) "
-                f"and grade again")
+        names = _(" and ").join(sorted(e.path.name for e in entries))
+        return _("{names} both belong to this student: keep one (or put both files in one folder) and grade "
+                 "again").format(names=names)
     targets: dict[str, str] = {}
     for entry in entries:
         if entry.target and entry.target in targets:
-            return (f"{targets[entry.target]} and {entry.path.name} are both this student's "
-                    f"'{entry.target}': keep one and grade again")
+            return _("{first} and {second} are both this student's '{target}': keep one and grade again").format(
+                first=targets[entry.target], second=entry.path.name, target=entry.target)
         targets[entry.target] = entry.path.name
     return ""
 

@@ -16,11 +16,20 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import _
 from .archives import ArchiveError, ArchiveLimits, extract
-from .roster import CODE_SUFFIXES, LITTER, Entry, Student
+from .roster import CODE_SUFFIXES, LITTER, Entry, Student, collision
 
 # Folders of the book's helpers and of tools: never where the student's own chapter-4 code is.
 NOT_CODE_ROOTS = LITTER | {"common", "dataset", "venv", ".venv", "node_modules"}
+
+
+def _UNREADABLE() -> str:
+    return _("{name} cannot be read ({reason})")
+
+
+def _NOT_REGULAR() -> str:
+    return _("{name} is not a regular file (a device, FIFO or socket)")
 
 
 class StagingError(Exception):
@@ -44,7 +53,7 @@ class Staged:
 def stage(student: Student, dest: Path, limits: StagingLimits = StagingLimits()) -> Staged:
     """Copy ``student``'s entries into ``dest`` and find what to grade in it."""
     if student.problem:
-        raise StagingError(student.problem)
+        raise StagingError(collision(list(student.entries), student.layout))
     notes: list[str] = []
     counter = _Counter(limits)
     for entry in student.entries:
@@ -57,13 +66,14 @@ def _stage_entry(entry: Entry, dest: Path, counter: "_Counter", notes: list[str]
     try:
         mode = path.lstat().st_mode
     except OSError as exc:
-        raise StagingError(f"{path.name} cannot be read ({exc.strerror})") from None
+        raise StagingError(_UNREADABLE().format(name=path.name, reason=exc.strerror)) from None
     if stat.S_ISLNK(mode):
-        raise StagingError(f"{path.name} is a symbolic link: links are not followed, hand in the file itself")
+        raise StagingError(_("{name} is a symbolic link: links are not followed, hand in the file itself").format(
+            name=path.name))
     if stat.S_ISDIR(mode):
         _copy_tree(path, dest / entry.target if entry.target else dest, counter, notes)
     elif not stat.S_ISREG(mode):
-        raise StagingError(f"{path.name} is not a regular file (a device, FIFO or socket)")
+        raise StagingError(_NOT_REGULAR().format(name=path.name))
     elif not entry.target:  # an archive: its contents go to the top of the student's folder
         try:
             written = extract(path, dest, limits.archive)
@@ -82,26 +92,27 @@ class _Counter:
         self.files += 1
         self.bytes += size
         if self.files > self.limits.max_files:
-            raise StagingError(f"more than {self.limits.max_files} files handed in; remove what is not needed")
+            raise StagingError(_("more than {limit} files handed in; remove what is not needed").format(
+                limit=self.limits.max_files))
         if self.bytes > self.limits.max_bytes:
-            raise StagingError(f"more than {self.limits.max_bytes // (1024 * 1024)} MB handed in "
-                               f"(at {name}); remove data sets and large files")
+            raise StagingError(_("more than {megabytes} MB handed in (at {name}); remove data sets and large "
+                                 "files").format(megabytes=self.limits.max_bytes // (1024 * 1024), name=name))
 
 
 def _copy_file(source: Path, target: Path, counter: _Counter) -> None:
     try:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise StagingError(f"{source.name} cannot be read ({exc.strerror})") from None
+        raise StagingError(_UNREADABLE().format(name=source.name, reason=exc.strerror)) from None
     with os.fdopen(fd, "rb") as src:
         info = os.fstat(src.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise StagingError(f"{source.name} is not a regular file")
+            raise StagingError(_NOT_REGULAR().format(name=source.name))
         counter.add(source.name, info.st_size)
         try:
             data = src.read()
         except OSError as exc:
-            raise StagingError(f"{source.name} cannot be read ({exc.strerror})") from None
+            raise StagingError(_UNREADABLE().format(name=source.name, reason=exc.strerror)) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
 
@@ -111,7 +122,7 @@ def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str]) 
     try:
         entries = sorted(os.scandir(source), key=lambda e: e.name)
     except OSError as exc:
-        raise StagingError(f"{source.name}/ cannot be read ({exc.strerror})") from None
+        raise StagingError(_UNREADABLE().format(name=source.name + "/", reason=exc.strerror)) from None
     for entry in entries:
         if entry.name in LITTER or entry.name == ".git":
             continue
@@ -141,7 +152,8 @@ def _code_root(dest: Path, student: Student, notes: list[str]) -> Staged:
             path = files[0] if len(files) == 1 else folder
             return Staged(path, tuple(files), tuple(notes))
         level = [sub for folder in level for sub in _subfolders(folder)]
-    raise StagingError(f"no .py file or notebook found in {student.describe(student.entries[0].path.parent)}")
+    raise StagingError(_("no .py file or notebook found in {files}").format(
+        files=student.describe(student.entries[0].path.parent)))
 
 
 def _code_files(folder: Path) -> list[Path]:
