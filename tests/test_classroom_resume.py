@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_classroom import CLASS, PINNED, grade_class, read_gradebook
+from test_classroom import CLASS, PINNED, grade_class, left_behind, read_gradebook
 
-RUNNER = str(ROOT / "grader" / "worker" / "runner.py")
 
 
 def planned(proc: subprocess.CompletedProcess) -> tuple[int, int]:
@@ -37,9 +36,10 @@ def records(out: Path) -> dict[str, int]:
 
 
 def no_workers_left(timeout: float = 15.0) -> bool:
+    """Workers of the killed run notice that their grading process is gone and end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not subprocess.run(["pgrep", "-f", RUNNER], capture_output=True, text=True).stdout.strip():
+        if not left_behind()[1]:
             return True
         time.sleep(0.2)
     return False
@@ -134,3 +134,41 @@ def test_student_option_regrades_that_student_and_a_new_student_is_graded_alone(
     rows = read_gradebook(out)
     assert "new_student" in rows and "oh_sehun" not in rows
     assert float(rows["new_student"]["score"]) == 31.25
+
+
+def test_an_interrupted_run_keeps_what_is_graded_writes_the_gradebook_and_cleans_up(tmp_path):
+    subs, out = tmp_path / "submissions", tmp_path / "graded"
+    shutil.copytree(CLASS, subs)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2"],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(records(out)) < 4:
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)  # `kill PID`, handled like Ctrl-C
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    rows = read_gradebook(out)
+    assert set(rows) == set(records(out)) and 4 <= len(rows) < len(PINNED)
+    assert "interrupted" in (out / "index.html").read_text(encoding="utf-8")
+    assert no_workers_left()
+    assert left_behind()[0] == []
+
+
+def test_a_student_past_the_total_time_limit_is_stopped_and_the_class_goes_on(tmp_path):
+    from conftest import SUBMISSIONS
+
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    shutil.copy(SUBMISSIONS / "hostile_infinite_loop.py", subs / "hang.py")  # numerical_diff never returns
+    shutil.copy(CLASS / "garcia_maria.py", subs / "garcia.py")
+    proc = grade_class(subs, tmp_path / "out", "--student-timeout", "3", "--timeout", "2")
+    assert proc.returncode == 0, proc.stderr
+    rows = read_gradebook(tmp_path / "out")
+    assert rows["hang"]["error"] == "채점이 모두 합해 3초를 넘겨 중단했습니다"  # in the student's language
+    assert 3 <= float(rows["hang"]["seconds"]) < 10
+    assert float(rows["garcia"]["score"]) == 31.25 and rows["garcia"]["error"] == ""
+    assert "1 in error" in proc.stdout
+    assert no_workers_left() and left_behind()[0] == []

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Iterator
 
 from ..hookspecs import hookimpl
 from .results import ClassReport, StudentResult, write_atomic
@@ -29,11 +30,9 @@ def header(class_report: ClassReport) -> list[str]:
 
 
 def row(class_report: ClassReport, student: StudentResult) -> list[str]:
-    report = student.report
-    by_id = {e.id: e for e in report.exercises} if report else {}
     cells = [cell_text(student.student), _number(student.score), _number(class_report.max_score)]
     for exercise in class_report.exercises:
-        result = by_id.get(exercise.id)
+        result = student.exercise(exercise.id)
         cells += [_number(result.score) if result else "", result.status if result else ""]
     error = " ".join(student.error.split())
     return cells + [";".join(student.diagnoses()), f"{student.seconds:.2f}", cell_text(error)]
@@ -56,22 +55,22 @@ def render_csv(class_report: ClassReport) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
-def render_json(class_report: ClassReport) -> str:
-    data = {
-        "submissions": class_report.submissions,
-        "complete": class_report.complete,
-        "max_score": class_report.max_score,
-        "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in class_report.exercises],
-        "students": [
-            {"student": s.student, "slug": s.slug, "files": list(s.files), "layout": s.layout, "lang": s.lang,
-             "score": s.score, "max_score": class_report.max_score, "seconds": s.seconds,
-             "diagnoses": s.diagnoses(), "error": s.error, "error_kind": s.error_kind, "notes": list(s.notes),
-             "report": s.report.to_dict() if s.report else None}
-            for s in class_report.students],
-        "pending": list(class_report.pending),
-        "ignored": [{"entry": name, "why": why} for name, why in class_report.ignored],
-    }
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+def render_json(class_report: ClassReport) -> Iterator[str]:
+    """The JSON gradebook in pieces: each student's full report is read from OUTDIR, written, and let go."""
+    head = {"submissions": class_report.submissions, "complete": class_report.complete,
+            "max_score": class_report.max_score,
+            "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in class_report.exercises],
+            "pending": list(class_report.pending),
+            "ignored": [{"entry": name, "why": why} for name, why in class_report.ignored]}
+    yield json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "students": ['
+    for number, s in enumerate(class_report.students):
+        report = class_report.report_of(s) if s.graded else None
+        entry = {"student": s.student, "slug": s.slug, "files": list(s.files), "layout": s.layout, "lang": s.lang,
+                 "score": s.score, "max_score": class_report.max_score, "seconds": s.seconds,
+                 "diagnoses": s.diagnoses(), "error": s.error, "error_kind": s.error_kind, "notes": list(s.notes),
+                 "report": report.to_dict() if report else None}
+        yield ("," if number else "") + "\n  " + json.dumps(entry, ensure_ascii=False)
+    yield "\n ]\n}\n"
 
 
 @hookimpl

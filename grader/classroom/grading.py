@@ -118,7 +118,7 @@ class SlotGrader:
             self._start_spare()  # the next student's worker starts while this one is graded
             report = grade(staged.path, self.pm, worker, self.options.only, lang)
             report = replace(report, submission=", ".join(files))
-            result = replace(base, report=report)
+            result = StudentResult.from_report(base, report)
         except (StagingError, SubmissionError) as exc:
             # Paths in the message are the staged copy's: show them as the student named them.
             message = str(exc).replace(f"{worker.workdir}{os.sep}", "").replace(str(worker.workdir), ".")

@@ -41,9 +41,7 @@ def misconception_table(class_report: ClassReport) -> list[tuple[str, str, list[
     students: dict[str, list[StudentResult]] = defaultdict(list)
     messages: dict[str, str] = {}
     for student in class_report.students:
-        if student.report is None:
-            continue
-        for exercise in student.report.exercises:
+        for exercise in student.exercises:
             for diagnosis in exercise.diagnoses:
                 if student not in students[diagnosis.id]:
                     students[diagnosis.id].append(student)
@@ -62,14 +60,13 @@ def needs_attention(class_report: ClassReport) -> list[Attention]:
                     "internal": "hit a grader error"}.get(student.error_kind, "error")
             items.append(Attention(student, f"{what}: {student.error}"))
             continue
-        report = student.report
-        statuses = {e.status for e in report.exercises} if report else set()
+        statuses = {e.status for e in student.exercises}
         for status, why in EYE_STATUSES.items():
             if status in statuses:
-                names = ", ".join(e.id for e in report.exercises if e.status == status)
+                names = ", ".join(e.id for e in student.exercises if e.status == status)
                 items.append(Attention(student, f"{why} ({names})"))
         if "hard-coded" in student.diagnoses():
-            names = ", ".join(e.id for e in report.exercises if any(d.id == "hard-coded" for d in e.diagnoses))
+            names = ", ".join(e.id for e in student.exercises if any(d.id == "hard-coded" for d in e.diagnoses))
             items.append(Attention(student, f"hard-coded answers ({names})"))
         for note in student.notes:
             items.append(Attention(student, note))
@@ -81,7 +78,7 @@ def render(class_report: ClassReport) -> str:
 
     from . import plots
 
-    graded = [s for s in class_report.students if s.report is not None]
+    graded = [s for s in class_report.students if s.graded]
     table = misconception_table(class_report)
     counts = exercise_counts(class_report)
     figures = {

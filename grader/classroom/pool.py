@@ -65,7 +65,7 @@ def slot_main(conn: Connection, options: GradingOptions, folder: Path, protect: 
                 break
             if job is None:
                 break
-            conn.send(("done", grader.grade(job)))
+            conn.send(("done", grader.grade(job).summary()))  # the full report stays on disk
     finally:
         grader.close()
 
@@ -116,10 +116,12 @@ class ClassPool:
             while self.slots:
                 self._step(queue, on_done, count)
         finally:
-            for slot in self.slots:
-                self._stop(slot)
-            self.slots = []
-            shutil.rmtree(self.root, ignore_errors=True)
+            try:
+                for slot in self.slots:
+                    self._stop(slot)
+            finally:  # even if a second Ctrl-C arrives while the slots stop
+                self.slots = []
+                shutil.rmtree(self.root, ignore_errors=True)
 
     def _step(self, queue: deque, on_done: Callable[[StudentResult], None], count: int) -> None:
         ready = wait([s.conn for s in self.slots] + [s.process.sentinel for s in self.slots], timeout=0.25)

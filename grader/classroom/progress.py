@@ -15,8 +15,7 @@ from .results import StudentResult
 def outcome(result: StudentResult) -> str:
     if result.error:
         return f"error ({result.error_kind}): {result.error.splitlines()[0][:160] if result.error else ''}"
-    report = result.report
-    return f"{report.score:g}/{report.max_score:g}" if report else ""
+    return f"{result.score:g}/{sum(e.max_score for e in result.exercises):g}"
 
 
 class PlainProgress:
@@ -37,8 +36,11 @@ class PlainProgress:
         self.done += 1
         self.errors += bool(result.error)
         width = len(str(self.total))
-        print(f"[{self.done:>{width}}/{self.total}] {result.student}: {outcome(result)} ({result.seconds:.2f} s)",
-              file=self.stream, flush=True)
+        try:
+            print(f"[{self.done:>{width}}/{self.total}] {result.student}: {outcome(result)} ({result.seconds:.2f} s)",
+                  file=self.stream, flush=True)
+        except OSError:  # the log went away (a closed pipe): grading goes on, OUTDIR has everything
+            pass
 
 
 class RichProgress:
@@ -70,7 +72,8 @@ class RichProgress:
         self.errors += bool(result.error)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         if result.error:
-            self.progress.console.print(f"[red]✘[/] {_markup_safe(result.student)}: {_markup_safe(outcome(result))}")
+            self.progress.console.print(f"[red]✘[/] {_markup_safe(result.student)}: {_markup_safe(outcome(result))}",
+                                        highlight=False)
         self.progress.update(self.task, advance=1, rate=f"{self.done / elapsed:.1f}/s",
                              errors=f"[red]{self.errors} errors[/]" if self.errors else "0 errors")
 

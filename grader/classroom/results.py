@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 
@@ -23,7 +23,22 @@ RECORD_FORMAT = 1
 
 
 @dataclass(frozen=True)
+class ExerciseSummary:
+    """What the class outputs need of one exercise of one student (the full report stays on disk)."""
+
+    id: str
+    status: str
+    score: float
+    max_score: float
+    diagnoses: tuple[Diagnosis, ...] = ()
+
+
+@dataclass(frozen=True)
 class StudentResult:
+    """One student's result. The parent process and the class outputs hold only the summary
+    (``exercises``), so memory stays bounded by -j, not by the class size; ``report`` is the
+    full report where it was just produced, and :meth:`ClassReport.report_of` reads it back."""
+
     student: str
     slug: str
     files: tuple[str, ...]  # what they handed in, relative to SUBMISSIONS
@@ -31,24 +46,33 @@ class StudentResult:
     hash: str
     lang: str = "en"
     seconds: float = 0.0
-    report: Report | None = None
-    error: str = ""  # why they could not be graded (or not completely): shown in the gradebook
+    exercises: tuple[ExerciseSummary, ...] = ()
+    error: str = ""  # why they could not be graded: shown in the gradebook
     error_kind: str = ""  # unreadable | timeout | crash | internal ("" when graded)
     notes: tuple[str, ...] = ()
+    report: Report | None = field(default=None, compare=False)
+
+    @property
+    def graded(self) -> bool:
+        return not self.error
 
     @property
     def score(self) -> float:
-        return self.report.score if self.report else 0.0
+        return round(sum(e.score for e in self.exercises), 2)
+
+    def exercise(self, exercise_id: str) -> ExerciseSummary | None:
+        return next((e for e in self.exercises if e.id == exercise_id), None)
 
     def status_of(self, exercise_id: str) -> str:
-        if self.report is None:
-            return ""
-        return next((e.status for e in self.report.exercises if e.id == exercise_id), "")
+        found = self.exercise(exercise_id)
+        return found.status if found else ""
 
     def diagnoses(self) -> list[str]:
-        if self.report is None:
-            return []
-        return sorted({d.id for e in self.report.exercises for d in e.diagnoses})
+        return sorted({d.id for e in self.exercises for d in e.diagnoses})
+
+    def summary(self) -> "StudentResult":
+        """Without the full report: what travels to the parent process and stays in memory."""
+        return replace(self, report=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT, "student": self.student, "slug": self.slug, "files": list(self.files),
@@ -57,11 +81,20 @@ class StudentResult:
                 "report": self.report.to_dict() if self.report else None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StudentResult":
+    def from_dict(cls, data: dict[str, Any], full: bool = False) -> "StudentResult":
+        report = data.get("report")
+        exercises = tuple(ExerciseSummary(e["id"], e["status"], float(e["score"]), float(e["max_score"]),
+                                          tuple(Diagnosis(**d) for d in e.get("diagnoses", ())))
+                          for e in (report or {}).get("exercises", ()))
         return cls(str(data["student"]), str(data["slug"]), tuple(data.get("files", ())), str(data.get("layout", "")),
-                   str(data["hash"]), str(data.get("lang", "en")), float(data.get("seconds", 0.0)),
-                   report_from_dict(data["report"]) if data.get("report") else None, str(data.get("error", "")),
-                   str(data.get("error_kind", "")), tuple(data.get("notes", ())))
+                   str(data["hash"]), str(data.get("lang", "en")), float(data.get("seconds", 0.0)), exercises,
+                   str(data.get("error", "")), str(data.get("error_kind", "")), tuple(data.get("notes", ())),
+                   report_from_dict(report) if full and report else None)
+
+    @classmethod
+    def from_report(cls, base: "StudentResult", report: Report) -> "StudentResult":
+        exercises = tuple(ExerciseSummary(e.id, e.status, e.score, e.max_score, e.diagnoses) for e in report.exercises)
+        return replace(base, exercises=exercises, report=report)
 
 
 @dataclass(frozen=True)
@@ -76,6 +109,7 @@ class ClassReport:
     """What the class-level plugins (``grader_class_report``) receive: every student's result."""
 
     submissions: str
+    outdir: str
     exercises: tuple[ExerciseInfo, ...]
     students: tuple[StudentResult, ...]
     ignored: tuple[tuple[str, str], ...] = ()  # entries of SUBMISSIONS that belong to no student
@@ -92,6 +126,11 @@ class ClassReport:
     def in_error(self) -> list[StudentResult]:
         return [s for s in self.students if s.error]
 
+    def report_of(self, student: StudentResult) -> Report | None:
+        """The student's full report, read from their record in OUTDIR (one at a time keeps memory flat)."""
+        record = read_record(Path(self.outdir), student.slug, full=True)
+        return record.report if record else None
+
 
 def report_path(outdir: Path, slug: str, fmt: str) -> Path:
     suffix = {"markdown": "md"}.get(fmt, fmt)
@@ -102,13 +141,15 @@ def record_path(outdir: Path, slug: str) -> Path:
     return outdir / RECORDS / f"{slug}.json"
 
 
-def write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+def write_atomic(path: Path, text: str | Iterable[str], encoding: str = "utf-8") -> None:
+    """Write ``text`` (or its pieces, as they come) to ``path`` so that readers see the old file or the
+    whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as out:
-            out.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                out.write(piece)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
@@ -124,13 +165,14 @@ def write_record(outdir: Path, result: StudentResult) -> None:
     write_atomic(record_path(outdir, result.slug), json.dumps(result.to_dict(), ensure_ascii=False))
 
 
-def read_record(outdir: Path, slug: str) -> StudentResult | None:
-    """The student's finished result, or None when there is none (or it cannot be read: regrade)."""
+def read_record(outdir: Path, slug: str, full: bool = False) -> StudentResult | None:
+    """The student's finished result (with the full report if ``full``), or None when there is none
+    (or it cannot be read: then the student is graded again)."""
     try:
         data = json.loads(record_path(outdir, slug).read_text(encoding="utf-8"))
         if data.get("format") != RECORD_FORMAT:
             return None
-        return StudentResult.from_dict(data)
+        return StudentResult.from_dict(data, full)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

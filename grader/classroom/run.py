@@ -102,7 +102,8 @@ class ClassRun:
         exercises = tuple(ExerciseInfo(e.id, e.title, e.points) for e in self.exercises)
         students = tuple(self.results[s.id] for s in self.roster.students if s.id in self.results)
         pending = tuple(s.id for s in self.roster.students if s.id not in self.results)
-        return ClassReport(str(self.args.submissions), exercises, students, self.roster.ignored,
+        return ClassReport(str(self.args.submissions), str(self.options.outdir), exercises, students,
+                           self.roster.ignored,
                            lang="en", formats=self.options.formats, complete=complete and not pending,
                            graded_now=graded_now, pending=pending)
 
