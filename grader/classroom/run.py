@@ -37,6 +37,7 @@ class ClassRun:
                                       tuple(p.resolve() for p in args.exercises), tuple(args.only), args.lang,
                                       formats, args.timeout)
         self.results: dict[str, StudentResult] = {}
+        self.hashes: dict[str, str] = {}
 
     def fingerprint(self) -> str:
         from .staging import grader_fingerprint
@@ -55,6 +56,7 @@ class ClassRun:
         jobs = []
         for student in self.roster.students:
             digest = content_hash(student, fingerprint)
+            self.hashes[student.id] = digest
             previous = read_record(self.options.outdir, student.slug)
             if chosen:
                 wanted = student.id in chosen
@@ -100,6 +102,12 @@ class ClassRun:
 
     def class_report(self, complete: bool, graded_now: int) -> ClassReport:
         exercises = tuple(ExerciseInfo(e.id, e.title, e.points) for e in self.exercises)
+        for student in self.roster.students:
+            # A pool process may have written a record while the run was being stopped: it counts.
+            if student.id not in self.results:
+                record = read_record(self.options.outdir, student.slug)
+                if record is not None and record.hash == self.hashes.get(student.id):
+                    self.results[student.id] = record
         students = tuple(self.results[s.id] for s in self.roster.students if s.id in self.results)
         pending = tuple(s.id for s in self.roster.students if s.id not in self.results)
         return ClassReport(str(self.args.submissions), str(self.options.outdir), exercises, students,
