@@ -136,6 +136,11 @@ def check_exercises_main(argv: list[str]) -> int:
     return EXIT_NOT_PASSED if bad else EXIT_PASSED
 
 
+def class_main(argv: list[str]) -> int:
+    from .classroom.cli import main as grade_class
+    return grade_class(argv)
+
+
 def gradescope_bundle_main(argv: list[str]) -> int:
     from .gradescope_bundle import main as bundle_main
     return bundle_main(argv)
@@ -144,6 +149,7 @@ def gradescope_bundle_main(argv: list[str]) -> int:
 # Subcommands: `grade NAME ...` runs the function with the remaining arguments. Add one line per subcommand.
 SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "check-exercises": (check_exercises_main, "validate exercise specs and their reference code"),
+    "class": (class_main, "grade a whole class: a gradebook, per-student reports and a class overview"),
     "gradescope-bundle": (gradescope_bundle_main, "write a Gradescope autograder zip (setup.sh + run_autograder)"),
 }
 

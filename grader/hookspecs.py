@@ -111,3 +111,20 @@ def grader_catalogs() -> list[Path]:
     text, as the grader's own; a message the grader's catalog already translates keeps
     the grader's translation.
     """
+
+
+@hookspec
+def grader_class_report(class_report: Any, outdir: Path) -> list[Path] | None:
+    """Called once a class has been graded by ``grade class``, with every student's result.
+
+    ``class_report`` is a :class:`grader.classroom.results.ClassReport`: each student's
+    :class:`~grader.classroom.results.StudentResult` holds their score, each exercise's status,
+    score and diagnoses, or the error that kept them from being graded, and
+    ``class_report.report_of(student)`` reads their full report back from OUTDIR (one at a time,
+    so that memory does not grow with the class); ``outdir`` is the ``-o`` folder. Called in the grading
+    process (never in a worker), after every student's own reports are written, and also when
+    a run is interrupted (``class_report.complete`` is then false). Return the paths of the
+    files written, if any, so that ``grade class`` can list them. The gradebook
+    (``gradebook.csv``, ``gradebook.json``) and the class overview (``index.html``) are
+    built-in implementations; an LMS upload or an extra overview page is a plugin like them.
+    """

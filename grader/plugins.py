@@ -32,6 +32,8 @@ DEFAULT_PLUGINS = (
     "grader.reporters.junit",
     "grader.reporters.gradescope",
     "grader.reporters.markdown",
+    "grader.classroom.gradebook",
+    "grader.classroom.overview",
 )
 
 

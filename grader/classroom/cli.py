@@ -1,0 +1,146 @@
+"""``grade class SUBMISSIONS -o OUTDIR``: grade every student of a class folder.
+
+Exit status: 0 the class was graded (students in error have a row saying why), 1 no student
+could be graded, 2 bad usage or a SUBMISSIONS folder that cannot be graded at all, 3 an
+internal error of the grader, 130 interrupted (what was graded is kept; rerun to resume).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NONE_GRADED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+DESCRIPTION = """\
+Grade every student of a class: one entry per student in SUBMISSIONS (kim.ipynb, kim.py,
+a folder kim/ with their own common/, or an archive kim.zip / kim.tar.gz), or a folder as
+downloaded from Canvas, Moodle, nbgrader (submitted/<student>/<assignment>/) or GitHub
+Classroom (<assignment>-<username>/). Each student is graded alone, in parallel, and each
+result is written to OUTDIR the moment it is finished: running the same command again
+resumes, and grades again only the students whose files (or the grader) changed.
+
+OUTDIR receives gradebook.csv (opens in Excel with Korean/Japanese/Chinese names),
+gradebook.json, index.html (the class overview, with plots) and reports/<student>.html
+and .json (and .md with --markdown), each in the student's language."""
+
+EPILOG = """\
+examples:
+  grade class submissions/ -o graded/
+  grade class submissions/ -o graded/ --list            # who handed in which files; grades nothing
+  grade class canvas_download/ -o graded/ -j 4
+  grade class submissions/ -o graded/ --student kim     # grade kim again
+  grade class submissions/ -o graded/ --student-pattern '(?P<student>[a-z]+)_hw4'
+
+exit status: 0 the class was graded (students in error are in the gradebook with the reason),
+1 no student could be graded, 2 bad usage or unusable SUBMISSIONS/OUTDIR, 130 interrupted."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..i18n import LANGUAGES
+
+    parser = argparse.ArgumentParser(prog="grade class", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="the folder with one entry per student")
+    parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
+                        help="where the gradebook, the overview and the reports go (not inside SUBMISSIONS)")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="students graded at the same time (default: the number of cores, %(default)s here)")
+    parser.add_argument("--list", action="store_true", help="show which files belong to which student, grade nothing")
+    parser.add_argument("--force", action="store_true", help="grade every student again, even those up to date")
+    parser.add_argument("--student", action="append", default=[], metavar="ID",
+                        help="grade only this student, again (repeatable); see --list for the ids")
+    parser.add_argument("--student-pattern", metavar="REGEX",
+                        help="which entries belong to whom: matched against each entry's name; its group "
+                             "'student' (or its first group) is the student's id")
+    parser.add_argument("--assignment", metavar="NAME", help="nbgrader: the assignment folder to grade")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of every student's report (default: each student's own, from the script "
+                             "of their comments and markdown: Hangul ko, kana ja, Han zh, else en)")
+    parser.add_argument("--markdown", action="store_true", help="also write each student's report as Markdown")
+    parser.add_argument("--only", action="append", default=[], metavar="ID", help="grade only this exercise (repeatable)")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                        help="time limit for each call into a submission (default %(default)s)")
+    parser.add_argument("--student-timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="time limit for grading one student in all (default %(default)s)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="load a grader plugin (repeatable)")
+    parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
+                        help="add the exercise specs in DIR (repeatable)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops like Ctrl-C: what is graded is kept and listed
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        print("grade class: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        print(f"grade class: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # never a traceback; say what to report instead
+        print(f"grade class: internal error: {type(exc).__name__}: {exc}\nThis is a bug in the grader; "
+              "results already written to OUTDIR are kept.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+class UsageError(Exception):
+    pass
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _check_folders(submissions: Path, outdir: Path) -> None:
+    subs, out = submissions.resolve(), outdir.resolve()
+    if out == subs:
+        raise UsageError(f"OUTDIR {outdir} is SUBMISSIONS itself: choose another folder (e.g. -o graded/)")
+    if out.is_relative_to(subs):
+        raise UsageError(f"OUTDIR {outdir} is inside SUBMISSIONS: it would be read as a student's entry; "
+                         "choose a folder outside it")
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"OUTDIR {outdir} is a file, not a folder")
+
+
+def _main(args: argparse.Namespace) -> int:
+    from .roster import RosterError, read_roster
+
+    if args.jobs < 1:
+        raise UsageError("-j must be at least 1")
+    if not 0 < args.timeout <= 600 or not 0 < args.student_timeout <= 24 * 3600:
+        raise UsageError("--timeout must be between 0 and 600 seconds, --student-timeout positive")
+    try:
+        roster = read_roster(args.submissions, args.student_pattern, args.assignment)
+        _check_folders(args.submissions, args.output)
+    except RosterError as exc:
+        raise UsageError(str(exc)) from None
+    if args.list:
+        print_roster(roster)
+        return EXIT_OK
+    unknown = [s for s in args.student if roster.find(s) is None]
+    if unknown:
+        raise UsageError(f"no student {', '.join(unknown)} in {args.submissions} (see --list)")
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create OUTDIR {args.output} ({exc.strerror})") from None
+    from .run import ClassRun
+
+    run = ClassRun(roster, args)
+    return run.execute()
+
+
+def print_roster(roster) -> None:
+    width = max((len(s.id) for s in roster.students), default=7)
+    print(f"{len(roster.students)} students in {roster.root}")
+    for student in roster.students:
+        problem = f"   ✘ {student.problem}" if student.problem else ""
+        print(f"  {student.id:<{width}}  [{student.layout}]  {student.describe(roster.root)}{problem}")
+    for name, why in roster.ignored:
+        print(f"  (ignored) {name}: {why}")

@@ -1,0 +1,82 @@
+"""The gradebook: ``gradebook.csv`` (one row per student) and ``gradebook.json`` (the same, plus every report).
+
+Columns: ``student``, ``score``, ``max_score``, then for each exercise its score and its status,
+then ``diagnoses`` (the ids of the mistakes found, ``;``-separated), ``seconds`` and ``error``.
+
+The CSV is UTF-8 with a byte-order mark: without it Excel reads UTF-8 as the local code page
+and shows Korean, Japanese or Chinese names as mojibake; LibreOffice and Python's csv module
+accept the mark. A text cell that Excel would run as a formula (``=``, ``+``, ``-``, ``@``) is
+prefixed with an apostrophe: file names and error messages come from submissions.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+from ..hookspecs import hookimpl
+from .results import ClassReport, StudentResult, write_atomic
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def header(class_report: ClassReport) -> list[str]:
+    columns = ["student", "score", "max_score"]
+    for exercise in class_report.exercises:
+        columns += [exercise.id, f"{exercise.id}_status"]
+    return columns + ["diagnoses", "seconds", "error"]
+
+
+def row(class_report: ClassReport, student: StudentResult) -> list[str]:
+    cells = [cell_text(student.student), _number(student.score), _number(class_report.max_score)]
+    for exercise in class_report.exercises:
+        result = student.exercise(exercise.id)
+        cells += [_number(result.score) if result else "", result.status if result else ""]
+    error = " ".join(student.error.split())
+    return cells + [";".join(student.diagnoses()), f"{student.seconds:.2f}", cell_text(error)]
+
+
+def cell_text(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def render_csv(class_report: ClassReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends, as Excel writes them
+    writer.writerow(header(class_report))
+    for student in class_report.students:
+        writer.writerow(row(class_report, student))
+    return "\ufeff" + buffer.getvalue()
+
+
+def render_json(class_report: ClassReport) -> Iterator[str]:
+    """The JSON gradebook in pieces: each student's full report is read from OUTDIR, written, and let go."""
+    head = {"submissions": class_report.submissions, "complete": class_report.complete,
+            "max_score": class_report.max_score,
+            "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in class_report.exercises],
+            "pending": list(class_report.pending),
+            "ignored": [{"entry": name, "why": why} for name, why in class_report.ignored]}
+    yield json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "students": ['
+    for number, s in enumerate(class_report.students):
+        report = class_report.report_of(s) if s.graded else None
+        entry = {"student": s.student, "slug": s.slug, "files": list(s.files), "layout": s.layout, "lang": s.lang,
+                 "score": s.score, "max_score": class_report.max_score, "seconds": s.seconds,
+                 "diagnoses": s.diagnoses(), "error": s.error, "error_kind": s.error_kind, "notes": list(s.notes),
+                 "report": report.to_dict() if report else None}
+        yield ("," if number else "") + "\n  " + json.dumps(entry, ensure_ascii=False)
+    yield "\n ]\n}\n"
+
+
+@hookimpl
+def grader_class_report(class_report: ClassReport, outdir: Path) -> list[Path]:
+    csv_path, json_path = outdir / "gradebook.csv", outdir / "gradebook.json"
+    # The BOM is part of the text: plain UTF-8 encoding writes it as the three bytes EF BB BF.
+    write_atomic(csv_path, render_csv(class_report))
+    write_atomic(json_path, render_json(class_report))
+    return [csv_path, json_path]

@@ -1,0 +1,175 @@
+"""What a pool process does for one student: stage, grade, write their reports, then their record.
+
+A pool process loads the plugins, the exercise specs and the answer key once and keeps one
+worker started ahead of need, in a fresh private folder of its slot: the next student's
+files are staged straight into it while NumPy is already imported. Every student gets a
+new worker process (student code never shares a process with a classmate's).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..i18n import _, use
+from ..worker.client import Limits, WorkerClient
+from .results import REPORTS, StudentResult, report_path, write_atomic, write_record
+from .roster import Student
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """Everything a pool process needs, sent to it once (picklable)."""
+
+    submissions: Path
+    outdir: Path
+    plugins: tuple[str, ...] = ()
+    exercise_dirs: tuple[Path, ...] = ()
+    only: tuple[str, ...] = ()
+    lang: str | None = None  # None: detected per student
+    formats: tuple[str, ...] = ("html", "json")
+    call_seconds: float = 5.0
+    entry_points: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    student: Student
+    hash: str
+
+
+class StudentWorker(WorkerClient):
+    """A worker whose private folder is chosen by the class run, and which cannot open the class's
+    other folders: SUBMISSIONS, OUTDIR and the other pool slots (the audit hook's second line;
+    the OS sandbox is the first)."""
+
+    def __init__(self, limits: Limits, stage_dir: Path, protect: tuple[str, ...]) -> None:
+        super().__init__(limits)
+        # Where the class run stages this student's files: the worker gets a private copy of them.
+        self.stage_dir = stage_dir
+        self.class_protect = list(protect)
+
+    def load(self, cells, filename, paths=(), protect=()):
+        return super().load(cells, filename, paths, [*protect, *self.class_protect])
+
+    def close(self) -> None:
+        super().close()
+        shutil.rmtree(self.stage_dir, ignore_errors=True)
+
+
+class SlotGrader:
+    """Grades students one after another in one pool process, in its slot folder."""
+
+    def __init__(self, options: GradingOptions, slot_dir: Path, protect: tuple[str, ...]) -> None:
+        from ..plugins import make_manager, merged
+        from ..session import load_exercises
+
+        self.options = options
+        self.slot_dir = slot_dir
+        self.protect = protect
+        self.limits = Limits(call_seconds=options.call_seconds)
+        self.spare: StudentWorker | None = None
+        self.current: StudentWorker | None = None
+        self._start_spare()  # NumPy loads in the worker while the plugins load here
+        self.pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
+                               entry_points=options.entry_points)
+        self.reporters = merged(self.pm.hook.grader_reporters())
+        load_exercises(self.pm, options.only)  # imports the answer key now, not in the first student's time
+
+    def _start_spare(self) -> None:
+        # A folder of its own: the student's files are staged in it, their parent holds nothing else.
+        private = Path(tempfile.mkdtemp(prefix="s", dir=self.slot_dir))
+        worker = StudentWorker(self.limits, private, self.protect)
+        worker.start()
+        self.spare = worker
+
+    def close(self) -> None:
+        for worker in (self.current, self.spare):
+            if worker is not None:
+                worker.close()
+        self.current = self.spare = None
+
+    def grade(self, job: Job) -> StudentResult:
+        from ..loaders.base import SubmissionError
+        from ..session import grade
+        from .language import detect, handed_in_code
+        from .staging import StagingError, stage
+
+        student = job.student
+        started = time.perf_counter()
+        worker, self.spare, self.current = self.spare, None, None
+        self.current = worker
+        files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
+        base = StudentResult(student.id, student.slug, files, student.layout, job.hash,
+                             lang=self.options.lang or "en")
+        # A first guess from what was handed in, for messages about the files themselves
+        # (an archive refused); then the language of the code that is graded.
+        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
+        base = replace(base, lang=lang)
+        try:
+            with use(lang):
+                staged = stage(student, worker.stage_dir)
+            lang = self.options.lang or detect(staged.code_files)
+            base = replace(base, lang=lang, notes=staged.notes)
+            self._start_spare()  # the next student's worker starts while this one is graded
+            report = grade(staged.path, self.pm, worker, self.options.only, lang)
+            report = replace(report, submission=", ".join(files))
+            result = StudentResult.from_report(base, report)
+        except (StagingError, SubmissionError) as exc:
+            # Paths in the message are the staged copy's: show them as the student named them.
+            message = str(exc).replace(f"{worker.stage_dir}{os.sep}", "").replace(str(worker.stage_dir), ".")
+            result = replace(base, error=message, error_kind="unreadable")
+        except Exception as exc:  # a grader bug costs this student only, and is named in their row
+            with use(base.lang):
+                message = _("internal error of the grader: {error}").format(error=f"{type(exc).__name__}: {exc}")
+            result = replace(base, error=message, error_kind="internal")
+        finally:
+            worker.close()
+            self.current = None
+            if self.spare is None:
+                self._start_spare()
+        result = replace(result, seconds=round(time.perf_counter() - started, 3))
+        self._write(result)
+        return result
+
+    def _write(self, result: StudentResult) -> None:
+        outdir = self.options.outdir
+        for fmt in self.options.formats:
+            if result.report is not None:
+                text = self.reporters[fmt](result.report)
+            else:
+                text = error_page(result, fmt)
+            write_atomic(report_path(outdir, result.slug, fmt), text)
+        write_record(outdir, result)  # last: its presence means everything above is there
+
+
+def error_page(result: StudentResult, fmt: str) -> str:
+    """The student's report when their submission could not be graded: what went wrong."""
+    import json
+
+    from ..reporters import labels
+
+    if fmt == "json":
+        return json.dumps({"submission": ", ".join(result.files), "lang": result.lang, "error": result.error},
+                          ensure_ascii=False, indent=2) + "\n"
+    with use(result.lang):
+        title, submission = _(labels.TITLE), _(labels.SUBMISSION)
+    if fmt == "markdown":
+        return f"## {title}: `{', '.join(result.files)}`\n\n{result.error}\n"
+    from jinja2 import Environment, PackageLoader
+
+    env = Environment(loader=PackageLoader("grader.classroom", "templates"), autoescape=True)
+    return env.get_template("student_error.html.j2").render(result=result, title=title, submission=submission)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+__all__ = ["GradingOptions", "Job", "SlotGrader", "StudentWorker", "REPORTS"]

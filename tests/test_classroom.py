@@ -1,0 +1,171 @@
+"""`grade class`: a class of 20 students graded end to end, every gradebook row pinned.
+
+The class (tests/fixtures/classes/ch4) holds correct and one-mistake files, the seed notebooks
+(Korean, Chinese, Japanese), a folder with its own common/, a zip and a tar.gz, a Canvas-named
+file, a syntax error, a cp949 file, a hard-coder, a student whose code ends the process, and a
+student who goes looking for classmates' files (with its honest twin).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISE_IDS, ROOT, run_grade
+
+CLASS = ROOT / "tests" / "fixtures" / "classes" / "ch4"
+
+# student: (score, per-exercise status in EXERCISE_IDS order, diagnoses, error starts with)
+PINNED = {
+    "broken_baek": (0, "", "", "broken_baek.py: "),
+    "cho_hyun": (85, "passed failed passed passed passed passed passed", "cee-missing-delta", ""),
+    "choi_snoop": (0, "missing failed missing missing missing missing missing", "", ""),
+    "garcia_maria": (31.25, "passed partial passed missing missing missing missing", "", ""),
+    "han_byul": (98.12, "passed passed passed passed passed partial passed", "softmax-overflow", ""),
+    # Saved as cp949 on Windows without a coding line: read as Python would on that laptop (issue 8).
+    "jang_cp949": (90, "passed passed failed passed passed passed passed", "step-too-small", ""),
+    "jung_twin": (0, "missing failed missing missing missing missing missing", "", ""),
+    "kang_dong": (90, "passed passed passed passed failed passed passed", "gradient-ascent", ""),
+    "kim_minsu": (100, "passed passed passed passed passed passed passed", "", ""),
+    "lee_jieun": (90, "passed passed failed passed passed passed passed", "forward-difference", ""),
+    "lim_nari": (100, "passed passed passed passed passed passed passed", "", ""),
+    "nam_gyu": (65, "missing passed missing missing passed passed passed", "", ""),
+    "oh_sehun": (32.16, "partial partial partial partial partial partial partial",
+                 "depends-on-failing;hard-coded;init-scale-ignored", ""),
+    "park_seoyeon": (86.25, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
+    "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
+    "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing", "cee-batch-not-averaged", ""),
+    "tanaka": (60, "passed missing passed passed passed passed missing", "", ""),
+    "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),
+    "yamada_taro": (71.25, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),
+    "yoon_ara": (72.22, "passed passed passed error error passed partial", "depends-on-failing", ""),
+}
+LANGUAGES = {"kim_minsu": "ko", "park_seoyeon": "ko", "wang_fang": "zh", "yamada_taro": "ja", "tanaka": "ja",
+             "suzuki_ichiro": "ja", "garcia_maria": "en", "smithjohn": "en"}
+
+
+def grade_class(subs: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return run_grade("class", str(subs), "-o", str(out), "-j", "2", *extra, timeout=timeout)
+
+
+def read_gradebook(out: Path) -> dict[str, dict[str, str]]:
+    text = (out / "gradebook.csv").read_bytes().decode("utf-8-sig")
+    return {row["student"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def gradebook_without_times(out: Path) -> dict[str, dict[str, str]]:
+    return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in read_gradebook(out).items()}
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The fixture class copied and graded once with -j 2: (SUBMISSIONS, OUTDIR, the finished process)."""
+    base = tmp_path_factory.mktemp("class")
+    subs, out = base / "submissions", base / "graded"
+    shutil.copytree(CLASS, subs)
+    proc = grade_class(subs, out)
+    return subs, out, proc
+
+
+def test_every_gradebook_row_of_the_class_is_pinned(graded_class):
+    _subs, out, proc = graded_class
+    assert proc.returncode == 0, proc.stderr
+    rows = read_gradebook(out)
+    assert list(rows) == sorted(PINNED)  # one row per student, in order
+    header = list(next(iter(rows.values())))
+    assert header[:3] == ["student", "score", "max_score"]
+    assert header[3:3 + 2 * len(EXERCISE_IDS)] == [c for e in EXERCISE_IDS for c in (e, f"{e}_status")]
+    assert header[-3:] == ["diagnoses", "seconds", "error"]
+    for student, (score, statuses, diagnoses, error) in PINNED.items():
+        row = rows[student]
+        assert float(row["score"]) == score, student
+        assert row["max_score"] == "100"
+        assert " ".join(row[f"{e}_status"] for e in EXERCISE_IDS).strip() == statuses, student
+        assert row["diagnoses"] == diagnoses, student
+        assert row["error"].startswith(error) and bool(row["error"]) == bool(error), (student, row["error"])
+        assert float(row["seconds"]) > 0
+        if not error:
+            assert sum(float(row[e] or 0) for e in EXERCISE_IDS) == pytest.approx(score, abs=0.02)
+
+
+def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_class):
+    _subs, out, proc = graded_class
+    assert "20 students" in proc.stdout
+    assert "20 in the gradebook, 1 in error" in proc.stdout
+    assert "✘ broken_baek: broken_baek.py: " in proc.stdout and "jang_cp949" not in proc.stdout
+    # The error names the file as the student named it, not the staged copy.
+    assert "dlfs-class-" not in (out / "gradebook.csv").read_text(encoding="utf-8-sig")
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_each_student_has_an_html_and_a_json_report_in_their_own_language(graded_class):
+    _subs, out, _proc = graded_class
+    book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+    by_name = {s["student"]: s for s in book["students"]}
+    for student in PINNED:
+        assert (out / "reports" / f"{student}.html").is_file()
+        assert (out / "reports" / f"{student}.json").is_file()
+        assert not (out / "reports" / f"{student}.md").exists()  # Markdown only with --markdown
+    for student, lang in LANGUAGES.items():
+        assert by_name[student]["lang"] == lang, student
+        page = (out / "reports" / f"{student}.html").read_text(encoding="utf-8")
+        assert f'<html lang="{lang}">' in page
+    report = json.loads((out / "reports" / "kim_minsu.json").read_text(encoding="utf-8"))
+    assert report["score"] == 100 and report["submission"] == "kim_minsu.py"
+    assert by_name["kim_minsu"]["report"]["score"] == 100  # gradebook.json holds every full report
+    assert by_name["tanaka"]["files"] == ["tanaka"] and by_name["smithjohn"]["layout"] == "canvas"
+    assert by_name["suzuki_ichiro"]["files"] == ["suzuki_ichiro.zip"]
+    # A student who could not be graded still gets a page saying why, in their language's frame.
+    error_page = (out / "reports" / "broken_baek.html").read_text(encoding="utf-8")
+    assert "broken_baek.py" in error_page and 'id="error"' in error_page
+
+
+def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
+    _subs, out, _proc = graded_class
+    # choi_snoop walks '.', '..', '../..' and '../../..' three levels deep, opens every .py it finds
+    # and runs its definitions; its cross_entropy_error returns how many files it could read.
+    snoop = json.loads((out / "reports" / "choi_snoop.json").read_text(encoding="utf-8"))
+    cee = next(e for e in snoop["exercises"] if e["id"] == "cross_entropy_error")
+    assert {c["actual"] for c in cee["checks"] if c["actual"] is not None} == {0.0}
+    twin = json.loads((out / "reports" / "jung_twin.json").read_text(encoding="utf-8"))
+    assert snoop["score"] == twin["score"] == 0
+    # The same probe does find a classmate's file where one is within reach (graded the old way,
+    # beside it), so the zero above is isolation, not a probe that never looks.
+    shutil.copy(CLASS / "choi_snoop.py", tmp_path)
+    shutil.copy(CLASS / "kim_minsu.py", tmp_path)
+    alone = run_grade(str(tmp_path / "choi_snoop.py"), "-f", "json")
+    assert json.loads(alone.stdout)["score"] > 0
+
+
+def left_behind() -> tuple[list[Path], list[int]]:
+    """Class folders of runs that are over, and workers of this checkout that lost their grading process.
+
+    (A class run still going on, such as a benchmark beside the tests, keeps its own.)"""
+    import tempfile
+
+    from grader.classroom.pool import CLASS_TMP_PREFIX, _alive
+
+    folders = [p for p in Path(tempfile.gettempdir()).glob(f"{CLASS_TMP_PREFIX}*")
+               if not _alive(int(p.name[len(CLASS_TMP_PREFIX):].split("-")[0]))]
+    runner = str(ROOT / "grader" / "worker" / "runner.py")
+    pids = subprocess.run(["pgrep", "-f", runner], capture_output=True, text=True).stdout.split()
+    orphans = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == 1:  # its grading process is gone
+            orphans.append(int(pid))
+    return folders, orphans
+
+
+def test_a_class_run_leaves_no_process_and_no_temporary_folder_behind(graded_class):
+    _subs, _out, _proc = graded_class
+    assert left_behind() == ([], [])
