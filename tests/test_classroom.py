@@ -36,12 +36,13 @@ PINNED = {
     "lee_jieun": (90, "passed passed failed passed passed passed passed", "forward-difference", ""),
     "lim_nari": (100, "passed passed passed passed passed passed passed", "", ""),
     "nam_gyu": (65, "missing passed missing missing passed passed passed", "", ""),
-    "oh_sehun": (32.16, "partial partial partial partial partial partial partial",
-                 "depends-on-failing;hard-coded;init-scale-ignored", ""),
+    # Hard-coded answers earn nothing (issue 8); its net's honest checks keep their points.
+    "oh_sehun": (5.0, "failed failed failed failed failed failed partial", "hard-coded;init-scale-ignored", ""),
     "park_seoyeon": (86.25, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
     "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
     "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing", "cee-batch-not-averaged", ""),
-    "tanaka": (60, "passed missing passed passed passed passed missing", "", ""),
+    # Their cross_entropy_error lives in their own common/functions.py: their work, graded.
+    "tanaka": (75, "passed passed passed passed passed passed missing", "", ""),
     "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),
     "yamada_taro": (71.25, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),
     "yoon_ara": (72.22, "passed passed passed error error passed partial", "depends-on-failing", ""),
@@ -98,7 +99,7 @@ def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_cla
     _subs, out, proc = graded_class
     assert "20 students" in proc.stdout
     assert "20 in the gradebook, 1 in error" in proc.stdout
-    assert "✘ broken_baek: broken_baek.py: " in proc.stdout and "jang_cp949" not in proc.stdout
+    assert "✘ broken_baek: broken_baek.py: " in proc.stdout and "✘ jang_cp949" not in proc.stdout
     # The error names the file as the student named it, not the staged copy.
     assert "dlfs-class-" not in (out / "gradebook.csv").read_text(encoding="utf-8-sig")
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -139,8 +140,11 @@ def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
     # beside it), so the zero above is isolation, not a probe that never looks.
     shutil.copy(CLASS / "choi_snoop.py", tmp_path)
     shutil.copy(CLASS / "kim_minsu.py", tmp_path)
-    alone = run_grade(str(tmp_path / "choi_snoop.py"), "-f", "json")
-    assert json.loads(alone.stdout)["score"] > 0
+    alone = json.loads(run_grade(str(tmp_path / "choi_snoop.py"), "-f", "json", "--only", "cross_entropy_error").stdout)
+    if alone["isolation"] != "namespaces+seccomp":
+        pytest.skip("without the namespace sandbox the probe walks the whole machine and runs out of its budget")
+    read = {c["actual"] for e in alone["exercises"] for c in e["checks"] if c["actual"] is not None}
+    assert min(read) >= 1  # kim_minsu.py, handed in beside it, is read
 
 
 def left_behind() -> tuple[list[Path], list[int]]:

@@ -67,7 +67,7 @@ def test_the_overview_is_self_contained_and_ranks_misconceptions_with_their_stud
     rows = re.findall(r'<tr id="diagnosis-([\w-]+)">.*?<td class="num">(\d+)</td>', html, re.S)
     counts = [int(n) for _d, n in rows]
     assert counts == sorted(counts, reverse=True)
-    assert dict(rows)["gradient-1d-only"] == "2" and dict(rows)["depends-on-failing"] == "2"
+    assert dict(rows)["gradient-1d-only"] == "2" and dict(rows)["depends-on-failing"] == "1"
     one_d = re.search(r'<tr id="diagnosis-gradient-1d-only">.*?</tr>', html, re.S).group(0)
     assert 'href="reports/park_seoyeon.html"' in one_d and 'href="reports/yamada_taro.html"' in one_d
     # What needs the instructor's eye: students in error, the hard-coder, the one whose code exits.
