@@ -18,7 +18,8 @@ from .finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
-from .toplevel import bound_names, plan
+from .not_run import statements
+from .toplevel import plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
@@ -73,7 +74,9 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     submission = load_submission(pm, path)
     exercises = load_exercises(pm, only)
     worker.files = submission.files
-    cells = [_cell_request(c) for c in submission.cells]
+    plotting: set[str] = set()
+    plans = {c.id: plan(c.source, plotting) for c in submission.cells}  # in order: a notebook shares its names
+    cells = [_cell_request(c, plans[c.id]) for c in submission.cells]
     folder = submission.folder.resolve()
     roots = [folder, folder, folder.parent]  # the worker's folder holds copies of the submission folder's files
     try:
@@ -90,9 +93,7 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     broken = unparsed_cells(loaded, submission)
     results = [grade_exercise(ex, inventory, checks, worker, submission, rules, taken, broken) for ex in exercises]
     results = add_dependency_notes(results, exercises, inventory)
-    statements = [Statement(place, "skipped", why) for place, why in submission.skipped]
-    statements += _statements(loaded, submission)
-    report = Report(str(path), tuple(results), tuple(statements), lang=lang)
+    report = Report(str(path), tuple(results), statements(submission.skipped, loaded, submission, plans), lang=lang)
     pm.hook.grader_report_ready(report=report)
     return report
 
@@ -112,8 +113,8 @@ def identifiers(submission: Submission) -> tuple[str, ...]:
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*\b")
 
 
-def _cell_request(cell: CodeCell) -> dict:
-    request = {"id": cell.id, "source": cell.source, "plan": plan(cell.source)}
+def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
+    request = {"id": cell.id, "source": cell.source, "plan": categories}
     if cell.module:
         request.update(module=cell.module, importable=cell.importable, file=cell.origin)
     return request
@@ -356,36 +357,3 @@ def _calls(inventory: Inventory, caller: ExerciseResult, callee: Exercise | None
     wanted = {(d.name, d.version) for d in inventory.written
               if callee.matches(d.name) or how_near(callee, d.name)}
     return any(use in wanted for d in graded for use in d.uses)
-
-
-def _statements(loaded: dict, submission: Submission) -> Iterable[Statement]:
-    """Top-level statements that did not simply run, for the report's 'what was skipped' list."""
-    explain = {"abandoned": _("stopped: demo code past its time budget (grading calls your functions itself)"),
-               "timeout": _("stopped: it did not finish"), "killed": _("skipped: it ended the process"),
-               "skipped": _("skipped"),
-               "skipped-training": _("not run: gradient or training code at top level (grading calls your "
-                                     "functions itself)"),
-               "skipped-budget": _("not run: the time budget for demo code was used up"),
-               "syntax-error": _("not run: syntax error")}
-    unset: set[str] = set()  # names that statements which did not run would have bound
-    for record in loaded.get("statements", []):
-        status = record.get("status", "ok")
-        if status == "ok":
-            continue
-        cell = submission.cell(str(record["cell"]))
-        line = int(record.get("line", 0)) + ((cell.first_line - 1) if cell else 0)
-        error = record.get("error") or {}
-        message = f"{error.get('type')}: {error.get('message')}" if error else explain.get(status, status)
-        missing = _undefined_name(error)
-        if missing in unset:
-            # Not the student's mistake: the statement that sets this name was not run.
-            status, message = "skipped-dependent", _("not run: it uses `{name}`, which code above did not set").format(
-                name=missing)
-        unset |= bound_names(cell.source if cell else "", int(record.get("index", -1)))
-        yield Statement(cell.place(line) if cell else str(line), status, message)
-
-
-def _undefined_name(error: dict) -> str | None:
-    match = re.fullmatch(r"name '(\w+)' is not defined", str(error.get("message", ""))) \
-        if error.get("type") == "NameError" else None
-    return match.group(1) if match else None
