@@ -126,12 +126,15 @@ def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> S
     helpers = []
     for module in reported.get("modules", []):
         try:
-            root = roots[int(module["root"])]
-            rel = str(module["rel"])
+            index, rel = int(module["root"]), str(module["rel"])
+            root = roots[index].resolve()
             path = (root / rel).resolve()
-            text = decode_source(submission.files[rel]) if int(module["root"]) == 0 and rel in submission.files \
+            # The worker's word is not trusted: only a .py file inside that root is read.
+            if index < 0 or path.suffix != ".py" or not path.is_relative_to(root):
+                continue
+            text = decode_source(submission.files[rel]) if index == 0 and rel in submission.files \
                 else decode_source(path.read_bytes())
-        except (KeyError, IndexError, ValueError, OSError):
+        except (KeyError, IndexError, ValueError, OSError, TypeError):
             continue
         if text is None or any(h.id == module["cell"] for h in helpers):
             continue

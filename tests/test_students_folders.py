@@ -92,3 +92,17 @@ def test_a_layer_net_whose_layers_do_not_share_params_fails_predict(tmp_path):
     report = grade_path(tmp_path, only=("two_layer_net",))
     predict = next(c for c in report.exercises[0].checks if c.name.startswith("predict"))
     assert not predict.passed
+
+
+def test_a_hostile_worker_reply_cannot_make_the_grader_read_files_outside_the_submission(tmp_path):
+    from grader.loaders.base import CodeCell, Submission
+    from grader.session import with_helpers
+    (tmp_path / "sub").mkdir()
+    secret = tmp_path / "secret.py"
+    secret.write_text("TOKEN = 'never shown'\n")
+    submission = Submission(tmp_path / "sub" / "a.py", (CodeCell("0", "x = 1\n", ""),))
+    reported = {"modules": [{"cell": "path:1:../secret.py", "root": 1, "rel": "../secret.py"},
+                            {"cell": "path:0:/etc/passwd", "root": 0, "rel": "/etc/passwd"},
+                            {"cell": "path:-1:x.py", "root": -1, "rel": "x.py"}]}
+    folder = tmp_path / "sub"
+    assert with_helpers(submission, reported, [folder, folder, folder]).helpers == ()
