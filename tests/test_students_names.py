@@ -98,3 +98,11 @@ def test_a_students_cp949_helper_module_is_imported_and_graded_as_their_work():
     report = grade_path(STUDENTS / "cp949_helpers" / "chapter4.py", only=("sum_squares_error", "cross_entropy_error"))
     assert statuses(report) == {"sum_squares_error": "passed", "cross_entropy_error": "passed"}
     assert report.exercises[1].graded_name == "cross_entropy_error (common/functions.py, line 9)"
+
+
+def test_of_two_candidate_classes_the_one_that_earns_more_is_graded_and_named():
+    # The newest class (an abandoned lowercase `twolayernet`) would be graded first by name alone.
+    report = grade_path(STUDENTS / "two_classes.py", only=("two_layer_net",))
+    net = report.exercises[0]
+    assert net.status == "passed" and net.graded_name.startswith("TwoLayerNet (line 6)")
+    assert "Graded `TwoLayerNet (line 6)`: it earns more than `twolayernet (line 27)`." in net.message
