@@ -13,6 +13,7 @@ from typing import Any
 from .exercises import Exercise
 from .i18n import _
 from .loaders.base import Submission
+from .toplevel import parsed
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         cell = submission.cell(cell_id)
         if cell_id not in trees:
             try:
-                tree = ast.parse(cell.source) if cell else None
-            except SyntaxError:
+                tree = parsed(cell.source) if cell else None
+            except (SyntaxError, ValueError):
                 tree = None
             by_line: dict[int, list[ast.stmt]] = {}
             for statement in tree.body if tree else ():
@@ -138,8 +139,8 @@ def _import_sources(submission: Submission) -> dict[str, str]:
     sources: dict[str, str] = {}
     for cell in submission.cells:
         try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
+            tree = parsed(cell.source)
+        except (SyntaxError, ValueError):
             continue
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -158,8 +159,8 @@ def definition_source(submission: Submission, definition: Definition) -> tuple[s
     if cell is None:
         return None
     try:
-        tree = ast.parse(cell.source)
-    except SyntaxError:
+        tree = parsed(cell.source)
+    except (SyntaxError, ValueError):
         return None
     node = _find_definition(tree, definition.line - cell.first_line + 1, definition.name)
     if node is None:

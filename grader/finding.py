@@ -55,8 +55,12 @@ def how_near(exercise: Exercise, name: str) -> str:
                 and len(lowered) - len(core) <= 10 and (exercise.kind == "class" or _boundary(lowered, core)):
             return _("`{accepted}` with a prefix or suffix").format(accepted=accepted_name)
     for accepted_name in exercise.names:
-        if len(accepted_name) >= 6 and difflib.SequenceMatcher(None, lowered, accepted_name.lower()).ratio() \
-                >= MISSPELLING_RATIO:
+        if len(accepted_name) < 6:
+            continue
+        matcher = difflib.SequenceMatcher(None, lowered, accepted_name.lower())
+        # The cheap upper bounds first: a submission may define thousands of names.
+        if matcher.real_quick_ratio() >= MISSPELLING_RATIO and matcher.quick_ratio() >= MISSPELLING_RATIO \
+                and matcher.ratio() >= MISSPELLING_RATIO:
             return _("close to `{accepted}`").format(accepted=accepted_name)
     return ""
 

@@ -24,7 +24,7 @@ from typing import Iterable
 from .i18n import _
 from .loaders.base import Submission
 from .report import Statement
-from .toplevel import PLOT, names_bound_by
+from .toplevel import PLOT, names_bound_by, parsed
 
 
 @dataclass
@@ -112,8 +112,8 @@ def _bound(trees: dict[str, list[ast.stmt]], cell, cell_id: str, index: int) -> 
     """Names the statement would have bound; each cell is parsed once, whatever its size."""
     if cell_id not in trees:
         try:
-            trees[cell_id] = ast.parse(cell.source).body if cell else []
-        except SyntaxError:
+            trees[cell_id] = parsed(cell.source).body if cell else []
+        except (SyntaxError, ValueError):
             trees[cell_id] = []
     body = trees[cell_id]
     return names_bound_by(body[index]) if 0 <= index < len(body) else set()

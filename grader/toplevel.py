@@ -26,10 +26,18 @@ The report lists the statements that were skipped or abandoned, grouped by cause
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 RUN, DEMO, SKIP, PLOT = "run", "demo", "skip", "plot"
 TRAINING_WORDS = ("gradient", "train", "fit", "learn")
 PLOTTING_MODULES = ("matplotlib", "pylab", "mpl_toolkits", "seaborn", "PIL")
+
+
+@lru_cache(maxsize=256)
+def parsed(source: str) -> ast.Module:
+    """The syntax tree of a cell, parsed once however many stages read it (never modify it).
+    Raises SyntaxError as ast.parse does."""
+    return ast.parse(source)
 
 
 def plan(source: str, plotting: set[str] | None = None) -> list[str]:
@@ -39,8 +47,8 @@ def plan(source: str, plotting: set[str] | None = None) -> list[str]:
     names this source binds to them, so a notebook's cells share one set, in order.
     """
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        tree = parsed(source)
+    except (SyntaxError, ValueError):
         return []
     plotting = set() if plotting is None else plotting
     categories = []
