@@ -106,3 +106,25 @@ def test_of_two_candidate_classes_the_one_that_earns_more_is_graded_and_named():
     net = report.exercises[0]
     assert net.status == "passed" and net.graded_name.startswith("TwoLayerNet (line 6)")
     assert "Graded `TwoLayerNet (line 6)`: it earns more than `twolayernet (line 27)`." in net.message
+
+
+def test_suffixed_and_misspelt_names_are_found_and_said_so(write_submission):
+    source = ("import numpy as np\n"
+              "# 3 versions while reading the book; the last one is right\n"
+              "def numerical_diff_0(f, x):\n    h = 1e-4\n    return (f(x + h) - f(x - h)) / (2 * h)\n"
+              "def cross_entrophy_error(y, t):\n"
+              "    if y.ndim == 1:\n        t = t.reshape(1, t.size)\n        y = y.reshape(1, y.size)\n"
+              "    if t.size == y.size:\n        t = t.argmax(axis=1)\n"
+              "    return -np.sum(np.log(y[np.arange(y.shape[0]), t] + 1e-7)) / y.shape[0]\n")
+    report = grade_path(write_submission(source), only=("cross_entropy_error", "numerical_diff"))
+    assert statuses(report) == {"cross_entropy_error": "passed", "numerical_diff": "passed"}
+    cee, diff = report.exercises
+    assert "Graded `cross_entrophy_error` as cross_entropy_error (close to `cross_entropy_error`" in cee.message
+    assert "Graded `numerical_diff_0` as numerical_diff (`numerical_diff` with a prefix or suffix" in diff.message
+
+
+def test_a_name_the_student_never_imported_is_not_said_to_come_from_an_import(write_submission):
+    source = "import numpy as np\nfrom common.functions import softmax\nprint(softmax(np.zeros(3)))\n"
+    report = grade_path(write_submission(source), only=("cross_entropy_error",))
+    assert report.exercises[0].status == "missing"
+    assert "import" not in report.exercises[0].message and "Not found" in report.exercises[0].message

@@ -271,7 +271,7 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
         net, ref, x, t, params = _two_layer_setup(ctx, spec)
         actual = net.call("numerical_gradient", x, t)
         changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
-        facts = {"loss_reads_params": _loss_reads_params(ctx, net, x, t)} if _all_zero(actual) else {}
+        facts = {"loss_reads_params": net.loss_reads_params(x, t)} if _all_zero(actual) else {}
         results = [_verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6, **facts)]
         name = _("{name}: params left unchanged").format(name=spec.name)
         ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))
@@ -292,27 +292,6 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
 def _all_zero(grads: Any) -> bool:
     return isinstance(grads, dict) and bool(grads) and all(
         isinstance(v, np.ndarray) and v.size and not np.any(v) for v in grads.values())
-
-
-def _loss_reads_params(ctx: CheckContext, net: StudentNet, x: np.ndarray, t: np.ndarray) -> bool:
-    """Does the student's loss change when W1 changes? Told apart from a gradient that is zero on
-    purpose (a stub), for the diagnosis of a numerical gradient that moves a copy."""
-    loss = net.method("loss")
-    w1 = net.get(("params", "W1"))
-    if not isinstance(w1, np.ndarray):
-        return False
-    handle = net.array_handle(("params", "W1"), w1)
-    update = fill_op(handle, w1 + 1.0) if handle is not None else set_op({"handle": net.handle}, ["params", "W1"],
-                                                                           w1 + 1.0)
-    reply = ctx.worker.batch([call_op({"handle": net.handle, "method": loss}, (x, t)), update,
-                              call_op({"handle": net.handle, "method": loss}, (x, t))])
-    if not reply.ok or len(reply.replies) != 3 or not all(r.ok for r in reply.replies):
-        return False
-    before, after = reply.replies[0].value, reply.replies[2].value
-    try:
-        return bool(np.isfinite(float(before)) and np.isfinite(float(after)) and float(before) != float(after))
-    except (TypeError, ValueError):
-        return False
 
 
 def _same(a: Any, b: np.ndarray) -> bool:

@@ -141,6 +141,26 @@ class StudentNet:
         reply = self.ctx.worker.request({"op": "has", "target": {"handle": self.handle}, "names": [method]})
         return bool(reply.ok and reply.value and reply.value[0])
 
+    def loss_reads_params(self, x: np.ndarray, t: np.ndarray) -> bool:
+        """Does the student's loss change when W1 changes? Tells a numerical gradient that moves a
+        copy (zeros although the loss depends on the parameters) from one that is zero on purpose."""
+        loss = self.method("loss")
+        w1 = self.get(("params", "W1"))
+        if not isinstance(w1, np.ndarray):
+            return False
+        handle = self.array_handle(("params", "W1"), w1)
+        update = fill_op(handle, w1 + 1.0) if handle is not None else set_op({"handle": self.handle},
+                                                                             ["params", "W1"], w1 + 1.0)
+        reply = self.ctx.worker.batch([call_op({"handle": self.handle, "method": loss}, (x, t)), update,
+                                       call_op({"handle": self.handle, "method": loss}, (x, t))])
+        if not reply.ok or len(reply.replies) != 3 or not all(r.ok for r in reply.replies):
+            return False
+        before, after = reply.replies[0].value, reply.replies[2].value
+        try:
+            return bool(np.isfinite(float(before)) and np.isfinite(float(after)) and float(before) != float(after))
+        except (TypeError, ValueError):
+            return False
+
     def ends_in_softmax_with_loss(self) -> bool:
         """A chapter-5 net: its last layer is a SoftmaxWithLoss, so its predict returns scores."""
         for name in LAST_LAYER_NAMES:
