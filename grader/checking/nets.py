@@ -311,14 +311,10 @@ def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
     return _run(ctx, spec, body)
 
 
-def _updates(net: StudentNet, params: dict[str, np.ndarray]) -> list[dict]:
+def _updates(net: StudentNet, params: dict[str, np.ndarray], handles: dict[str, int | None]) -> list[dict]:
     """Write each parameter into the array the net holds (layers share it), or replace it."""
-    ops = []
-    for key in PARAMS:
-        handle = net.array_handle(("params", key), params[key])
-        ops.append(fill_op(handle, params[key]) if handle is not None
-                   else set_op({"handle": net.handle}, ["params", key], params[key]))
-    return ops
+    return [fill_op(handles[key], params[key]) if handles.get(key) is not None
+            else set_op({"handle": net.handle}, ["params", key], params[key]) for key in PARAMS]
 
 
 def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -337,6 +333,8 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         method = method if net.has(method) else net.method("numerical_gradient")
         params = {k: net.get(("params", k)) for k in PARAMS}
         before = net.call("loss", x, t)
+        # The arrays the net holds, found once: the steps write into them (a layer net shares them).
+        handles = {k: net.array_handle(("params", k), params[k]) for k in PARAMS}
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
@@ -355,7 +353,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
                                         method=method, got=describe_kind(grads)), call=net.text,
                                         graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
             params = {k: params[k] - lr * grads[k] for k in PARAMS}
-            updates = _updates(net, params)
+            updates = _updates(net, params, handles)
         net._check(ctx.worker.batch(updates))
         after = net.call("loss", x, t)
         ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)
