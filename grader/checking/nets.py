@@ -148,8 +148,7 @@ def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch:
     ref = ctx.reference(i, h, o)
     ref.params = {k: v.copy() for k, v in params.items()}
     net = StudentNet(ctx, spec, (i, h, o), seed=seed, keywords=TWO_LAYER_KEYWORDS)
-    for key in PARAMS:
-        net.set(("params", key), params[key], quiet=True)
+    net.set_params(params)
     net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))
     return net, ref, x, t, params
 
