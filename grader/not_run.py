@@ -92,6 +92,9 @@ def _message(key: str, group: _Group) -> str:
     if not others:
         return group.message
     names = sorted(set(group.names))
+    if names and others == 1:
+        return _("{message}; a later statement that uses {names} did not run").format(
+            message=group.message, names=", ".join(f"`{n}`" for n in names))
     if names:
         return _("{message}; {count} later statements that use {names} did not run").format(
             message=group.message, count=others, names=", ".join(f"`{n}`" for n in names))
