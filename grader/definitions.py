@@ -25,7 +25,9 @@ class Definition:
     kind: str
     stub: bool
     place: str  # "line 12", "In [3], line 2"
-    versions: int = 1  # how many times the student defined this name
+    versions: int = 1  # how many times the student defined this name in the same module
+    ordinal: int = 0  # which of those this is (0 = first); ``version`` numbers all modules together
+    module: str = ""  # the module it was defined in (a folder's files are modules of their own)
     params: tuple[int, int | None] | None = None  # (required, most) positional parameters of a function
     uses: tuple[tuple[str, int], ...] = ()  # the student's definitions its code calls, (name, version)
     found_as: str = ""  # how it was found when not by an accepted name (see grader.finding)
@@ -38,7 +40,7 @@ class Definition:
     def label(self) -> str:
         if self.versions > 1:
             return _("{name} (version {version} of {versions}, {place})").format(
-                name=self.name, version=self.version + 1, versions=self.versions, place=self.place)
+                name=self.name, version=self.ordinal + 1, versions=self.versions, place=self.place)
         return f"{self.name} ({self.place})"
 
 
@@ -123,11 +125,17 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
                                   params=(int(params[0]), None if params[1] is None else int(params[1]))
                                   if isinstance(params, list) and len(params) == 2 else None,
                                   uses=tuple((str(u[0]), int(u[1])) for u in item.get("uses", ())
-                                             if isinstance(u, list) and len(u) == 2)))
-    counts: dict[str, int] = {}
+                                             if isinstance(u, list) and len(u) == 2),
+                                  module=str(item.get("module", ""))))
+    # "version 2 of 3" counts redefinitions within one module (a notebook, a file): the same name
+    # in two files of a folder is two definitions, each in its own place.
+    counts: dict[tuple[str, str], int] = {}
+    ordinals = []
     for d in written:
-        counts[d.name] = counts.get(d.name, 0) + 1
-    written = [replace(d, versions=counts[d.name]) for d in written]
+        key = (d.name, d.module)
+        ordinals.append(counts.get(key, 0))
+        counts[key] = counts.get(key, 0) + 1
+    written = [replace(d, versions=counts[(d.name, d.module)], ordinal=ordinal) for d, ordinal in zip(written, ordinals)]
     sources = _import_sources(submission)
     imported = tuple((str(i["name"]), sources.get(str(i["name"]), str(i["module"])))
                      for i in reported.get("imported", []))

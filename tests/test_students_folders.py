@@ -106,3 +106,20 @@ def test_a_hostile_worker_reply_cannot_make_the_grader_read_files_outside_the_su
                             {"cell": "path:-1:x.py", "root": -1, "rel": "x.py"}]}
     folder = tmp_path / "sub"
     assert with_helpers(submission, reported, [folder, folder, folder]).helpers == ()
+
+
+def test_a_whole_book_layout_folder_gets_every_exercise_from_the_right_file():
+    # ch04/ in the book's layout with the student's own common/ (no __init__.py) one level up:
+    # sibling imports (gradient_method imports gradient_2d), plots, a __main__ block, a training
+    # script. The row-wise gradient of gradient_2d.py is not the graded one: the n-D version in
+    # their common/gradient.py is, and each file is named.
+    report = grade_path(STUDENTS / "book_layout" / "ch04")
+    assert all(e.status == "passed" for e in report.exercises), statuses(report)
+    names = {e.id: e.graded_name for e in report.exercises}
+    assert names["sum_squares_error"] == "mean_squared_error (../common/functions.py, line 14)"
+    assert names["numerical_diff"] == "numerical_diff (gradient_1d.py, line 5)"
+    assert names["numerical_gradient"] == "numerical_gradient (../common/gradient.py, line 4)"
+    assert names["gradient_descent"] == "gradient_descent (gradient_method.py, line 6)"
+    assert names["simple_net"] == "simpleNet (gradient_simplenet.py, line 8)"
+    # Only the training of train_neuralnet.py and the descent demo: one line, nothing about plots.
+    assert [s.status for s in report.statements] == ["skipped-training"]
