@@ -29,6 +29,7 @@ class Definition:
     ordinal: int = 0  # which of those this is (0 = first); ``version`` numbers all modules together
     module: str = ""  # the module it was defined in (a folder's files are modules of their own)
     params: tuple[int, int | None] | None = None  # (required, most) positional parameters of a function
+    param_names: tuple[str, ...] = ()  # the names of those parameters, in order
     uses: tuple[tuple[str, int], ...] = ()  # the student's definitions its code calls, (name, version)
     found_as: str = ""  # how it was found when not by an accepted name (see grader.finding)
 
@@ -66,6 +67,27 @@ class Inventory:
 
     def imports(self, exercise: Exercise) -> list[tuple[str, str]]:
         return [(n, m) for n, m in self.imported if exercise.matches(n)]
+
+
+def arrange(definition: Definition, reference_names: tuple[str, ...], args: tuple,
+            positional: int = 0) -> tuple[tuple, dict]:
+    """The case's arguments as the student's function takes them.
+
+    Positionally, as the book calls them, unless the student's function has the reference's
+    parameter names in another order (``gradient_descent(f, init_x, step_num=100, lr=0.01)``):
+    then from the first place where the order differs, by name, as the book's
+    ``gradient_descent(function_2, init_x=init_x, lr=0.1, step_num=100)`` does. A function with
+    other names (``learn_rate``, ``step``) is called positionally. The first ``positional``
+    arguments are always passed by position.
+    """
+    names, wanted = definition.param_names, reference_names[:len(args)]
+    if not names or len(wanted) < len(args) or not set(wanted) <= set(names) or names[:len(args)] == wanted:
+        return args, {}
+    first = next(i for i, name in enumerate(wanted) if i >= len(names) or names[i] != name)
+    first = max(first, positional)
+    if first >= len(args):
+        return args, {}
+    return args[:first], {wanted[i]: args[i] for i in range(first, len(args))}
 
 
 def is_stub(node: ast.AST) -> bool:
@@ -126,7 +148,9 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
                                   if isinstance(params, list) and len(params) == 2 else None,
                                   uses=tuple((str(u[0]), int(u[1])) for u in item.get("uses", ())
                                              if isinstance(u, list) and len(u) == 2),
-                                  module=str(item.get("module", ""))))
+                                  module=str(item.get("module", "")),
+                                  param_names=tuple(str(n) for n in item.get("param_names", ())
+                                                    if isinstance(n, str))))
     # "version 2 of 3" counts redefinitions within one module (a notebook, a file): the same name
     # in two files of a folder is two definitions, each in its own place.
     counts: dict[tuple[str, str], int] = {}

@@ -128,3 +128,12 @@ def test_a_name_the_student_never_imported_is_not_said_to_come_from_an_import(wr
     report = grade_path(write_submission(source), only=("cross_entropy_error",))
     assert report.exercises[0].status == "missing"
     assert "import" not in report.exercises[0].message and "Not found" in report.exercises[0].message
+
+
+def test_the_books_parameter_names_in_another_order_are_passed_by_name():
+    # gradient_descent(f, init_x, step_num=100, lr=0.01): the book's own demo call passes lr and
+    # step_num by name, so this works for the student; a positional call would swap them.
+    report = grade_path(STUDENTS / "keyword_order.py", only=("gradient_descent",))
+    descent = report.exercises[0]
+    assert descent.status == "passed"
+    assert "lr=0.1, step_num=100" in descent.checks[0].call
