@@ -140,17 +140,13 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         by_line = trees[cell_id]
         node = _find_definition(None, int(item["line"]), str(item["name"]), by_line) if by_line else None
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
-        params = item.get("params")
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)),
-                                  cell.place(line) if cell else str(line),
-                                  params=(int(params[0]), None if params[1] is None else int(params[1]))
-                                  if isinstance(params, list) and len(params) == 2 else None,
-                                  uses=tuple((str(u[0]), int(u[1])) for u in item.get("uses", ())
-                                             if isinstance(u, list) and len(u) == 2),
+                                  cell.place(line) if cell else str(line), params=_params(item.get("params")),
+                                  uses=tuple((str(u[0]), u[1]) for u in _list(item.get("uses"))
+                                             if isinstance(u, list) and len(u) == 2 and type(u[1]) is int),
                                   module=str(item.get("module", "")),
-                                  param_names=tuple(str(n) for n in item.get("param_names", ())
-                                                    if isinstance(n, str))))
+                                  param_names=tuple(n for n in _list(item.get("param_names")) if isinstance(n, str))))
     # "version 2 of 3" counts redefinitions within one module (a notebook, a file): the same name
     # in two files of a folder is two definitions, each in its own place.
     counts: dict[tuple[str, str], int] = {}
@@ -164,6 +160,18 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
     imported = tuple((str(i["name"]), sources.get(str(i["name"]), str(i["module"])))
                      for i in reported.get("imported", []))
     return Inventory(tuple(written), imported)
+
+
+def _list(value: Any) -> list:
+    """A list from the worker's reply, or nothing: the reply is data to check, never to trust."""
+    return value if isinstance(value, list) else []
+
+
+def _params(value: Any) -> tuple[int, int | None] | None:
+    if isinstance(value, list) and len(value) == 2 and type(value[0]) is int and (
+            value[1] is None or type(value[1]) is int):
+        return value[0], value[1]
+    return None
 
 
 def _import_sources(submission: Submission) -> dict[str, str]:

@@ -124,9 +124,10 @@ def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> S
     """The student's own module files the worker ran (``common/functions.py``), as cells of the
     submission, so their definitions can be placed and shown like any other."""
     helpers = []
-    for module in reported.get("modules", []):
+    modules = reported.get("modules") if isinstance(reported, dict) else None
+    for module in modules if isinstance(modules, list) else []:
         try:
-            index, rel = int(module["root"]), str(module["rel"])
+            index, rel, cell_id = int(module["root"]), str(module["rel"]), str(module["cell"])
             root = roots[index].resolve()
             path = (root / rel).resolve()
             # The worker's word is not trusted: only a .py file inside that root is read.
@@ -136,10 +137,10 @@ def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> S
                 else decode_source(path.read_bytes())
         except (KeyError, IndexError, ValueError, OSError, TypeError):
             continue
-        if text is None or any(h.id == module["cell"] for h in helpers):
+        if text is None or any(h.id == cell_id for h in helpers):
             continue
         shown = os.path.relpath(path, submission.folder.resolve()).replace(os.sep, "/")
-        helpers.append(CodeCell(str(module["cell"]), text, shown))
+        helpers.append(CodeCell(cell_id, text, shown))
     return replace(submission, helpers=tuple(helpers)) if helpers else submission
 
 
@@ -270,12 +271,12 @@ def unparsed_cells(loaded: dict, submission: Submission) -> tuple[Unparsed, ...]
     """Every cell or module file of the student's that Python could not parse."""
     found = []
     places = [(r.get("cell"), r.get("line", 0), (r.get("error") or {}).get("message", ""))
-              for r in loaded.get("statements", []) if r.get("status") == "syntax-error"]
-    places += [(b.get("cell"), b.get("line", 0), b.get("message", ""))
-               for b in loaded.get("definitions", {}).get("broken", [])]
+              for r in loaded.get("statements", []) if isinstance(r, dict) and r.get("status") == "syntax-error"]
+    broken = (loaded.get("definitions") or {}).get("broken") or []
+    places += [(b.get("cell"), b.get("line", 0), b.get("message", "")) for b in broken if isinstance(b, dict)]
     for cell_id, line, reason in places:
         cell = submission.cell(str(cell_id))
-        if cell is None:
+        if cell is None or not isinstance(line, int):
             continue
         where = cell.origin or submission.path.name
         found.append(Unparsed(where, int(line or 0) + cell.first_line - 1, _describe_syntax_error(str(reason)),
