@@ -123,3 +123,17 @@ def test_a_whole_book_layout_folder_gets_every_exercise_from_the_right_file():
     assert names["simple_net"] == "simpleNet (gradient_simplenet.py, line 8)"
     # Only the training of train_neuralnet.py and the descent demo: one line, nothing about plots.
     assert [s.status for s in report.statements] == ["skipped-training"]
+
+
+def test_malformed_new_fields_of_a_worker_reply_are_dropped_not_a_traceback(tmp_path):
+    from grader.definitions import build_inventory
+    from grader.loaders.base import CodeCell, Submission
+    from grader.session import unparsed_cells
+    submission = Submission(tmp_path / "a.py", (CodeCell("0", "def f(x):\n    return x\n", ""),))
+    reported = {"written": [{"name": "f", "version": 0, "cell": "0", "line": 1, "kind": "function",
+                             "params": ["one", None], "uses": [[1, "x"], "bad"], "param_names": "xyz"}],
+                "imported": [], "modules": "nope", "broken": [{"cell": "0", "line": "two"}, 7]}
+    definition = build_inventory(submission, reported).written[0]
+    assert (definition.params, definition.uses, definition.param_names) == (None, (), ())
+    assert unparsed_cells({"statements": [None, {"status": "syntax-error", "cell": "0", "line": None}],
+                           "definitions": reported}, submission) == ()
