@@ -113,11 +113,13 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
         net, ref, w, x, t = _simple_setup(ctx, spec)
         h = 1e-4
         ops, target, loss = [], {"handle": net.handle}, net.method("loss")
+        array = net.array_handle(("W",), w)  # moved in place: whatever shares W sees the change
         for idx in np.ndindex(w.shape):
             for sign in (1, -1):
                 moved = w.copy()
                 moved[idx] += sign * h
-                ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": loss}, (x, t))]
+                write = fill_op(array, moved) if array is not None else set_op(target, ["W"], moved)
+                ops += [write, call_op({"handle": net.handle, "method": loss}, (x, t))]
         net.script.append(_("central differences of net.loss({x}, {t}) in each W[i, j]").format(
             x=source_text(x), t=source_text(t)))
         reply = ctx.worker.batch(ops)
