@@ -13,6 +13,7 @@ from typing import Any
 from .exercises import Exercise
 from .i18n import _
 from .loaders.base import Submission
+from .toplevel import parsed
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class Definition:
     kind: str
     stub: bool
     place: str  # "line 12", "In [3], line 2"
-    versions: int = 1  # how many times the student defined this name
+    versions: int = 1  # how many times the student defined this name in the same module
+    ordinal: int = 0  # which of those this is (0 = first); ``version`` numbers all modules together
+    module: str = ""  # the module it was defined in (a folder's files are modules of their own)
     params: tuple[int, int | None] | None = None  # (required, most) positional parameters of a function
+    param_names: tuple[str, ...] = ()  # the names of those parameters, in order
     uses: tuple[tuple[str, int], ...] = ()  # the student's definitions its code calls, (name, version)
     found_as: str = ""  # how it was found when not by an accepted name (see grader.finding)
 
@@ -37,7 +41,7 @@ class Definition:
     def label(self) -> str:
         if self.versions > 1:
             return _("{name} (version {version} of {versions}, {place})").format(
-                name=self.name, version=self.version + 1, versions=self.versions, place=self.place)
+                name=self.name, version=self.ordinal + 1, versions=self.versions, place=self.place)
         return f"{self.name} ({self.place})"
 
 
@@ -63,6 +67,27 @@ class Inventory:
 
     def imports(self, exercise: Exercise) -> list[tuple[str, str]]:
         return [(n, m) for n, m in self.imported if exercise.matches(n)]
+
+
+def arrange(definition: Definition, reference_names: tuple[str, ...], args: tuple,
+            positional: int = 0) -> tuple[tuple, dict]:
+    """The case's arguments as the student's function takes them.
+
+    Positionally, as the book calls them, unless the student's function has the reference's
+    parameter names in another order (``gradient_descent(f, init_x, step_num=100, lr=0.01)``):
+    then from the first place where the order differs, by name, as the book's
+    ``gradient_descent(function_2, init_x=init_x, lr=0.1, step_num=100)`` does. A function with
+    other names (``learn_rate``, ``step``) is called positionally. The first ``positional``
+    arguments are always passed by position.
+    """
+    names, wanted = definition.param_names, reference_names[:len(args)]
+    if not names or len(wanted) < len(args) or not set(wanted) <= set(names) or names[:len(args)] == wanted:
+        return args, {}
+    first = next(i for i, name in enumerate(wanted) if i >= len(names) or names[i] != name)
+    first = max(first, positional)
+    if first >= len(args):
+        return args, {}
+    return args[:first], {wanted[i]: args[i] for i in range(first, len(args))}
 
 
 def is_stub(node: ast.AST) -> bool:
@@ -105,8 +130,8 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         cell = submission.cell(cell_id)
         if cell_id not in trees:
             try:
-                tree = ast.parse(cell.source) if cell else None
-            except SyntaxError:
+                tree = parsed(cell.source) if cell else None
+            except (SyntaxError, ValueError):
                 tree = None
             by_line: dict[int, list[ast.stmt]] = {}
             for statement in tree.body if tree else ():
@@ -115,22 +140,38 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
         by_line = trees[cell_id]
         node = _find_definition(None, int(item["line"]), str(item["name"]), by_line) if by_line else None
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
-        params = item.get("params")
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)),
-                                  cell.place(line) if cell else str(line),
-                                  params=(int(params[0]), None if params[1] is None else int(params[1]))
-                                  if isinstance(params, list) and len(params) == 2 else None,
-                                  uses=tuple((str(u[0]), int(u[1])) for u in item.get("uses", ())
-                                             if isinstance(u, list) and len(u) == 2)))
-    counts: dict[str, int] = {}
+                                  cell.place(line) if cell else str(line), params=_params(item.get("params")),
+                                  uses=tuple((str(u[0]), u[1]) for u in _list(item.get("uses"))
+                                             if isinstance(u, list) and len(u) == 2 and type(u[1]) is int),
+                                  module=str(item.get("module", "")),
+                                  param_names=tuple(n for n in _list(item.get("param_names")) if isinstance(n, str))))
+    # "version 2 of 3" counts redefinitions within one module (a notebook, a file): the same name
+    # in two files of a folder is two definitions, each in its own place.
+    counts: dict[tuple[str, str], int] = {}
+    ordinals = []
     for d in written:
-        counts[d.name] = counts.get(d.name, 0) + 1
-    written = [replace(d, versions=counts[d.name]) for d in written]
+        key = (d.name, d.module)
+        ordinals.append(counts.get(key, 0))
+        counts[key] = counts.get(key, 0) + 1
+    written = [replace(d, versions=counts[(d.name, d.module)], ordinal=ordinal) for d, ordinal in zip(written, ordinals)]
     sources = _import_sources(submission)
     imported = tuple((str(i["name"]), sources.get(str(i["name"]), str(i["module"])))
                      for i in reported.get("imported", []))
     return Inventory(tuple(written), imported)
+
+
+def _list(value: Any) -> list:
+    """A list from the worker's reply, or nothing: the reply is data to check, never to trust."""
+    return value if isinstance(value, list) else []
+
+
+def _params(value: Any) -> tuple[int, int | None] | None:
+    if isinstance(value, list) and len(value) == 2 and type(value[0]) is int and (
+            value[1] is None or type(value[1]) is int):
+        return value[0], value[1]
+    return None
 
 
 def _import_sources(submission: Submission) -> dict[str, str]:
@@ -138,8 +179,8 @@ def _import_sources(submission: Submission) -> dict[str, str]:
     sources: dict[str, str] = {}
     for cell in submission.cells:
         try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
+            tree = parsed(cell.source)
+        except (SyntaxError, ValueError):
             continue
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -158,8 +199,8 @@ def definition_source(submission: Submission, definition: Definition) -> tuple[s
     if cell is None:
         return None
     try:
-        tree = ast.parse(cell.source)
-    except SyntaxError:
+        tree = parsed(cell.source)
+    except (SyntaxError, ValueError):
         return None
     node = _find_definition(tree, definition.line - cell.first_line + 1, definition.name)
     if node is None:

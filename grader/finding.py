@@ -22,7 +22,7 @@ from typing import Any
 
 from .checking.comparisons import compare
 from .checking.context import materialize
-from .definitions import Definition, Inventory
+from .definitions import Definition, Inventory, arrange
 from .exercises import Case, Exercise
 from .i18n import _
 from .worker.client import WorkerClient
@@ -55,8 +55,12 @@ def how_near(exercise: Exercise, name: str) -> str:
                 and len(lowered) - len(core) <= 10 and (exercise.kind == "class" or _boundary(lowered, core)):
             return _("`{accepted}` with a prefix or suffix").format(accepted=accepted_name)
     for accepted_name in exercise.names:
-        if len(accepted_name) >= 6 and difflib.SequenceMatcher(None, lowered, accepted_name.lower()).ratio() \
-                >= MISSPELLING_RATIO:
+        if len(accepted_name) < 6:
+            continue
+        matcher = difflib.SequenceMatcher(None, lowered, accepted_name.lower())
+        # The cheap upper bounds first: a submission may define thousands of names.
+        if matcher.real_quick_ratio() >= MISSPELLING_RATIO and matcher.quick_ratio() >= MISSPELLING_RATIO \
+                and matcher.ratio() >= MISSPELLING_RATIO:
             return _("close to `{accepted}`").format(accepted=accepted_name)
     return ""
 
@@ -119,8 +123,11 @@ def _fits(definition: Definition, count: int) -> bool:
 
 def _probe(exercise: Exercise, definition: Definition, case: Case, worker: WorkerClient) -> str:
     """"" when the definition reproduces the case, else why not (for the missing message)."""
-    expected = exercise.load_reference()(*materialize(case.args))
-    reply = worker.call(definition.target, case.args, seed=0)
+    reference = exercise.load_reference()
+    expected = reference(*materialize(case.args))
+    from .checking.cases import reference_names
+    args, kwargs = arrange(definition, reference_names(reference), case.args)
+    reply = worker.call(definition.target, args, kwargs, seed=0)
     if not reply.ok:
         return _("it raised {error} on the book's example").format(
             error=reply.error.type if reply.error else reply.status)

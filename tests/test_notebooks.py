@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,15 @@ def test_separate_one_hot_and_label_functions_share_the_credit(seed_reports):
     assert cee.graded_name.startswith("CEE (") and "CEE2 (" in cee.graded_name
 
 
-def test_training_loops_are_not_run_and_the_report_says_so(seed_reports):
+def test_training_loops_are_not_run_and_the_report_says_so_in_one_line(seed_reports):
     statements = seed_reports["seed_000.ipynb"].statements
-    skipped = [s.place for s in statements if s.status == "skipped-training"]
-    assert any(p.startswith("In [30]") for p in skipped) and any(p.startswith("In [31]") for p in skipped)
-    assert any(p.startswith("In [29]") for p in skipped)  # net.numerical_gradient on a 784x100 net
+    skipped = [s for s in statements if s.status == "skipped-training"]
+    # numerical_gradient demos (In [16]...), net.numerical_gradient on a 784x100 net (In [29]) and the
+    # training loops (In [30], In [31]):
+    # one line for all of them, at the first, with their count.
+    assert len(skipped) == 1 and skipped[0].place.startswith("In [16]")
+    count = int(re.search(r"\((\d+) statements", skipped[0].message).group(1))
+    assert count >= 3
 
 
 def test_a_missing_plotting_library_costs_only_the_cells_that_use_it(write_submission):
@@ -95,7 +100,10 @@ def test_a_missing_plotting_library_costs_only_the_cells_that_use_it(write_submi
                     "plt.plot([1, 2, 3])\nplt.show()"])
     report = grade_path(write_submission(nb, "plots.ipynb"), only=("sum_squares_error",))
     assert statuses(report) == {"sum_squares_error": "passed"}
-    assert [s.status for s in report.statements] == ["error", "error", "error"]
+    # One line: the failed import, with the two statements that use `plt` counted in it.
+    assert [(s.place, s.status) for s in report.statements] == [("In [1], line 1", "error")]
+    assert "ModuleNotFoundError" in report.statements[0].message
+    assert "2 later statements that use `plt` did not run" in report.statements[0].message
 
 
 def _notebook(cells: list[str], markdown_first: bool = True) -> str:

@@ -92,3 +92,48 @@ def test_a_layer_net_whose_layers_do_not_share_params_fails_predict(tmp_path):
     report = grade_path(tmp_path, only=("two_layer_net",))
     predict = next(c for c in report.exercises[0].checks if c.name.startswith("predict"))
     assert not predict.passed
+
+
+def test_a_hostile_worker_reply_cannot_make_the_grader_read_files_outside_the_submission(tmp_path):
+    from grader.loaders.base import CodeCell, Submission
+    from grader.session import with_helpers
+    (tmp_path / "sub").mkdir()
+    secret = tmp_path / "secret.py"
+    secret.write_text("TOKEN = 'never shown'\n")
+    submission = Submission(tmp_path / "sub" / "a.py", (CodeCell("0", "x = 1\n", ""),))
+    reported = {"modules": [{"cell": "path:1:../secret.py", "root": 1, "rel": "../secret.py"},
+                            {"cell": "path:0:/etc/passwd", "root": 0, "rel": "/etc/passwd"},
+                            {"cell": "path:-1:x.py", "root": -1, "rel": "x.py"}]}
+    folder = tmp_path / "sub"
+    assert with_helpers(submission, reported, [folder, folder, folder]).helpers == ()
+
+
+def test_a_whole_book_layout_folder_gets_every_exercise_from_the_right_file():
+    # ch04/ in the book's layout with the student's own common/ (no __init__.py) one level up:
+    # sibling imports (gradient_method imports gradient_2d), plots, a __main__ block, a training
+    # script. The row-wise gradient of gradient_2d.py is not the graded one: the n-D version in
+    # their common/gradient.py is, and each file is named.
+    report = grade_path(STUDENTS / "book_layout" / "ch04")
+    assert all(e.status == "passed" for e in report.exercises), statuses(report)
+    names = {e.id: e.graded_name for e in report.exercises}
+    assert names["sum_squares_error"] == "mean_squared_error (../common/functions.py, line 14)"
+    assert names["numerical_diff"] == "numerical_diff (gradient_1d.py, line 5)"
+    assert names["numerical_gradient"] == "numerical_gradient (../common/gradient.py, line 4)"
+    assert names["gradient_descent"] == "gradient_descent (gradient_method.py, line 6)"
+    assert names["simple_net"] == "simpleNet (gradient_simplenet.py, line 8)"
+    # Only the training of train_neuralnet.py and the descent demo: one line, nothing about plots.
+    assert [s.status for s in report.statements] == ["skipped-training"]
+
+
+def test_malformed_new_fields_of_a_worker_reply_are_dropped_not_a_traceback(tmp_path):
+    from grader.definitions import build_inventory
+    from grader.loaders.base import CodeCell, Submission
+    from grader.session import unparsed_cells
+    submission = Submission(tmp_path / "a.py", (CodeCell("0", "def f(x):\n    return x\n", ""),))
+    reported = {"written": [{"name": "f", "version": 0, "cell": "0", "line": 1, "kind": "function",
+                             "params": ["one", None], "uses": [[1, "x"], "bad"], "param_names": "xyz"}],
+                "imported": [], "modules": "nope", "broken": [{"cell": "0", "line": "two"}, 7]}
+    definition = build_inventory(submission, reported).written[0]
+    assert (definition.params, definition.uses, definition.param_names) == (None, (), ())
+    assert unparsed_cells({"statements": [None, {"status": "syntax-error", "cell": "0", "line": None}],
+                           "definitions": reported}, submission) == ()

@@ -98,3 +98,42 @@ def test_a_students_cp949_helper_module_is_imported_and_graded_as_their_work():
     report = grade_path(STUDENTS / "cp949_helpers" / "chapter4.py", only=("sum_squares_error", "cross_entropy_error"))
     assert statuses(report) == {"sum_squares_error": "passed", "cross_entropy_error": "passed"}
     assert report.exercises[1].graded_name == "cross_entropy_error (common/functions.py, line 9)"
+
+
+def test_of_two_candidate_classes_the_one_that_earns_more_is_graded_and_named():
+    # The newest class (an abandoned lowercase `twolayernet`) would be graded first by name alone.
+    report = grade_path(STUDENTS / "two_classes.py", only=("two_layer_net",))
+    net = report.exercises[0]
+    assert net.status == "passed" and net.graded_name.startswith("TwoLayerNet (line 6)")
+    assert "Graded `TwoLayerNet (line 6)`: it earns more than `twolayernet (line 27)`." in net.message
+
+
+def test_suffixed_and_misspelt_names_are_found_and_said_so(write_submission):
+    source = ("import numpy as np\n"
+              "# 3 versions while reading the book; the last one is right\n"
+              "def numerical_diff_0(f, x):\n    h = 1e-4\n    return (f(x + h) - f(x - h)) / (2 * h)\n"
+              "def cross_entrophy_error(y, t):\n"
+              "    if y.ndim == 1:\n        t = t.reshape(1, t.size)\n        y = y.reshape(1, y.size)\n"
+              "    if t.size == y.size:\n        t = t.argmax(axis=1)\n"
+              "    return -np.sum(np.log(y[np.arange(y.shape[0]), t] + 1e-7)) / y.shape[0]\n")
+    report = grade_path(write_submission(source), only=("cross_entropy_error", "numerical_diff"))
+    assert statuses(report) == {"cross_entropy_error": "passed", "numerical_diff": "passed"}
+    cee, diff = report.exercises
+    assert "Graded `cross_entrophy_error` as cross_entropy_error (close to `cross_entropy_error`" in cee.message
+    assert "Graded `numerical_diff_0` as numerical_diff (`numerical_diff` with a prefix or suffix" in diff.message
+
+
+def test_a_name_the_student_never_imported_is_not_said_to_come_from_an_import(write_submission):
+    source = "import numpy as np\nfrom common.functions import softmax\nprint(softmax(np.zeros(3)))\n"
+    report = grade_path(write_submission(source), only=("cross_entropy_error",))
+    assert report.exercises[0].status == "missing"
+    assert "import" not in report.exercises[0].message and "Not found" in report.exercises[0].message
+
+
+def test_the_books_parameter_names_in_another_order_are_passed_by_name():
+    # gradient_descent(f, init_x, step_num=100, lr=0.01): the book's own demo call passes lr and
+    # step_num by name, so this works for the student; a positional call would swap them.
+    report = grade_path(STUDENTS / "keyword_order.py", only=("gradient_descent",))
+    descent = report.exercises[0]
+    assert descent.status == "passed"
+    assert "lr=0.1, step_num=100" in descent.checks[0].call

@@ -13,6 +13,7 @@ from typing import Any
 from .comparisons import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
+from ..definitions import arrange
 from ..exercises import Case, CheckSpec
 from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl
@@ -26,6 +27,15 @@ def _first_if_tuple(value: Any) -> Any:
     if isinstance(value, (tuple, list)) and value and not isinstance(value[0], (int, float)):
         return value[0]
     return value
+
+
+def reference_names(reference: Any) -> tuple[str, ...]:
+    """The reference function's parameter names, the book's (``f, init_x, lr, step_num``)."""
+    import inspect
+    try:
+        return tuple(inspect.signature(reference).parameters)
+    except (TypeError, ValueError):
+        return ()
 
 
 def run_cases(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -57,14 +67,17 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
     unchanged_result: CheckResult | None = None
     seed = case.seed if case.seed is not None else index
     for candidate in ctx.candidates:
-        call = call_text(candidate.name, case.args)
+        # Arguments the unchanged check reads back stay positional (the worker returns those).
+        args, kwargs = arrange(candidate, reference_names(ctx.reference), case.args,
+                               max(case.unchanged) + 1 if case.unchanged else 0)
+        call = call_text(candidate.name, args, kwargs=kwargs)
         if candidate.label in given_up:
             failure = CheckResult(title, False, _("{call} was not run: {why}").format(call=call, why=given_up[candidate.label]),
                                   to_jsonable(expected), None, call, hint, candidate.label,
                                   outcome="skipped-after-failure", weight=case.weight)
             first_failure = first_failure or failure
             continue
-        reply = ctx.worker.call(candidate.target, case.args, seed=seed, return_args=bool(case.unchanged))
+        reply = ctx.worker.call(candidate.target, args, kwargs, seed=seed, return_args=bool(case.unchanged))
         if not reply.ok:
             message, outcome = ctx.failure_text(call, reply)
             if outcome in ("timeout", "crash"):

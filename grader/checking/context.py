@@ -76,8 +76,9 @@ def materialize(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def call_text(name: str, args: tuple, names: tuple[str, ...] = ()) -> str:
+def call_text(name: str, args: tuple, names: tuple[str, ...] = (), kwargs: dict | None = None) -> str:
     parts = [source_text(a, names[i] if i < len(names) else "") for i, a in enumerate(args)]
+    parts += [f"{key}={source_text(value)}" for key, value in (kwargs or {}).items()]
     return f"{name}({', '.join(parts)})"
 
 

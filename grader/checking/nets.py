@@ -113,11 +113,13 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
         net, ref, w, x, t = _simple_setup(ctx, spec)
         h = 1e-4
         ops, target, loss = [], {"handle": net.handle}, net.method("loss")
+        array = net.array_handle(("W",), w)  # moved in place: whatever shares W sees the change
         for idx in np.ndindex(w.shape):
             for sign in (1, -1):
                 moved = w.copy()
                 moved[idx] += sign * h
-                ops += [set_op(target, ["W"], moved), call_op({"handle": net.handle, "method": loss}, (x, t))]
+                write = fill_op(array, moved) if array is not None else set_op(target, ["W"], moved)
+                ops += [write, call_op({"handle": net.handle, "method": loss}, (x, t))]
         net.script.append(_("central differences of net.loss({x}, {t}) in each W[i, j]").format(
             x=source_text(x), t=source_text(t)))
         reply = ctx.worker.batch(ops)
@@ -148,8 +150,7 @@ def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch:
     ref = ctx.reference(i, h, o)
     ref.params = {k: v.copy() for k, v in params.items()}
     net = StudentNet(ctx, spec, (i, h, o), seed=seed, keywords=TWO_LAYER_KEYWORDS)
-    for key in PARAMS:
-        net.set(("params", key), params[key], quiet=True)
+    net.set_params(params)
     net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))
     return net, ref, x, t, params
 
@@ -271,7 +272,7 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
         net, ref, x, t, params = _two_layer_setup(ctx, spec)
         actual = net.call("numerical_gradient", x, t)
         changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
-        facts = {"loss_reads_params": _loss_reads_params(ctx, net, x, t)} if _all_zero(actual) else {}
+        facts = {"loss_reads_params": net.loss_reads_params(x, t)} if _all_zero(actual) else {}
         results = [_verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6, **facts)]
         name = _("{name}: params left unchanged").format(name=spec.name)
         ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))
@@ -294,27 +295,6 @@ def _all_zero(grads: Any) -> bool:
         isinstance(v, np.ndarray) and v.size and not np.any(v) for v in grads.values())
 
 
-def _loss_reads_params(ctx: CheckContext, net: StudentNet, x: np.ndarray, t: np.ndarray) -> bool:
-    """Does the student's loss change when W1 changes? Told apart from a gradient that is zero on
-    purpose (a stub), for the diagnosis of a numerical gradient that moves a copy."""
-    loss = net.method("loss")
-    w1 = net.get(("params", "W1"))
-    if not isinstance(w1, np.ndarray):
-        return False
-    handle = net.array_handle(("params", "W1"), w1)
-    update = fill_op(handle, w1 + 1.0) if handle is not None else set_op({"handle": net.handle}, ["params", "W1"],
-                                                                           w1 + 1.0)
-    reply = ctx.worker.batch([call_op({"handle": net.handle, "method": loss}, (x, t)), update,
-                              call_op({"handle": net.handle, "method": loss}, (x, t))])
-    if not reply.ok or len(reply.replies) != 3 or not all(r.ok for r in reply.replies):
-        return False
-    before, after = reply.replies[0].value, reply.replies[2].value
-    try:
-        return bool(np.isfinite(float(before)) and np.isfinite(float(after)) and float(before) != float(after))
-    except (TypeError, ValueError):
-        return False
-
-
 def _same(a: Any, b: np.ndarray) -> bool:
     return isinstance(a, np.ndarray) and a.shape == b.shape and bool(np.array_equal(a, b))
 
@@ -332,14 +312,10 @@ def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
     return _run(ctx, spec, body)
 
 
-def _updates(net: StudentNet, params: dict[str, np.ndarray]) -> list[dict]:
+def _updates(net: StudentNet, params: dict[str, np.ndarray], handles: dict[str, int | None]) -> list[dict]:
     """Write each parameter into the array the net holds (layers share it), or replace it."""
-    ops = []
-    for key in PARAMS:
-        handle = net.array_handle(("params", key), params[key])
-        ops.append(fill_op(handle, params[key]) if handle is not None
-                   else set_op({"handle": net.handle}, ["params", key], params[key]))
-    return ops
+    return [fill_op(handles[key], params[key]) if handles.get(key) is not None
+            else set_op({"handle": net.handle}, ["params", key], params[key]) for key in PARAMS]
 
 
 def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -358,6 +334,8 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         method = method if net.has(method) else net.method("numerical_gradient")
         params = {k: net.get(("params", k)) for k in PARAMS}
         before = net.call("loss", x, t)
+        # The arrays the net holds, found once: the steps write into them (a layer net shares them).
+        handles = {k: net.array_handle(("params", k), params[k]) for k in PARAMS}
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
@@ -376,7 +354,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
                                         method=method, got=describe_kind(grads)), call=net.text,
                                         graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
             params = {k: params[k] - lr * grads[k] for k in PARAMS}
-            updates = _updates(net, params)
+            updates = _updates(net, params, handles)
         net._check(ctx.worker.batch(updates))
         after = net.call("loss", x, t)
         ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)

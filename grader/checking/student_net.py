@@ -21,8 +21,8 @@ from .display import source_text
 from ..exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
-from ..worker.client import StudentError, call_op, set_op
-from ..worker.wire import Opaque
+from ..worker.client import StudentError, call_op, get_op, set_op
+from ..worker.wire import Handle, Opaque
 
 TWO_LAYER_KEYWORDS = ("input_size", "hidden_size", "output_size", "weight_init_std")
 # Other names learners give the book's methods, tried in order when the book's name is absent.
@@ -90,11 +90,31 @@ class StudentNet:
         else:
             self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
 
+    def set_params(self, values: dict[str, np.ndarray]) -> None:
+        """``net.params[key][...] = value`` for every key, in three round trips whatever the count:
+        the params dict, then each array (its value, to check its shape, and a handle), then the writes."""
+        reply = self.ctx.worker.call({"handle": self.handle, "method": "__getattribute__"}, ("params",), keep=True)
+        handles: dict[str, int | None] = {key: None for key in values}
+        if reply.ok and isinstance(reply.value, Handle):
+            params = {"handle": reply.value.id, "method": "__getitem__"}
+            ops = [op for key in values for op in (get_op({"handle": self.handle}, ["params", key]),
+                                                    call_op(params, (key,), keep=True))]
+            found = self.ctx.worker.batch(ops, stop_on_error=False)
+            pairs = list(zip(found.replies[0::2], found.replies[1::2])) if found.ok else []
+            for (key, like), (current, array) in zip(values.items(), pairs):
+                if current.ok and array.ok and isinstance(array.value, Handle) and _same_kind(current.value, like):
+                    handles[key] = array.value.id
+        writes = [fill_op(handles[key], value) if handles[key] is not None
+                  else set_op({"handle": self.handle}, ["params", key], value) for key, value in values.items()]
+        reply = self.ctx.worker.batch(writes)
+        self._check(reply)
+        for sub in reply.replies:
+            self._check(sub)
+
     def array_handle(self, path: tuple[str, ...], like: Any) -> int | None:
         """A handle to the float array at ``path`` if it has ``like``'s shape, else None."""
         current = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
-        if not (current.ok and isinstance(current.value, np.ndarray) and current.value.dtype.kind == "f"
-                and current.value.shape == np.shape(like)):
+        if not (current.ok and _same_kind(current.value, like)):
             return None
         handle = self.handle
         for depth, key in enumerate(path):
@@ -141,6 +161,26 @@ class StudentNet:
         reply = self.ctx.worker.request({"op": "has", "target": {"handle": self.handle}, "names": [method]})
         return bool(reply.ok and reply.value and reply.value[0])
 
+    def loss_reads_params(self, x: np.ndarray, t: np.ndarray) -> bool:
+        """Does the student's loss change when W1 changes? Tells a numerical gradient that moves a
+        copy (zeros although the loss depends on the parameters) from one that is zero on purpose."""
+        loss = self.method("loss")
+        w1 = self.get(("params", "W1"))
+        if not isinstance(w1, np.ndarray):
+            return False
+        handle = self.array_handle(("params", "W1"), w1)
+        update = fill_op(handle, w1 + 1.0) if handle is not None else set_op({"handle": self.handle},
+                                                                             ["params", "W1"], w1 + 1.0)
+        reply = self.ctx.worker.batch([call_op({"handle": self.handle, "method": loss}, (x, t)), update,
+                                       call_op({"handle": self.handle, "method": loss}, (x, t))])
+        if not reply.ok or len(reply.replies) != 3 or not all(r.ok for r in reply.replies):
+            return False
+        before, after = reply.replies[0].value, reply.replies[2].value
+        try:
+            return bool(np.isfinite(float(before)) and np.isfinite(float(after)) and float(before) != float(after))
+        except (TypeError, ValueError):
+            return False
+
     def ends_in_softmax_with_loss(self) -> bool:
         """A chapter-5 net: its last layer is a SoftmaxWithLoss, so its predict returns scores."""
         for name in LAST_LAYER_NAMES:
@@ -148,6 +188,10 @@ class StudentNet:
             if reply.ok and isinstance(reply.value, Opaque) and "softmaxwithloss" in reply.value.type_name.lower():
                 return True
         return False
+
+
+def _same_kind(current: Any, like: Any) -> bool:
+    return isinstance(current, np.ndarray) and current.dtype.kind == "f" and current.shape == np.shape(like)
 
 
 def fill_op(array_handle: int, value: Any) -> dict[str, Any]:

@@ -142,6 +142,10 @@ def load_record(raw: dict[str, Any], keys: dict[tuple[str, int], int]) -> dict[s
         params = _params(item.get("params"))
         if params is not None:
             entry["params"] = params
+        names = item.get("param_names")
+        if isinstance(names, list) and len(names) <= 255 and all(isinstance(n, str) and n.isidentifier()
+                                                                   and len(n) <= 100 for n in names):
+            entry["param_names"] = list(names)
         written.append(entry)
     imported = []
     for item in definitions.get("imported") if isinstance(definitions.get("imported"), list) else ():

@@ -709,6 +709,7 @@ class Worker:
                          "uses": _uses(value, keys)}
                 if isinstance(value, types.FunctionType):
                     entry["params"] = _positional(value)
+                    entry["param_names"] = list(value.__code__.co_varnames[:value.__code__.co_argcount])
                 written.append(entry)
         imported, listed = [], set()
         finder = getattr(self, "finder", None)
