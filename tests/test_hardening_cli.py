@@ -1,0 +1,300 @@
+"""A CLI that CI can lean on: several reports per run, a report even when grading is impossible,
+no overwritten inputs, time limits, clean stops, pipes, --version, --help and --fail-under."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISE_IDS, ROOT, SUBMISSIONS, run_grade
+
+EXAMPLE_PLUGIN = ROOT / "examples" / "dlfs-grader-chapter3"
+MISTAKES = ROOT / "examples" / "chapter4_with_mistakes.py"
+
+
+def grade_env(tmp: Path | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(EXAMPLE_PLUGIN)]), NO_COLOR="1", **extra)
+    env.pop("FORCE_COLOR", None)
+    if tmp is not None:  # the worker's folder goes here, so a test can see what is left behind
+        env["TMPDIR"] = str(tmp)
+    return env
+
+
+def grade_cmd(*args: str, env: dict | None = None, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=ROOT, env=env or grade_env(),
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def leftovers(tmp: Path) -> list[str]:
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith("dlfs-grade-"))
+
+
+# ---- several formats, one grading -------------------------------------------------------------------
+
+def test_one_run_writes_every_format_it_is_asked_for(tmp_path):
+    result = run_grade(str(SUBMISSIONS / "correct.py"), "-f", "terminal", "-f", "json", "-o", str(tmp_path / "r.json"),
+                       "-f", "html", "-o", str(tmp_path / "r.html"), "-f", "junit", "-o", str(tmp_path / "j.xml"))
+    assert result.returncode == 0, result.stderr
+    assert "Score: 100 / 100" in result.stdout  # the terminal report on stdout
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["score"] == 100 and data["assignment"] == "chapter4"
+    from grader import __version__
+    assert data["grader_version"] == __version__
+    graded_at = data["graded_at"]
+    assert graded_at.endswith("+00:00") and abs(time.time() - _epoch(graded_at)) < 300
+    assert all(e["duration"] > 0 for e in data["exercises"]) and data["duration"] >= sum(
+        e["duration"] for e in data["exercises"])
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    junit = ET.parse(tmp_path / "j.xml").getroot()
+    assert "correct.py" in junit.get("name")
+    suites = list(junit)
+    assert all(s.get("timestamp") == graded_at[:19] for s in suites)
+    assert all(float(s.get("time")) > 0 for s in suites)
+    assert sum(float(c.get("time")) for s in suites for c in s.iter("testcase")) > 0
+    assert result.stderr.count("report written to") == 3
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-o", "a.json", "-f", "json", "-f", "html"], "does not follow a -f"),
+    (["-f", "json", "-f", "markdown"], "only one format can go to standard output"),
+    (["-f", "json", "-o", "same.json", "-f", "junit", "-o", "same.json"], "given twice"),
+])
+def test_badly_paired_formats_are_usage_errors(args, fragment):
+    result = run_grade(str(SUBMISSIONS / "correct.py"), *args)
+    assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- a report even when the submission cannot be graded -----------------------------------------------
+
+@pytest.mark.parametrize("source, reason", [
+    ("def sum_squares_error(y, t)\n    return 0\n", "syntax error"),
+    ("# nothing yet\n", "empty"),
+    (bytes(range(256)) * 8, "binary"),
+])
+def test_an_ungradable_submission_still_gets_every_machine_report(tmp_path, source, reason):
+    path = tmp_path / "submission.py"
+    path.write_bytes(source if isinstance(source, bytes) else source.encode("utf-8"))
+    out = {fmt: tmp_path / name for fmt, name in (("json", "r.json"), ("junit", "j.xml"),
+                                                   ("gradescope", "results.json"), ("markdown", "s.md"))}
+    args = [arg for fmt, target in out.items() for arg in ("-f", fmt, "-o", str(target))]
+    result = run_grade(str(path), *args)
+    assert result.returncode == 2 and result.stderr.startswith("grade: error:") and reason in result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads(out["json"].read_text(encoding="utf-8"))
+    assert data["score"] == 0 and data["max_score"] == 100 and reason in data["error"]
+    assert [e["id"] for e in data["exercises"]] == list(EXERCISE_IDS)
+    junit = ET.parse(out["junit"]).getroot()
+    assert int(junit.get("tests")) == 7 and int(junit.get("failures")) + int(junit.get("errors")) == 7
+    results = json.loads(out["gradescope"].read_text(encoding="utf-8"))
+    assert results["score"] == 0 and all(t["status"] == "failed" for t in results["tests"])
+    assert reason in out["markdown"].read_text(encoding="utf-8")
+
+
+def test_an_ungradable_submission_gets_its_json_on_stdout_too(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json", encoding="utf-8")
+    result = run_grade(str(path), "-f", "json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["score"] == 0 and "not a valid notebook" in result.stderr
+
+
+# ---- inputs are never overwritten; files appear whole ---------------------------------------------------
+
+def test_o_never_overwrites_the_submission_or_another_input(tmp_path):
+    submission = tmp_path / "mine.py"
+    original = (SUBMISSIONS / "correct.py").read_bytes()
+    submission.write_bytes(original)
+    linked = tmp_path / "report.json"
+    os.link(submission, linked)  # another name for the same file
+    plugin = tmp_path / "my_plugin.py"
+    plugin.write_text("", encoding="utf-8")
+    for target in (submission, linked, tmp_path / "other.py", plugin):
+        result = run_grade(str(submission), "--plugin", str(plugin), "-f", "json", "-o", str(target))
+        assert result.returncode == 2 and "grade: error:" in result.stderr, target
+    assert submission.read_bytes() == original and plugin.read_text() == ""
+    assert not (tmp_path / "other.py").exists()
+
+
+def test_a_report_file_is_replaced_whole_and_no_temporary_file_is_left(tmp_path):
+    from grader.report_files import write_atomically
+
+    target = tmp_path / "report.json"
+    target.write_text("old report", encoding="utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomically(target, "half a report \ud800")  # fails while writing
+    assert target.read_text(encoding="utf-8") == "old report"
+    write_atomically(target, "new report")
+    assert target.read_text(encoding="utf-8") == "new report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # an ordinary file, readable as usual
+
+
+# ---- time limits and stops leave nothing behind -------------------------------------------------------------
+
+SLOW = """
+import time
+import numpy as np
+
+def sum_squares_error(y, t):
+    time.sleep(1.5)
+    return 0.5 * np.sum((y - t) ** 2)
+
+def cross_entropy_error(y, t):
+    time.sleep(1.5)
+    return 0.0
+"""
+
+
+def test_the_total_time_limit_says_what_was_and_was_not_graded(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW, encoding="utf-8")
+    started = time.monotonic()
+    result = grade_cmd(str(path), "--total-timeout", "4", "-f", "json", env=grade_env(tmp_path / "tmp"))
+    elapsed = time.monotonic() - started
+    data = json.loads(result.stdout)
+    assert result.returncode == 1
+    graded = [e["id"] for e in data["exercises"] if e["graded"]]
+    not_graded = [e["id"] for e in data["exercises"] if not e["graded"]]
+    assert "sum_squares_error" not in graded and "two_layer_net" in not_graded
+    assert "total time limit (4 s" in data["error"] and f"{len(graded)} of 7 exercises graded" in data["error"]
+    for e in data["exercises"]:
+        if not e["graded"]:
+            assert e["status"] == "timeout" and e["score"] == 0 and "--total-timeout" in e["message"]
+    assert elapsed < 40, elapsed  # the limit, plus starting and stopping, not 7 exercises x 1.5 s x cases
+    assert leftovers(tmp_path / "tmp") == []
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker process")
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code):
+    (tmp_path / "tmp").mkdir()
+    path = tmp_path / "hangs.py"
+    path.write_text("import time\n\ndef sum_squares_error(y, t):\n    time.sleep(60)\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", str(path), "--timeout", "60"], cwd=ROOT,
+                            env=grade_env(tmp_path / "tmp"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and not (workers and leftovers(tmp_path / "tmp")):
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert workers and leftovers(tmp_path / "tmp"), "the worker never started"
+    time.sleep(2.0)  # well into grading: the first call sleeps for a minute
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert leftovers(tmp_path / "tmp") == []
+    time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+# ---- pipes, --version, --help, --fail-under --------------------------------------------------------------
+
+def test_a_reader_that_stops_early_is_no_error():
+    """`grade --list-exercises | head -1`: the pipe is closed before grade writes."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    result = subprocess.run([sys.executable, "-m", "grader.cli", "--list-exercises"], cwd=ROOT, env=grade_env(),
+                            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write_end)
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_head_reads_the_first_exercise_quietly():
+    result = subprocess.run(f"set -o pipefail; '{sys.executable}' -m grader.cli --list-exercises | head -1",
+                            shell=True, executable="/bin/bash", cwd=ROOT, env=grade_env(), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.split()[0] == "sum_squares_error"
+
+
+def test_version_is_the_packages():
+    from grader import __version__
+    result = grade_cmd("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"grade (dlfs-grader) {__version__}"
+
+
+def test_help_describes_every_subcommand_the_path_kinds_and_the_exit_codes():
+    from grader.cli import SUBCOMMANDS
+    text = grade_cmd("--help").stdout
+    for name in SUBCOMMANDS:
+        assert name in text
+    for fragment in (".py file", "notebook (.ipynb)", "folder", "exit status", "3  an internal error",
+                     "--fail-under", "--total-timeout", "--assignment", "-f terminal -f json -o report.json"):
+        assert fragment in text, fragment
+
+
+@pytest.mark.parametrize("threshold, code", [("70", 0), ("72.5", 0), ("80", 1), ("72%", 0), ("73%", 1)])
+def test_fail_under_decides_the_exit_status_by_the_score(threshold, code):
+    result = run_grade(str(MISTAKES), "--fail-under", threshold, "-f", "json")
+    assert json.loads(result.stdout)["score"] == 72.5
+    assert result.returncode == code, result.stderr
+    assert ("below --fail-under" in result.stderr) == bool(code)
+
+
+# ---- assignments -------------------------------------------------------------------------------------------
+
+def test_an_installed_plugin_does_not_change_the_default_grade():
+    alone = json.loads(run_grade(str(MISTAKES), "-f", "json").stdout)
+    with_plugin = json.loads(grade_cmd(str(MISTAKES), "--plugin", "dlfs_grader_chapter3.plugin", "-f", "json").stdout)
+    assert (alone["score"], alone["max_score"]) == (with_plugin["score"], with_plugin["max_score"]) == (72.5, 100)
+    assert [e["id"] for e in with_plugin["exercises"]] == list(EXERCISE_IDS)
+
+
+def test_a_plugins_assignment_is_chosen_by_name_and_listed():
+    listing = grade_cmd("--plugin", "dlfs_grader_chapter3.plugin", "--list-assignments").stdout
+    rows = {line.split()[0]: line for line in listing.splitlines()}
+    assert "100 pts" in rows["chapter4"] and "20 pts" in rows["chapter3"]
+    report = json.loads(grade_cmd(str(MISTAKES), "--plugin", "dlfs_grader_chapter3.plugin", "--assignment",
+                                  "chapter3", "-f", "json").stdout)
+    assert [e["id"] for e in report["exercises"]] == ["step_function", "sigmoid", "softmax"]
+    assert report["max_score"] == 20 and report["assignment"] == "chapter3"
+
+
+def test_an_instructors_toml_names_the_exercises_and_their_points(tmp_path):
+    course = tmp_path / "my_course.toml"
+    course.write_text('id = "week4"\ntitle = "Week 4"\n\n[points]\nnumerical_diff = 30\nsum_squares_error = 20\n',
+                      encoding="utf-8")
+    report = json.loads(run_grade(str(SUBMISSIONS / "correct.py"), "--assignment", str(course), "-f", "json").stdout)
+    assert [(e["id"], e["max_score"]) for e in report["exercises"]] == [("numerical_diff", 30),
+                                                                          ("sum_squares_error", 20)]
+    assert report["score"] == report["max_score"] == 50 and report["assignment"] == "week4"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('id = "x"\n[points]\nsoftmax = 10\n', "no loaded plugin provides"),
+    ('id = "x"\n[points]\nnumerical_diff = "ten"\n', "expected a number of points"),
+    ('id = "x"\nextra = 1\n[points]\nnumerical_diff = 1\n', "unknown field"),
+])
+def test_a_broken_assignment_is_a_clear_usage_error(tmp_path, text, fragment):
+    course = tmp_path / "course.toml"
+    course.write_text(text, encoding="utf-8")
+    result = run_grade(str(SUBMISSIONS / "correct.py"), "--assignment", str(course))
+    assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
