@@ -47,7 +47,8 @@ class FolderLoader:
         return Submission(path, tuple(cells), sibling_files(path), tuple(skipped))
 
     def _python_cell(self, path: Path, number: int) -> CodeCell:
-        source = read_text(path)
+        from .python_file import read_source  # PEP 263 coding lines, as for a single file
+        source = read_source(path)
         try:
             ast.parse(source)
         except SyntaxError as exc:
