@@ -20,7 +20,8 @@ MISTAKES = ROOT / "examples" / "chapter4_with_mistakes.py"
 
 
 def grade_env(tmp: Path | None = None, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(EXAMPLE_PLUGIN)]), NO_COLOR="1", **extra)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(EXAMPLE_PLUGIN)]), NO_COLOR="1")
+    env.update(extra)
     env.pop("FORCE_COLOR", None)
     if tmp is not None:  # the worker's folder goes here, so a test can see what is left behind
         env["TMPDIR"] = str(tmp)
@@ -298,3 +299,75 @@ def test_a_broken_assignment_is_a_clear_usage_error(tmp_path, text, fragment):
     course.write_text(text, encoding="utf-8")
     result = run_grade(str(SUBMISSIONS / "correct.py"), "--assignment", str(course))
     assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+# ---- the student template -----------------------------------------------------------------------------------
+
+def test_the_student_template_asks_for_what_the_grader_checks():
+    """The grader checks integer-label batches of cross_entropy_error: the template may not call them optional."""
+    import tomllib
+    spec = tomllib.loads((ROOT / "exercises" / "02_cross_entropy_error.toml").read_text(encoding="utf-8"))
+    assert any(r.get("params", {}).get("labels") == "int" for r in spec["random"])
+    for template in ("chapter4.py", "chapter4.ipynb"):
+        text = (ROOT / "student_template" / template).read_text(encoding="utf-8")
+        assert "integer labels" in text and "Also graded" in text, template
+        assert not [line for line in text.splitlines() if "ptional" in line and "label" in line], template
+
+
+# ---- Gradescope ---------------------------------------------------------------------------------------------
+
+def _bundle(tmp_path: Path, *args: str) -> Path:
+    zipped = tmp_path / "autograder.zip"
+    result = grade_cmd("gradescope-bundle", "-o", str(zipped), *args)
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "autograder"  # a fake /autograder
+    (root / "submission").mkdir(parents=True)
+    import zipfile
+    with zipfile.ZipFile(zipped) as archive:
+        names = archive.namelist()
+        assert {"setup.sh", "run_autograder"} <= set(names)
+        for name in ("setup.sh", "run_autograder"):
+            assert (archive.getinfo(name).external_attr >> 16) & 0o111, f"{name} must be executable"
+        archive.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):
+        (root / "source" / name).chmod(0o755)
+        assert subprocess.run(["bash", "-n", str(root / "source" / name)]).returncode == 0
+    return root
+
+
+def _run_autograder(root: Path, python_path: str) -> dict:
+    env = grade_env(root, AUTOGRADER_ROOT=str(root), DLFS_PYTHON=sys.executable, PYTHONPATH=python_path)
+    result = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+
+
+def test_the_gradescope_bundle_grades_a_submission_in_a_fake_autograder_layout(tmp_path):
+    root = _bundle(tmp_path, "--lang", "ko", "--total-timeout", "50")
+    # The grader shipped in the zip is complete: install it (without dependencies) and run that copy.
+    target = tmp_path / "installed"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                              "--target", str(target), str(root / "source" / "dlfs-grader")], capture_output=True,
+                             text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    (root / "submission" / "chapter4.py").write_bytes(MISTAKES.read_bytes())
+    results = _run_autograder(root, str(target))
+    assert results["score"] == 72.5 and results["tests"]
+    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(100, abs=0.01)
+    assert "점수" in results["output"]  # --lang ko was passed through
+    # A submission that cannot be graded still gets its results.json, with score 0 and the reason.
+    (root / "submission" / "chapter4.py").write_text("def broken(:\n", encoding="utf-8")
+    results = _run_autograder(root, str(target))
+    assert results["score"] == 0 and "chapter4.py" in results["output"]  # the reason, in Korean
+    assert all(t["status"] == "failed" for t in results["tests"])
+
+
+def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file(tmp_path):
+    course = tmp_path / "week4.toml"
+    course.write_text('id = "week4"\n[points]\nnumerical_diff = 40\n', encoding="utf-8")
+    root = _bundle(tmp_path, "--assignment", str(course))
+    assert (root / "source" / "assignment.toml").is_file()
+    (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())
+    results = _run_autograder(root, str(ROOT))
+    assert results["score"] == results["max_score"] == 40

@@ -37,6 +37,8 @@ def results(report: Report) -> dict:
                           "status": "passed" if check.passed else "failed", "output": output,
                           "visibility": "visible"})
     summary = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
+    if report.error:  # why nothing (or not everything) was graded
+        summary += "\n" + report.error
     return {"score": report.score, "max_score": report.max_score, "output": summary, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
 
