@@ -119,7 +119,9 @@ def test_student_code_cannot_import_the_grader_or_the_reference_at_top_level(wor
     records = loaded["statements"]
     assert [r["status"] for r in records] == ["ok", "ok", "error", "error", "error", "ok"]
     for record in records[2:5]:
-        assert record["error"]["type"] in ("ImportError", "ModuleNotFoundError")
+        # grader: refused by name; reference and exercises (a student may have files of those names):
+        # their folders cannot be read
+        assert record["error"]["type"] in ("ImportError", "ModuleNotFoundError", "PermissionError")
     assert call(worker, "alive").value == 1
 
 
@@ -140,7 +142,7 @@ def try_import(root, name, strip_guards):
     import colorsys  # imports still work in general
     try:
         __import__(name)
-    except ImportError as exc:
+    except (ImportError, PermissionError) as exc:
         return [findable, type(exc).__name__, name in sys.modules]
     return [findable, 'imported', name in sys.modules]
 """
@@ -154,7 +156,7 @@ def test_student_code_cannot_import_the_grader_or_the_reference_inside_a_call(wo
     assert reply.ok, reply.error
     findable, outcome, loaded = reply.value
     assert findable is True
-    assert outcome in ("ImportError", "ModuleNotFoundError")
+    assert outcome in ("ImportError", "ModuleNotFoundError", "PermissionError")
     assert loaded is False
 
 

@@ -24,7 +24,9 @@ import traceback
 import types
 
 SUBMISSION_MODULE = "__dlfs_submission__"
-BLOCKED_IMPORTS = frozenset({"grader", "reference", "exercises"})
+# The answer key and the specs are grader._reference and grader._exercises: a student's own
+# reference.py or exercises.py is theirs to import.
+BLOCKED_IMPORTS = frozenset({"grader"})
 # Loaded once, disarmed, then never loaded again: its fork_exec starts processes without
 # any audit event, and a fresh copy (after deleting it from sys.modules) would be armed.
 DISARMED = "_posixsubprocess"
