@@ -214,10 +214,11 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 worker = WorkerClient(limits, started=(workdir, process))
         return _run(args, worker)
     finally:
-        if worker is not None:
-            worker.close()
-        elif workdir is not None:
-            _discard(workdir, process)
+        with interrupts.deferred():  # a stop signal now waits until the worker and its folder are gone
+            if worker is not None:
+                worker.close()
+            elif workdir is not None:
+                _discard(workdir, process)
 
 
 def _discard(workdir: Path, process) -> None:

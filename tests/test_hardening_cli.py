@@ -185,6 +185,20 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _processes_working_in(folder: Path) -> list[int]:
+    """Live processes whose current folder is inside ``folder`` (the worker runs in its own folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd.startswith(str(folder)) and _alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] not in ("Z", "X")
@@ -193,8 +207,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the worker process")
-@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code):
+@pytest.mark.parametrize("signum, code, when", [(signal.SIGTERM, 143, "while grading"),
+                                                (signal.SIGINT, 130, "while grading"),
+                                                (signal.SIGTERM, 143, "as the worker starts")])
+def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code, when):
     (tmp_path / "tmp").mkdir()
     path = tmp_path / "hangs.py"
     path.write_text("import time\n\ndef sum_squares_error(y, t):\n    time.sleep(60)\n", encoding="utf-8")
@@ -202,11 +218,18 @@ def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code
                             env=grade_env(tmp_path / "tmp"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     workers: list[int] = []
-    while time.monotonic() < deadline and not (workers and leftovers(tmp_path / "tmp")):
+    while time.monotonic() < deadline and not leftovers(tmp_path / "tmp"):
+        time.sleep(0.01)
+    assert leftovers(tmp_path / "tmp"), "the worker's folder never appeared"
+    if when == "while grading":
+        while time.monotonic() < deadline and not workers:
+            workers = _children(proc.pid)
+            time.sleep(0.05)
+        assert workers, "the worker never started"
+        time.sleep(2.0)  # well into grading: the first call sleeps for a minute
+        assert set(workers) & set(_processes_working_in(tmp_path / "tmp"))  # the probe sees the worker
+    else:  # the folder exists; the process may or may not yet
         workers = _children(proc.pid)
-        time.sleep(0.05)
-    assert workers and leftovers(tmp_path / "tmp"), "the worker never started"
-    time.sleep(2.0)  # well into grading: the first call sleeps for a minute
     proc.send_signal(signum)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
@@ -214,6 +237,7 @@ def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code
     assert leftovers(tmp_path / "tmp") == []
     time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+    assert _processes_working_in(tmp_path / "tmp") == []
 
 
 # ---- pipes, --version, --help, --fail-under --------------------------------------------------------------
