@@ -46,7 +46,12 @@ exit status:
   2  bad usage, or a submission that cannot be graded at all (missing file, syntax error,
      empty, binary, not Python); machine formats still get a report with score 0
   3  an internal error of the grader (a bug: please report it with the submission)
+  128+N  stopped by signal N (130: Ctrl-C, 143: SIGTERM); the worker and its folder are removed first
 """
+
+USAGE = """grade [options] PATH
+       grade SUBCOMMAND [options]
+       grade --list-exercises | --list-assignments | --list-plugins | --version"""
 
 
 class _InOrder(argparse.Action):
@@ -60,7 +65,7 @@ class _InOrder(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     subcommands = "\n".join(f"  {name:<20} {text}" for name, (_main, text) in SUBCOMMANDS.items())
-    parser = argparse.ArgumentParser(prog="grade", description=DESCRIPTION,
+    parser = argparse.ArgumentParser(prog="grade", usage=USAGE, description=DESCRIPTION,
                                      epilog=EPILOG.format(subcommands=subcommands),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", nargs="?", type=Path, metavar="PATH",

@@ -13,7 +13,6 @@ old file or the whole new one, never half a report.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -106,6 +105,8 @@ def input_files(submission: Path | None, plugins: Iterable[str], exercise_dirs: 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as UTF-8 via a temporary file in the same folder and a rename."""
+    import tempfile
+
     folder = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False, newline="")

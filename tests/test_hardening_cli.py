@@ -40,9 +40,12 @@ def leftovers(tmp: Path) -> list[str]:
 # ---- several formats, one grading -------------------------------------------------------------------
 
 def test_one_run_writes_every_format_it_is_asked_for(tmp_path):
-    result = run_grade(str(SUBMISSIONS / "correct.py"), "-f", "terminal", "-f", "json", "-o", str(tmp_path / "r.json"),
-                       "-f", "html", "-o", str(tmp_path / "r.html"), "-f", "junit", "-o", str(tmp_path / "j.xml"))
+    (tmp_path / "tmp").mkdir()
+    result = grade_cmd(str(SUBMISSIONS / "correct.py"), "-f", "terminal", "-f", "json", "-o", str(tmp_path / "r.json"),
+                       "-f", "html", "-o", str(tmp_path / "r.html"), "-f", "junit", "-o", str(tmp_path / "j.xml"),
+                       env=grade_env(tmp_path / "tmp"))
     assert result.returncode == 0, result.stderr
+    assert leftovers(tmp_path / "tmp") == []  # a finished grading leaves no worker folder
     assert "Score: 100 / 100" in result.stdout  # the terminal report on stdout
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["score"] == 100 and data["assignment"] == "chapter4"
@@ -101,6 +104,8 @@ def test_an_ungradable_submission_still_gets_every_machine_report(tmp_path, sour
     results = json.loads(out["gradescope"].read_text(encoding="utf-8"))
     assert results["score"] == 0 and all(t["status"] == "failed" for t in results["tests"])
     assert reason in out["markdown"].read_text(encoding="utf-8")
+    html_page = run_grade(str(path), "-f", "html").stdout
+    assert 'class="report-error"' in html_page and reason in html_page
 
 
 def test_an_ungradable_submission_gets_its_json_on_stdout_too(tmp_path):
