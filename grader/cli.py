@@ -239,6 +239,12 @@ def _discard(workdir: Path, process) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _visible(text: str) -> str:
+    """A message that may quote the submission (a syntax error's line), with no raw control character."""
+    from .reporters.safe_text import visible
+    return visible(text)
+
+
 def _internal(exc: BaseException) -> str:
     return _("grade: internal error: {error}\nThis is a bug in the grader, not in your code. Please report it "
              "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
@@ -275,7 +281,7 @@ def _run(args: argparse.Namespace, worker) -> int:
                     name=target.format, names=", ".join(sorted(reporters))))
         check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
     except (SubmissionError, SpecError, PluginError, TargetError) as exc:
-        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+        print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for a student; say what to report instead
         print(_internal(exc), file=sys.stderr)
@@ -311,7 +317,7 @@ def _grade(args: argparse.Namespace, pm, worker, exercises) -> tuple:
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "
             "--total-timeout)").format(seconds=args.total_timeout), status="timeout")
     except SubmissionError as exc:
-        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+        print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         report, status = _not_graded(args.path, exercises, str(exc)), EXIT_USAGE
     except Exception as exc:
         print(_internal(exc), file=sys.stderr)

@@ -400,3 +400,11 @@ def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file
     (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())
     results = _run_autograder(root, str(ROOT))
     assert results["score"] == results["max_score"] == 40
+
+
+def test_an_error_message_quoting_the_submission_sends_no_escape_sequence_to_the_terminal(tmp_path):
+    path = tmp_path / "colours.py"
+    path.write_bytes(b'x = "\x1b[2J\x1b[31mred\n')  # an unterminated string: the syntax error quotes the line
+    result = run_grade(str(path))
+    assert result.returncode == 2 and "syntax error" in result.stderr
+    assert "\x1b" not in result.stderr and "\\x1b[2J" in result.stderr
