@@ -116,7 +116,7 @@ def _input_not_restored(e: Evidence) -> bool:
 
 
 def _gradient_ascent(e: Evidence) -> bool:
-    from ._reference.gradients import numerical_gradient
+    from grader._reference.gradients import numerical_gradient
 
     for o in e.failed("cases"):
         f, x, lr, steps = materialize(o.args)
