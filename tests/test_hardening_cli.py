@@ -395,11 +395,21 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_fake_autograder_layout(t
 def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file(tmp_path):
     course = tmp_path / "week4.toml"
     course.write_text('id = "week4"\n[points]\nnumerical_diff = 40\n', encoding="utf-8")
-    root = _bundle(tmp_path, "--assignment", str(course))
+    plugin = tmp_path / "week4_checks.py"
+    plugin.write_text("from grader import hookimpl\nfrom grader.exercises import CheckSpec\n"
+                      "from grader.report import CheckResult\n\n"
+                      "@hookimpl\ndef grader_checks():\n"
+                      "    return {'week4.here': lambda ctx, spec: [CheckResult(spec.name, True, 'ok')]}\n\n"
+                      "@hookimpl\ndef grader_exercise_checks(exercise):\n"
+                      "    return [CheckSpec('week4.here', 'the course plugin ran')] "
+                      "if exercise.id == 'numerical_diff' else []\n", encoding="utf-8")
+    root = _bundle(tmp_path, "--assignment", str(course), "--plugin", str(plugin))
     assert (root / "source" / "assignment.toml").is_file()
+    assert (root / "source" / "plugins" / "week4_checks.py").is_file()
     (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())
     results = _run_autograder(root, str(ROOT))
     assert results["score"] == results["max_score"] == 40
+    assert any(t["name"] == "numerical_diff: the course plugin ran" for t in results["tests"])
 
 
 def test_an_error_message_quoting_the_submission_sends_no_escape_sequence_to_the_terminal(tmp_path):
