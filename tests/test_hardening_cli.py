@@ -418,3 +418,18 @@ def test_an_error_message_quoting_the_submission_sends_no_escape_sequence_to_the
     result = run_grade(str(path))
     assert result.returncode == 2 and "syntax error" in result.stderr
     assert "\x1b" not in result.stderr and "\\x1b[2J" in result.stderr
+
+
+def test_a_submission_whose_loading_outlasts_the_total_time_limit_gets_a_report_of_nothing_graded(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "slow_helpers.py").write_text("import time\ntime.sleep(4)\n", encoding="utf-8")
+    path = tmp_path / "chapter4.py"
+    path.write_text("import slow_helpers\n\ndef numerical_diff(f, x):\n    return 0.0\n", encoding="utf-8")
+    started = time.monotonic()
+    result = grade_cmd(str(path), "--total-timeout", "1.5", "-f", "json", env=grade_env(tmp_path / "tmp"))
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert "nothing was graded" in data["error"] and data["score"] == 0
+    assert all(not e["graded"] and e["status"] == "timeout" for e in data["exercises"])
+    assert leftovers(tmp_path / "tmp") == []
