@@ -164,17 +164,17 @@ def write_stdout(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    with interrupts.as_exceptions():
-        try:
+    try:
+        with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
             parser = build_parser()
             args = parser.parse_args(argv)
             with use(args.lang or from_environment()):
                 return _main(args, parser)
-        except (interrupts.Interrupted, KeyboardInterrupt) as stop:
-            print(_("grade: interrupted"), file=sys.stderr)
-            return getattr(stop, "exit_code", 130)
+    except (interrupts.Interrupted, KeyboardInterrupt) as stop:
+        print(_("grade: interrupted"), file=sys.stderr)
+        return getattr(stop, "exit_code", 130)
 
 
 def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float, bool] | None:
