@@ -79,6 +79,9 @@ def check_targets(targets: Iterable[Target], inputs: Iterable[Path]) -> None:
             continue
         if path.is_dir():
             raise TargetError(_("-o {path} is a folder; name a file").format(path=path))
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():  # found now, not after a minute of grading
+            raise TargetError(_("-o {path}: there is no folder {folder}").format(path=path, folder=folder))
         for source in inputs:
             if _same_file(path, source):
                 raise TargetError(_("-o {path} would overwrite {source}, which is an input of this grading; write "

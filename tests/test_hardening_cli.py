@@ -126,7 +126,7 @@ def test_o_never_overwrites_the_submission_or_another_input(tmp_path):
     os.link(submission, linked)  # another name for the same file
     plugin = tmp_path / "my_plugin.py"
     plugin.write_text("", encoding="utf-8")
-    for target in (submission, linked, tmp_path / "other.py", plugin):
+    for target in (submission, linked, tmp_path / "other.py", plugin, tmp_path / "no_such_folder" / "r.json"):
         result = run_grade(str(submission), "--plugin", str(plugin), "-f", "json", "-o", str(target))
         assert result.returncode == 2 and "grade: error:" in result.stderr, target
     assert submission.read_bytes() == original and plugin.read_text() == ""
