@@ -188,7 +188,7 @@ def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float
 
 
 def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .report_files import TargetError, pair
+    from .report_files import TargetError, check_targets, input_files, pair
     from .time_limit import DEFAULT_SECONDS
 
     listing = args.list_exercises or args.list_plugins or args.list_assignments
@@ -205,6 +205,12 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.targets = pair(getattr(args, "events", None) or [])
     except TargetError as exc:
         parser.error(str(exc))
+    if not listing:
+        try:  # before the worker starts: a report file that would replace an input is a usage error
+            check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
+        except TargetError as exc:
+            print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+            return EXIT_USAGE
     worker = workdir = process = None
     try:
         if not listing:
@@ -255,7 +261,7 @@ def _run(args: argparse.Namespace, worker) -> int:
     from .exercises import SpecError
     from .loaders.base import SubmissionError
     from .plugins import PluginError, default_manager, describe, make_manager, merged
-    from .report_files import TargetError, check_targets, input_files
+    from .report_files import TargetError
     from .session import load_exercises
 
     try:
@@ -279,7 +285,6 @@ def _run(args: argparse.Namespace, worker) -> int:
             if target.format not in reporters:
                 raise TargetError(_("unknown format '{name}' (choose from {names})").format(
                     name=target.format, names=", ".join(sorted(reporters))))
-        check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
     except (SubmissionError, SpecError, PluginError, TargetError) as exc:
         print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         return EXIT_USAGE
