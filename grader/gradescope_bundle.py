@@ -6,7 +6,9 @@ submission: the student's files are in ``/autograder/submission`` and the result
 be written to ``/autograder/results/results.json``. The zip holds:
 
 * ``setup.sh``: a virtual environment in ``/autograder/venv`` with the grader installed
-  from ``dlfs-grader/`` (the grader's own source, shipped in the zip) and any ``--requirement``;
+  from ``dlfs-grader/`` (the grader's own source, shipped in the zip: from a checkout, its
+  project files; from an installed copy, the ``grader`` package with a pyproject.toml written
+  from the installed metadata) and any ``--requirement``;
 * ``run_autograder``: grades the one notebook or ``.py`` file handed in (or the whole
   folder, in the book's layout) with ``-f gradescope``; ``grade`` writes results.json even
   for a submission it cannot grade, and a last resort covers a grader fault;
@@ -86,12 +88,51 @@ def _script(archive: zipfile.ZipFile, name: str, text: str) -> None:
     archive.writestr(info, text)
 
 
+INSTALLED_PYPROJECT = """[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "dlfs-grader"
+version = "{version}"
+requires-python = ">=3.11"
+dependencies = {dependencies}
+
+[project.scripts]
+grade = "grader.cli:main"
+
+[project.entry-points.pytest11]
+dlfs_grader = "grader.pytest_plugin"
+
+[tool.setuptools.packages.find]
+include = ["grader*"]
+
+[tool.setuptools.package-data]
+"*" = ["**/*.toml", "**/*.po", "**/*.pot", "**/*.j2", "**/*.npz", "**/*.md"]
+"""
+
+
+def _from_checkout() -> bool:
+    return (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "reference").is_dir()
+
+
+def _installed_pyproject() -> str:
+    """A pyproject.toml for the installed ``grader`` package (answer key and specs inside it)."""
+    import json
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        wanted = [r for r in requires("dlfs-grader") or [] if "extra ==" not in r]
+    except PackageNotFoundError:
+        raise FileNotFoundError("dlfs-grader is neither a checkout nor an installed package here") from None
+    return INSTALLED_PYPROJECT.format(version=__version__, dependencies=json.dumps(wanted))
+
+
 def build(output: Path, plugins: list[Path], modules: list[str], assignment: str | None, requirements: list[str],
           options: list[str]) -> list[str]:
     """Write the zip; returns the arguments run_autograder passes to ``grade``."""
-    if not (SOURCE_ROOT / "pyproject.toml").is_file():
-        raise FileNotFoundError(f"{SOURCE_ROOT / 'pyproject.toml'}: the grader's source is needed to bundle it "
-                                "(run this from a checkout of dlfs-grader)")
+    checkout = _from_checkout()
+    pyproject = None if checkout else _installed_pyproject()
     arguments: list[str] = []
     for plugin in plugins:
         arguments += ["--plugin", f"$SOURCE/plugins/{plugin.name}"]
@@ -107,12 +148,16 @@ def build(output: Path, plugins: list[Path], modules: list[str], assignment: str
         _script(archive, "setup.sh", SETUP.format(requirements=requirement_text))
         _script(archive, "run_autograder", RUN.format(version=__version__, options=" ".join(arguments) or "-",
                                                       arguments=quoted))
-        for name in PROJECT_FILES:
-            if (SOURCE_ROOT / name).is_file():
-                archive.write(SOURCE_ROOT / name, f"dlfs-grader/{name}")
-        for name in PACKAGE_DIRS:
-            if (SOURCE_ROOT / name).is_dir():
-                _add_tree(archive, SOURCE_ROOT / name, f"dlfs-grader/{name}")
+        if checkout:
+            for name in PROJECT_FILES:
+                if (SOURCE_ROOT / name).is_file():
+                    archive.write(SOURCE_ROOT / name, f"dlfs-grader/{name}")
+            for name in PACKAGE_DIRS:
+                if (SOURCE_ROOT / name).is_dir():
+                    _add_tree(archive, SOURCE_ROOT / name, f"dlfs-grader/{name}")
+        else:  # installed: grader/ already holds _reference and _exercises
+            archive.writestr("dlfs-grader/pyproject.toml", pyproject)
+            _add_tree(archive, GRADER_DIR, "dlfs-grader/grader")
         for plugin in plugins:
             archive.write(plugin, f"plugins/{plugin.name}")
         if assignment and Path(assignment).is_file():

@@ -58,11 +58,17 @@ def test_pytest_and_polib_come_with_the_grader(wheel):
     assert metadata["Version"] == __version__
 
 
-def test_the_installed_copy_grades_on_its_own(wheel, tmp_path):
-    target = tmp_path / "site"
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("site")
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                               str(target), str(wheel)], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr
+    return target
+
+
+def test_the_installed_copy_grades_on_its_own(installed, tmp_path):
+    target = installed
     env = dict(os.environ, PYTHONPATH=str(target), NO_COLOR="1")  # not the checkout
     submission = tmp_path / "chapter4.py"
     submission.write_bytes((SUBMISSIONS / "correct.py").read_bytes())
@@ -91,3 +97,31 @@ def test_a_students_own_reference_and_exercises_modules_are_theirs(tmp_path):
     report = grade_path(folder / "chapter4.py", only=("sum_squares_error", "numerical_diff"))
     assert statuses(report) == {"sum_squares_error": "passed", "numerical_diff": "passed"}
     assert not report.statements  # both imports ran
+
+
+def test_an_installed_copy_bundles_itself_for_gradescope(installed, tmp_path):
+    """Without a checkout: the zip carries the installed grader package and a pyproject.toml for it."""
+    env = dict(os.environ, PYTHONPATH=str(installed), NO_COLOR="1")
+    zipped = tmp_path / "autograder.zip"
+    result = subprocess.run([sys.executable, "-m", "grader.cli", "gradescope-bundle", "-o", str(zipped)], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zipped) as archive:
+        archive.extractall(root / "source")
+    assert not (root / "source" / "dlfs-grader" / "reference").exists()
+    reinstalled = tmp_path / "reinstalled"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                              "--target", str(reinstalled), str(root / "source" / "dlfs-grader")],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    assert (reinstalled / "grader" / "_exercises" / "assignments" / "chapter4.toml").is_file()
+    assert (reinstalled / "grader" / "i18n" / "locale" / "ko.po").is_file()
+    (root / "submission").mkdir()
+    (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())
+    run = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, capture_output=True, text=True,
+                         timeout=300, env=dict(env, PYTHONPATH=str(reinstalled), AUTOGRADER_ROOT=str(root),
+                                               DLFS_PYTHON=sys.executable, TMPDIR=str(tmp_path)))
+    assert run.returncode == 0, run.stderr
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == 100
