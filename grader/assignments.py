@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, replace
-from importlib.resources import files
+import importlib
 from pathlib import Path
 from typing import Iterable
 
@@ -120,7 +120,7 @@ def select(assignment: Assignment, exercises: Iterable[Exercise], only: Iterable
 
 @hookimpl
 def grader_assignments() -> list[Path]:
-    return [Path(str(files("exercises"))) / "assignments"]
+    return [Path(importlib.import_module("grader._exercises").__path__[0]) / "assignments"]
 
 
 def exercises_for(pm: pluggy.PluginManager, assignment: str | None = None, only: Iterable[str] = ()) -> list[Exercise]:

@@ -46,7 +46,12 @@ exit status:
   2  bad usage, or a submission that cannot be graded at all (missing file, syntax error,
      empty, binary, not Python); machine formats still get a report with score 0
   3  an internal error of the grader (a bug: please report it with the submission)
+  128+N  stopped by signal N (130: Ctrl-C, 143: SIGTERM); the worker and its folder are removed first
 """
+
+USAGE = """grade [options] PATH
+       grade SUBCOMMAND [options]
+       grade --list-exercises | --list-assignments | --list-plugins | --version"""
 
 
 class _InOrder(argparse.Action):
@@ -60,7 +65,7 @@ class _InOrder(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     subcommands = "\n".join(f"  {name:<20} {text}" for name, (_main, text) in SUBCOMMANDS.items())
-    parser = argparse.ArgumentParser(prog="grade", description=DESCRIPTION,
+    parser = argparse.ArgumentParser(prog="grade", usage=USAGE, description=DESCRIPTION,
                                      epilog=EPILOG.format(subcommands=subcommands),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
@@ -168,17 +173,17 @@ def write_stdout(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    with interrupts.as_exceptions():
-        try:
+    try:
+        with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
             parser = build_parser()
             args = parser.parse_args(argv)
             with use(args.lang or from_environment()):
                 return _main(args, parser)
-        except (interrupts.Interrupted, KeyboardInterrupt) as stop:
-            print(_("grade: interrupted"), file=sys.stderr)
-            return getattr(stop, "exit_code", 130)
+    except (interrupts.Interrupted, KeyboardInterrupt) as stop:
+        print(_("grade: interrupted"), file=sys.stderr)
+        return getattr(stop, "exit_code", 130)
 
 
 def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float, bool] | None:
@@ -195,7 +200,7 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.doctor:
         from .worker import doctor
         return doctor.run()
-    from .report_files import TargetError, pair
+    from .report_files import TargetError, check_targets, input_files, pair
     from .time_limit import DEFAULT_SECONDS
 
     listing = args.list_exercises or args.list_plugins or args.list_assignments
@@ -212,6 +217,12 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.targets = pair(getattr(args, "events", None) or [])
     except TargetError as exc:
         parser.error(str(exc))
+    if not listing:
+        try:  # before the worker starts: a report file that would replace an input is a usage error
+            check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
+        except TargetError as exc:
+            print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+            return EXIT_USAGE
     worker = workdir = process = None
     try:
         if not listing:
@@ -227,10 +238,11 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 worker = WorkerClient(limits, started=(workdir, process))
         return _run(args, worker)
     finally:
-        if worker is not None:
-            worker.close()
-        elif workdir is not None:
-            _discard(workdir, process)
+        with interrupts.deferred():  # a stop signal now waits until the worker and its folder are gone
+            if worker is not None:
+                worker.close()
+            elif workdir is not None:
+                _discard(workdir, process)
 
 
 def _discard(workdir: Path, process) -> None:
@@ -246,6 +258,12 @@ def _discard(workdir: Path, process) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _visible(text: str) -> str:
+    """A message that may quote the submission (a syntax error's line), with no raw control character."""
+    from .reporters.safe_text import visible
+    return visible(text)
+
+
 def _internal(exc: BaseException) -> str:
     return _("grade: internal error: {error}\nThis is a bug in the grader, not in your code. Please report it "
              "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
@@ -256,7 +274,7 @@ def _run(args: argparse.Namespace, worker) -> int:
     from .exercises import SpecError
     from .loaders.base import SubmissionError
     from .plugins import PluginError, default_manager, describe, make_manager, merged
-    from .report_files import TargetError, check_targets, input_files
+    from .report_files import TargetError
     from .session import load_exercises
 
     try:
@@ -280,9 +298,8 @@ def _run(args: argparse.Namespace, worker) -> int:
             if target.format not in reporters:
                 raise TargetError(_("unknown format '{name}' (choose from {names})").format(
                     name=target.format, names=", ".join(sorted(reporters))))
-        check_targets(args.targets, input_files(args.path, args.plugin, args.exercises, args.assignment))
     except (SubmissionError, SpecError, PluginError, TargetError) as exc:
-        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+        print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for a student; say what to report instead
         print(_internal(exc), file=sys.stderr)
@@ -320,7 +337,7 @@ def _grade(args: argparse.Namespace, pm, worker, exercises) -> tuple:
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "
             "--total-timeout)").format(seconds=args.total_timeout), status="timeout")
     except SubmissionError as exc:
-        print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
+        print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         report, status = _not_graded(args.path, exercises, str(exc)), EXIT_USAGE
     except Exception as exc:
         print(_internal(exc), file=sys.stderr)

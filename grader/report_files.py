@@ -13,7 +13,6 @@ old file or the whole new one, never half a report.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -80,6 +79,9 @@ def check_targets(targets: Iterable[Target], inputs: Iterable[Path]) -> None:
             continue
         if path.is_dir():
             raise TargetError(_("-o {path} is a folder; name a file").format(path=path))
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():  # found now, not after a minute of grading
+            raise TargetError(_("-o {path}: there is no folder {folder}").format(path=path, folder=folder))
         for source in inputs:
             if _same_file(path, source):
                 raise TargetError(_("-o {path} would overwrite {source}, which is an input of this grading; write "
@@ -106,6 +108,8 @@ def input_files(submission: Path | None, plugins: Iterable[str], exercise_dirs: 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as UTF-8 via a temporary file in the same folder and a rename."""
+    import tempfile
+
     folder = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False, newline="")

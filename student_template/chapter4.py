@@ -64,9 +64,10 @@ def cross_entropy_error(y, t):
     """
     raise NotImplementedError("TODO")
 
-# Optional: the version for integer labels (t = array of class indices instead
-# of one-hot rows) may be added as a separate function named
-# cross_entropy_error_new_label(y, t).
+# Also graded: integer labels (book 4.2.4), where t holds class indices of shape (N,)
+# instead of one-hot rows. Handle them here too (t.size == y.size means one-hot), or
+# write them as a second function cross_entropy_error_new_label(y, t): each case is
+# credited to whichever of your functions gets it right.
 
 
 # ---------------------------------------------------------------------------

@@ -155,3 +155,17 @@ def test_a_hostile_report_runs_no_script_in_headless_chromium(hostile, tmp_path)
     assert "<script" not in dom and "<img" not in dom
     text = visible_text(dom)
     assert SCRIPT in text and HOSTILE_NAME in text and "\\x1b[31mRED" in text
+
+
+def test_grading_the_hostile_report_fixture_never_crashes_and_leaves_nothing_behind(tmp_path):
+    import os
+    import sys
+
+    from conftest import ROOT
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", TMPDIR=str(tmp_path))
+    for fmt in ("terminal", "html", "junit", "markdown"):
+        result = subprocess.run([sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "hostile_report.py"), "-f", fmt],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and "Traceback (most recent call last)" not in result.stderr + result.stdout, fmt
+        assert not RAW_CONTROLS.search(result.stdout), fmt
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("dlfs-grade-")] == []

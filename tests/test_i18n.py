@@ -145,3 +145,14 @@ def test_a_plugin_ships_its_own_catalog_through_a_hook():
         assert _("Grading report") == catalog("ko")["Grading report"]  # the grader's own still there
     with use("en"):
         assert _("Sigmoid function") == "Sigmoid function"
+
+
+def test_extract_keeps_translations_from_another_catalog_such_as_the_other_side_of_a_merge(tmp_path):
+    from grader.i18n.extract import update
+    other = tmp_path / "theirs.po"
+    other.write_text('msgid ""\nmsgstr ""\n"Language: ko\\n"\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                     '#: grader/x.py:12\nmsgid "new message {n}"\nmsgstr "새 메시지 {n}"\n', encoding="utf-8")
+    locale = tmp_path / "locale"
+    update({("new message {n}", ""): ["grader/x.py"], ("untranslated", ""): ["grader/y.py"]}, locale, "t", [other])
+    assert read_catalog(locale / "ko.po") == {("new message {n}", ""): ["새 메시지 {n}"], ("untranslated", ""): []}
+    assert read_catalog(locale / "ja.po")[("new message {n}", "")] == []  # another language's catalog is not used

@@ -131,7 +131,9 @@ def test_student_code_cannot_import_the_grader_or_the_reference_at_top_level(pla
     records = loaded["statements"]
     assert [r["status"] for r in records] == ["ok", "ok", "error", "error", "error", "ok"]
     for record in records[2:5]:
-        assert record["error"]["type"] in ("ImportError", "ModuleNotFoundError")
+        # grader: refused by name; reference and exercises (a student may have files of those names):
+        # their folders cannot be read
+        assert record["error"]["type"] in ("ImportError", "ModuleNotFoundError", "PermissionError")
     assert call(plain_worker, "alive").value == 1
 
 
@@ -152,7 +154,7 @@ def try_import(root, name, strip_guards):
     import colorsys  # imports still work in general
     try:
         __import__(name)
-    except ImportError as exc:
+    except (ImportError, PermissionError) as exc:
         return [findable, type(exc).__name__, name in sys.modules]
     return [findable, 'imported', name in sys.modules]
 """
@@ -166,7 +168,7 @@ def test_student_code_cannot_import_the_grader_or_the_reference_inside_a_call(pl
     assert reply.ok, reply.error
     findable, outcome, loaded = reply.value
     assert findable is True
-    assert outcome in ("ImportError", "ModuleNotFoundError")
+    assert outcome in ("ImportError", "ModuleNotFoundError", "PermissionError")
     assert loaded is False
 
 

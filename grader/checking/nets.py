@@ -130,7 +130,7 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
             net._check(failed)
         numbers = [float(v) if isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 else np.nan for v in losses]
         grad = np.array([(numbers[2 * i] - numbers[2 * i + 1]) / (2 * h) for i in range(w.size)]).reshape(w.shape)
-        from reference.gradients import numerical_gradient
+        from grader._reference.gradients import numerical_gradient
         expected = numerical_gradient(lambda _: ref.loss(x, t), ref.W)
         return [_verdict(ctx, spec, net, expected, grad, 1e-4, 1e-6)]
     return _run(ctx, spec, body)

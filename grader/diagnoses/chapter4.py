@@ -187,7 +187,7 @@ def _net_gradient_never_reaches_loss(e: Evidence) -> bool:
 
 
 def _gradient_ascent(e: Evidence) -> bool:
-    from reference.gradients import numerical_gradient
+    from grader._reference.gradients import numerical_gradient
 
     for o in e.failed("cases"):
         f, x, lr, steps = materialize(o.args)

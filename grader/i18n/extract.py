@@ -4,6 +4,8 @@ Usage, from the repository root::
 
     python -m grader.i18n.extract                       # the grader's own catalogs
     python -m grader.i18n.extract --plugin PACKAGE_DIR  # a plugin's: PACKAGE_DIR/locale/*.po
+    python -m grader.i18n.extract --merge-from OTHER.po # also keep OTHER.po's translations
+                                                        # (e.g. the other side of a merge conflict)
 
 Messages come from ``_("...")``, ``N_("...")``, ``ngettext("...", "...", n)`` and
 ``NP_("...", "...")`` calls with literal strings, the English message of every
@@ -138,13 +140,20 @@ def write_catalog(path: Path, found: dict[Message, list[str]], lang: str, projec
     return done, len(found) - done
 
 
-def update(found: dict[Message, list[str]], locale: Path, project: str) -> None:
+def update(found: dict[Message, list[str]], locale: Path, project: str, merge_from: list[Path] = ()) -> None:
+    extra: dict[str, dict[Message, list[str]]] = {}
+    for other in merge_from:  # its language is in its header
+        lang = polib.pofile(str(other)).metadata.get("Language", "")
+        for key, forms in catalog(other).items():
+            if forms:
+                extra.setdefault(lang, {}).setdefault(key, forms)
     write_catalog(locale / "messages.pot", found, "", project)
     for lang in LANGUAGES:
         if lang == "en":
             continue
         path = locale / f"{lang}.po"
-        done, missing = write_catalog(path, found, lang, project, catalog(path))
+        old = {**extra.get(lang, {}), **{k: v for k, v in catalog(path).items() if v}}
+        done, missing = write_catalog(path, found, lang, project, old)
         print(f"{path}: {done} translated, {missing} to translate")
     print(f"{locale / 'messages.pot'}: {len(found)} messages")
 
@@ -153,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.i18n.extract", description=__doc__.split("\n\n")[0])
     parser.add_argument("--plugin", type=Path, metavar="PACKAGE_DIR",
                         help="a plugin's package folder: its code and exercises/ specs; catalogs in PACKAGE_DIR/locale")
+    parser.add_argument("--merge-from", action="append", default=[], type=Path, metavar="OTHER.po",
+                        help="take translations missing here from another catalog of the same language (repeatable)")
     args = parser.parse_args(argv)
     if args.plugin is None:
-        update(messages(), LOCALE_DIR, "dlfs-grader")
+        update(messages(), LOCALE_DIR, "dlfs-grader", args.merge_from)
         return 0
     package = args.plugin.resolve()
     found = from_code(package, package.parent)
@@ -163,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         for message, refs in from_specs(folder, package.parent).items():
             found.setdefault(message, []).extend(r for r in refs if r not in found.get(message, []))
     own = messages()  # what the grader's catalogs already translate needs no second translation
-    update({m: refs for m, refs in found.items() if m not in own}, package / "locale", package.name)
+    update({m: refs for m, refs in found.items() if m not in own}, package / "locale", package.name, args.merge_from)
     return 0
 
 

@@ -1,12 +1,45 @@
-"""Loader for a single .py file: the whole file is one cell."""
+"""Loader for a single .py file: the whole file is one cell, decoded as Python decodes it."""
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 from ..hookspecs import hookimpl
 from ..i18n import _
 from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
+
+
+def read_source(path: Path) -> str:
+    """A .py file's text in the encoding Python itself would use (PEP 263).
+
+    A UTF-8 BOM, or a coding line in the first two lines (``# -*- coding: cp949 -*-``, common
+    in Korean and Japanese material), names the encoding; without one it is UTF-8.
+    """
+    if not path.is_file():
+        return read_text(path)  # its messages for a missing or unreadable path
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return read_text(path)
+    if b"\x00" in data:
+        return read_text(path)  # "a binary file, not Python source"
+    try:
+        encoding, _lines = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown encoding, or a BOM that contradicts the coding line
+        if "invalid or missing encoding declaration" in str(exc):
+            return read_text(path)  # no coding line and not UTF-8: "not UTF-8 text (byte N)"
+        raise SubmissionError(_("{path}: {reason}; fix the coding line (e.g. # -*- coding: utf-8 -*-) or remove "
+                                "it").format(path=path, reason=exc.msg if hasattr(exc, "msg") else exc)) from None
+    if encoding in ("utf-8", "utf-8-sig"):
+        return read_text(path)  # UTF-8, with its own message when the bytes are not
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(_("{path}: its coding line says {encoding}, but byte {position} is not {encoding}; "
+                                "save the file in that encoding or fix the coding line").format(
+            path=path, encoding=encoding, position=exc.start)) from None
 
 
 class PythonFileLoader:
@@ -16,7 +49,7 @@ class PythonFileLoader:
         return path.suffix.lower() == ".py"
 
     def load(self, path: Path) -> Submission:
-        source = read_text(path)
+        source = read_source(path)
         try:
             tree = ast.parse(source, filename=path.name)
         except SyntaxError as exc:

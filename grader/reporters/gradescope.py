@@ -36,8 +36,10 @@ def results(report: Report) -> dict:
                           "score": share if check.passed else 0.0, "max_score": share,
                           "status": "passed" if check.passed else "failed", "output": output,
                           "visibility": "visible"})
-    summary = _(labels.SCORE).format(score=report.score, max_score=report.max_score) + "\n" + \
-        _(labels.ISOLATION).format(level=report.isolation)
+    summary = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
+    summary += "\n" + _(labels.ISOLATION).format(level=report.isolation)
+    if report.error:  # why nothing (or not everything) was graded
+        summary += "\n" + report.error
     return {"score": report.score, "max_score": report.max_score, "output": summary, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
 

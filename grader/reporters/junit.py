@@ -8,6 +8,7 @@ CI systems (GitHub Actions, GitLab, Jenkins) read this shape: ``<testsuites>`` w
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import PurePath
 
 from ..hookspecs import hookimpl
 from ..i18n import _, use
@@ -19,8 +20,9 @@ from .visibility import student_view
 ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
 
 
-def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult) -> str:
-    case = ET.SubElement(suite, "testcase", classname=f"dlfs.{exercise.id}", name=check.name, time="0")
+def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult, seconds: float, file: str) -> str:
+    case = ET.SubElement(suite, "testcase", classname=f"dlfs.{exercise.id}", name=check.name,
+                         time=f"{seconds:.3f}", file=file)
     details = "\n".join(part for part in (check.message, f"{_(labels.HINT)} {check.hint}" if check.hint else "")
                         if part)
     if check.skipped:
@@ -37,16 +39,24 @@ def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult) -> st
 def render(report: Report, tty: bool = False) -> str:
     report = displayable(report)  # XML 1.0 cannot hold most control characters at all
     with use(report.lang):
-        root = ET.Element("testsuites", name="dlfs-grader")
+        name = PurePath(report.submission).name or report.submission
+        # JUnit's timestamp has no time zone; graded_at is UTC.
+        timestamp = report.graded_at[:19]
+        root = ET.Element("testsuites", name=f"dlfs-grader: {name}", time=f"{report.duration:.3f}")
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for exercise in report.exercises:
-            suite = ET.SubElement(root, "testsuite", name=exercise.id, timestamp="", time="0")
+            suite = ET.SubElement(root, "testsuite", name=exercise.id, timestamp=timestamp,
+                                  time=f"{exercise.duration:.3f}")
             counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
             checks = [student_view(c) for c in exercise.checks]
-            if exercise.status == "missing":
-                checks = [CheckResult(exercise.title, False, exercise.message, outcome="wrong")]
+            if exercise.status == "missing" or (not checks and exercise.status != "passed"):
+                # Missing, not loadable or not graded in time: one failing case, never a silently green suite.
+                outcome = "wrong" if exercise.status == "missing" else exercise.status
+                checks = [CheckResult(exercise.title, False, exercise.message, outcome=outcome)]
+            # Checks are timed per exercise: each case gets an equal share of its exercise's time.
+            share = exercise.duration / max(len(checks), 1)
             for check in checks:
-                kind = _case(suite, exercise, check)
+                kind = _case(suite, exercise, check, share, report.submission)
                 counts["tests"] += 1
                 if kind == "failure":
                     counts["failures"] += 1

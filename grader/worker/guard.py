@@ -15,7 +15,10 @@ from __future__ import annotations
 import os
 import sys
 
-BLOCKED_IMPORTS = frozenset({"grader", "reference", "exercises"})
+# The answer key and the specs are installed as grader._reference and grader._exercises: a
+# student's own reference.py or exercises.py is theirs to import (a checkout's folders of those
+# names stay unreadable through the protected paths).
+BLOCKED_IMPORTS = frozenset({"grader"})
 # Loaded once, disarmed, then never loaded again: its fork_exec starts processes without
 # any audit event, and a fresh copy (after deleting it from sys.modules) would be armed.
 DISARMED = "_posixsubprocess"
