@@ -6,9 +6,9 @@ The worker's view of the filesystem is an explicit list (Flatpak's way), built h
 
 - the Python runtime read-only: the interpreter (with its symlink chain), the standard
   library, and the shared libraries under ``/usr/lib`` and ``/lib*``;
-- the worker's site-packages read-only, entry by entry, without the grader's own
-  distribution, installed grader plugins (their answer keys), ``.pth`` files and
-  editable-install finders (which name checkouts);
+- the worker's site-packages read-only, with the grader's own distribution, installed
+  grader plugins (their answer keys), ``.pth`` files and editable-install finders (which
+  name checkouts) masked by empty read-only mounts;
 - the worker's own scripts (runner, wire codec, guard, seccomp filter) at ``/opt/dlfs/worker``
   and the book's helper modules at ``/opt/dlfs/compat``, read-only;
 - ``/submission``: an empty size-limited tmpfs, the working folder, into which the
@@ -137,20 +137,20 @@ def _excluded_distributions(site_dir: Path) -> set[str]:
     return excluded
 
 
-def _site_entries(site_dir: Path) -> list[str]:
+def site_exclusions(site_dir: Path) -> list[str]:
+    """Entries of a site folder the worker must not see: the grader's own, its plugins', path files."""
     excluded = _excluded_distributions(site_dir) | GRADER_NAMES
     try:
         names = sorted(os.listdir(site_dir))
     except OSError:
         return []
-    keep = []
+    hide = []
     for name in names:
         stem = name.split(".", 1)[0]
         if name in excluded or stem in GRADER_NAMES or name.endswith((".pth", ".egg-link")) \
-                or name.startswith("__editable__") or name == "__pycache__":
-            continue
-        keep.append(name)
-    return keep
+                or name.startswith("__editable__"):
+            hide.append(name)
+    return hide
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,19 +183,27 @@ def runtime_binds() -> tuple[str, ...]:
         if folder.is_dir() and not any(text == b or text.startswith(b + "/") for b in bound):
             args += ["--ro-bind", text, text]
             bound.add(text)
-    # Every site folder under what is bound is hidden; the worker's own are rebuilt entry by entry.
+    # Every site folder under what is bound is hidden, except the worker's own (filtered below).
     wanted = [Path(p) for p in site.getsitepackages() if os.path.isdir(p)]
     hidden = set()
     for root in sorted(bound):
         for pattern in ("python3*/site-packages", "python3*/dist-packages", "python3/dist-packages"):
             hidden.update(str(p) for p in Path(root).glob(pattern))
-    for folder in sorted(hidden | {str(w) for w in wanted}):
-        args += ["--tmpfs", folder]
+    masks = sorted(hidden - {str(w) for w in wanted})
+    # The worker's own site folders are bound whole (one mount instead of one per entry:
+    # half of bwrap's start-up time) and what it must not see is masked: folders by an
+    # empty read-only tmpfs, files by /dev/null.
     for folder in wanted:
-        for name in _site_entries(folder):
-            path = str(folder / name)
-            args += ["--ro-bind", path, path]
-    for folder in sorted(hidden | {str(w) for w in wanted}):
+        args += ["--ro-bind", str(folder), str(folder)]
+        for name in site_exclusions(folder):
+            path = folder / name
+            if path.is_dir() and not path.is_symlink():
+                masks.append(str(path))
+            else:
+                args += ["--ro-bind", os.devnull, str(path)]
+    for folder in masks:
+        args += ["--tmpfs", folder]
+    for folder in masks:
         args += ["--remount-ro", folder]
     return tuple(args)
 
