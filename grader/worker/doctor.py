@@ -22,8 +22,9 @@ def layers(info) -> list[isolation.Layer]:
     why_not = info.fallback if info else isolation.bwrap_unavailable_reason()
     sandboxed = bool(info and info.sandboxed)
     bwrap = isolation.bwrap_path() or "bwrap"
+    as_root = getattr(os, "geteuid", lambda: -1)() == 0
     uid_detail = ("the worker's own uid is the grader's" if not sandboxed else
-                  f"uid {info.uid} (a dedicated uid of this machine)" if os.geteuid() == 0 else
+                  f"uid {info.uid} (a dedicated uid of this machine)" if as_root else
                   f"uid {info.uid} inside a user namespace, mapped to yours outside")
     return [
         isolation.Layer("namespaces (user or root-made: PID, network, IPC, UTS, mount) via " + bwrap, sandboxed,
