@@ -291,7 +291,7 @@ class WorkerClient:
         order = list(self.keys)
         start = order.index(running) if running in self.keys else 0
         for key in order[start:]:
-            self.skip.setdefault(key, "timeout")
+            self.skip.setdefault(key, "timeout" if key == running else "skipped")
 
     def _replay(self, deadline: float) -> dict[str, Any]:
         """Start a worker and run the submission in it, without the statements in ``self.skip``.
@@ -309,7 +309,9 @@ class WorkerClient:
         order = {key: n for n, key in enumerate(self.keys)}
         last = -1
         while True:
-            wait = (self.keys.get(self.running, 0.0) if self.running else 0.0) + 2.0
+            # Before the first statement the worker unpacks up to 40 MiB of files: give it
+            # the start-up allowance; after that, the running statement's budget.
+            wait = self.keys.get(self.running, 0.0) + 2.0 if self.running else self.limits.startup_seconds
             message = self._read(max(0.0, min(wait, deadline - time.monotonic())))
             if "progress" not in message:
                 try:
