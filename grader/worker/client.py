@@ -150,6 +150,8 @@ class WorkerClient:
         self.proc = ProcessTree(popen)
 
     def _await_ready(self) -> None:
+        if self.proc is not None and self.proc.ready:
+            return  # this worker already said so
         try:
             message = self._read(self.limits.startup_seconds)
         except (WorkerDied, WorkerTimeout):
@@ -167,6 +169,7 @@ class WorkerClient:
             raise WorkerDied("worker did not start")
         seccomp = info.get("seccomp") if isinstance(info.get("seccomp"), str) else "unknown"
         sandboxed = self.proc.sandboxed
+        self.proc.ready = True
         self.isolation = Isolation(isolation.level_of(sandboxed, seccomp == ""), sandboxed, seccomp,
                                    info.get("uid") if type(info.get("uid")) is int else -1,
                                    info.get("limits") is True, info.get("alarm") is True,

@@ -26,7 +26,6 @@ import shutil
 import site
 import sys
 import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
 
 STRONG = "namespaces+seccomp"
@@ -48,13 +47,16 @@ GRADER_NAMES = frozenset({"grader", "reference", "exercises"})
 WORKER_SCRIPTS = ("runner.py", "wire.py", "guard.py", "syscall_filter.py")
 
 
-@dataclass(frozen=True)
 class Layer:
-    """One layer of isolation: whether this machine gives it, and why not."""
+    """One layer of isolation: whether this machine gives it, and why not.
 
-    name: str
-    available: bool
-    detail: str
+    (A plain class: this module is imported before the worker starts, and a dataclass or
+    NamedTuple would pull in inspect or typing first.)"""
+
+    __slots__ = ("name", "available", "detail")
+
+    def __init__(self, name: str, available: bool, detail: str) -> None:
+        self.name, self.available, self.detail = name, available, detail
 
 
 # Set by the client when bwrap was tried and failed: the reason, for the rest of this process.

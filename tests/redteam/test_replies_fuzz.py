@@ -22,6 +22,7 @@ class FakeWorker:
     """Stands in for the worker's process: its stdout is the given bytes, then end of stream (or silence)."""
 
     sandboxed = False
+    ready = True
 
     def __init__(self, data: bytes, then_silent: bool) -> None:
         self.chunks = [data[i:i + 7919] for i in range(0, len(data), 7919)]
