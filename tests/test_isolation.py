@@ -220,3 +220,21 @@ def test_the_report_file_is_written_whole_after_the_worker_is_gone(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["score"] == 10
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left beside it
+
+
+def test_the_sandbox_command_binds_nothing_of_the_checkout_but_the_worker_scripts_and_the_book_helpers():
+    read, write = os.pipe()
+    try:
+        for privileged in (True, False):
+            command = isolation.bwrap_command(["runner.py"], spawn.WORKER_FILES, spawn.COMPAT_DIR, env={"A": "b"},
+                                              info_fd=write, uid=65534, privileged=privileged)
+            sources = [command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")]
+            from_checkout = sorted(s for s in sources if Path(s).resolve().is_relative_to(ROOT))
+            assert from_checkout == sorted([str(p) for p in spawn.WORKER_FILES.values()] + [str(spawn.COMPAT_DIR)])
+            assert "--bind" not in command  # nothing of the host is writable
+            assert ("--unshare-user" in command) is (not privileged)
+            for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--clearenv"):
+                assert flag in command
+    finally:
+        os.close(read)
+        os.close(write)

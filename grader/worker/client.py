@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import os
-import select
 import subprocess
 import time
 from dataclasses import dataclass

@@ -240,7 +240,9 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
             "--info-fd", str(info_fd)]
     if not privileged:
-        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid), "--disable-userns"]
+        # (No --disable-userns: the seccomp filter already refuses new namespaces, and older
+        # kernels and bwraps without it would lose the whole sandbox.)
+        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
     args += ["--tmpfs", "/"]  # an empty root: only what is listed below exists
     args += list(runtime_binds())
     for name, path in worker_files.items():
