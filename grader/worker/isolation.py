@@ -186,7 +186,7 @@ def runtime_binds() -> tuple[str, ...]:
             args += ["--ro-bind", text, text]
             bound.add(text)
     # Every site folder under what is bound is hidden, except the worker's own (filtered below).
-    wanted = [Path(p) for p in site.getsitepackages() if os.path.isdir(p)]
+    wanted = worker_site_dirs()
     hidden = set()
     for root in sorted(bound):
         for pattern in ("python3*/site-packages", "python3*/dist-packages", "python3/dist-packages"):
@@ -215,15 +215,28 @@ def _open_ancestors(args: list[str]) -> list[str]:
     for i, arg in enumerate(args):
         if arg in ("--ro-bind", "--symlink"):
             targets.add(args[i + 2])
-    mounted = {args[i + 2] for i, a in enumerate(args) if a == "--ro-bind"} | \
-        {args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"}
+    read_only = {args[i + 2] for i, a in enumerate(args) if a == "--ro-bind"}
+    tmpfs = {args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"}  # their own modes are set by --perms
     ancestors = set()
     for target in targets:
         for parent in Path(target).parents:
             text = str(parent)
-            if text != "/" and not any(text == m or text.startswith(m + "/") for m in mounted):
+            if text != "/" and text not in tmpfs and not any(text == m or text.startswith(m + "/") for m in read_only):
                 ancestors.add(text)
     return [a for folder in sorted(ancestors) for a in ("--chmod", "0755", folder)]
+
+
+def worker_site_dirs() -> list[Path]:
+    """The site folders the worker's interpreter will use (Debian's site.getsitepackages()
+    names dist-packages folders that a venv does not have, so sys.path is asked too)."""
+    candidates = list(site.getsitepackages()) + [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    candidates += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    found: list[Path] = []
+    for candidate in candidates:
+        path = Path(candidate)
+        if path.is_dir() and path not in found:
+            found.append(path)
+    return found
 
 
 def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat: Path, *,
@@ -244,6 +257,8 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
         # kernels and bwraps without it would lose the whole sandbox.)
         args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
     args += ["--tmpfs", "/"]  # an empty root: only what is listed below exists
+    # /tmp before the runtime: a virtual environment may live under /tmp (CI clones do).
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += list(runtime_binds())
     for name, path in worker_files.items():
         args += ["--ro-bind", str(path), f"{WORKER_DIR}/{name}"]
@@ -253,9 +268,7 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
         args += ["--ro-bind", mnist, MNIST_DIR]
     # bwrap gives the folders it creates on the way the host's modes (/root is 0700): open them.
     args += _open_ancestors(args)
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--perms", "0777", "--size", str(WORK_BYTES), "--tmpfs", WORK_DIR,
+    args += ["--perms", "0777", "--size", str(WORK_BYTES), "--tmpfs", WORK_DIR,
              "--remount-ro", "/", "--chdir", WORK_DIR, "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
