@@ -238,3 +238,25 @@ def test_the_sandbox_command_binds_nothing_of_the_checkout_but_the_worker_script
     finally:
         os.close(read)
         os.close(write)
+
+
+@pytest.mark.parametrize("sandbox", ["on", "off"])
+def test_a_deep_tree_left_by_the_student_never_changes_the_exit_code_or_stays_in_tmp(tmp_path, sandbox):
+    """1,100 nested folders broke shutil.rmtree with a RecursionError: exit 1, a traceback, files left."""
+    submission = tmp_path / "deep.py"
+    submission.write_text("import os\nimport numpy as np\n"
+                          "fd = os.open('.', os.O_RDONLY)\n"
+                          "for _ in range(1100):\n"
+                          "    os.mkdir('d', dir_fd=fd)\n"
+                          "    new = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+                          "    os.close(fd)\n"
+                          "    fd = new\n"
+                          "def sum_squares_error(y, t):\n    return 0.5 * np.sum((y - t) ** 2)\n")
+    before = set(Path("/tmp").glob("dlfs-grade-*"))
+    result = _run_with_env({"DLFS_SANDBOX": sandbox}, str(submission), "--only", "sum_squares_error", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["score"] == 10
+    # Folders other gradings on this machine hold may come and go; none of ours may stay.
+    left = [p for p in set(Path("/tmp").glob("dlfs-grade-*")) - before if (p / tmp_path.name).exists()]
+    assert not left
