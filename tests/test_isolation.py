@@ -260,3 +260,47 @@ def test_a_deep_tree_left_by_the_student_never_changes_the_exit_code_or_stays_in
     # Folders other gradings on this machine hold may come and go; none of ours may stay.
     left = [p for p in set(Path("/tmp").glob("dlfs-grade-*")) - before if (p / tmp_path.name).exists()]
     assert not left
+
+
+UNPRIVILEGED_PROBE = """
+import json, os
+from grader.worker.client import Limits, WorkerClient
+with WorkerClient(Limits()) as w:
+    w.load([{"id": "0", "source": "import os\\ndef f():\\n    return [os.getuid(), sorted(os.listdir('/'))]\\n"}], "s.py")
+    reply = w.call({"name": "f", "version": 0})
+    print(json.dumps([os.getuid(), w.isolation.level, w.isolation.fallback, reply.value]))
+"""
+
+
+def test_a_grader_run_by_an_ordinary_user_gets_the_sandbox_through_a_user_namespace():
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to play an ordinary user")
+    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "PYTHONPATH": str(ROOT),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    runs = "import subprocess, sys, grader; subprocess.run([sys.executable, '-I', '-c', 'import numpy'], check=True)"
+    if subprocess.run(command + [runs], env=env, capture_output=True, cwd="/").returncode != 0:
+        pytest.skip("this Python or this checkout is not readable by an ordinary user (uid 65534)")
+    if SANDBOX_REASON:
+        pytest.skip(f"no namespace sandbox here: {SANDBOX_REASON}")
+    result = subprocess.run(command + [UNPRIVILEGED_PROBE], env=env, capture_output=True, text=True, cwd="/",
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    uid, level, fallback, (inner_uid, top) = json.loads(result.stdout)
+    if "namespace" in fallback.lower() or "permission" in fallback.lower():
+        pytest.skip(f"user namespaces are not open to ordinary users here: {fallback}")
+    assert uid == 65534 and level == isolation.STRONG, fallback
+    assert inner_uid == 65534 and "submission" in top
+
+
+def test_an_interpreter_that_cannot_be_started_is_a_clear_error_not_a_crash(monkeypatch):
+    from grader.loaders.base import SubmissionError
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/opt/python")
+
+    monkeypatch.setattr(spawn, "spawn", refuse)
+    with pytest.raises(SubmissionError, match="could not be run at all"):
+        grade_path(SUBMISSIONS / "correct.py", only=("sum_squares_error",))

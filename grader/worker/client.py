@@ -143,8 +143,11 @@ class WorkerClient:
             remove_tree(self.workdir)
         self.workdir = spawn.new_workdir()
         self.folders.append(self.workdir)
-        popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds, slot=self.slot,
-                            sandbox=self.sandbox)
+        try:
+            popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds, slot=self.slot,
+                                sandbox=self.sandbox)
+        except OSError as exc:  # no such interpreter, not executable, out of processes
+            raise WorkerDied(f"the worker could not be started: {exc}") from None
         self.proc = ProcessTree(popen)
 
     def _await_ready(self) -> None:
