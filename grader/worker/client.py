@@ -135,7 +135,16 @@ class WorkerClient:
 
     # ---- life cycle -------------------------------------------------------
     def start(self) -> None:
-        """Spawn the process now; it imports NumPy while the caller does other work."""
+        """Spawn the process now; it imports NumPy while the caller does other work.
+
+        A worker that cannot be spawned is reported by the load that needs it, not here.
+        """
+        try:
+            self._spawn()
+        except WorkerDied:
+            pass
+
+    def _spawn(self) -> None:
         if self.proc is not None:
             return
         if self.workdir is not None and self.load_request is not None:
@@ -162,7 +171,7 @@ class WorkerClient:
                 isolation.mark_bwrap_failed(reason)
                 self.fallback = reason
                 self.kill()
-                self.start()
+                self._spawn()
                 return self._await_ready()
             raise
         info = message.get("isolation")
@@ -304,7 +313,7 @@ class WorkerClient:
         Progress must name the statements in order: a forged one is a broken protocol.
         """
         self.running = None
-        self.start()
+        self._spawn()
         self._await_ready()
         root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
         home = self.load_request["home"]
@@ -337,7 +346,7 @@ class WorkerClient:
         self.call_restarts += 1
         self.restarts += 1
         if self.load_request is None:
-            self.start()
+            self._spawn()
             self._await_ready()
             return
         self._load_until_done()
