@@ -332,7 +332,8 @@ class WorkerClient:
                 except BadReply as exc:
                     raise WorkerDied(str(exc)) from None
             progress = message["progress"]
-            key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 else None
+            key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 \
+                and isinstance(progress[0], str) and type(progress[1]) is int else None
             if key not in order or order[key] <= last or key in self.skip:
                 raise WorkerDied("forged progress")
             last, self.running = order[key], key

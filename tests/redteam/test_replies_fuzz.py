@@ -155,3 +155,35 @@ def test_forged_progress_cannot_extend_the_load_past_its_one_deadline():
     else:
         raise AssertionError("a repeated progress message was accepted")
     assert time.monotonic() - started < 1.0
+
+
+load_frames = st.one_of(
+    st.fixed_dictionaries({"progress": st.one_of(st.lists(json_values, max_size=3),
+                                                 st.tuples(st.sampled_from(["0", "1", 0]), st.integers(-1, 3)).map(list))}),
+    st.fixed_dictionaries({"ok": st.sampled_from([True, False, None])}, optional={
+        "statements": st.lists(st.fixed_dictionaries({}, optional={
+            "cell": st.sampled_from(["0", "1", 0, None]), "index": st.integers(-2, 4) | st.floats(),
+            "line": st.integers(-1, 5) | st.text(max_size=2), "status": st.sampled_from(["ok", "killed", "??", 3]),
+            "error": json_values}), max_size=4),
+        "definitions": json_values}),
+    json_values,
+).map(lambda m: frame(json.dumps(m).encode()))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames=st.lists(load_frames, max_size=5), then_silent=st.booleans())
+def test_any_sequence_of_load_messages_ends_in_a_checked_record_or_a_dead_worker(frames, then_silent):
+    from grader.worker.client import WorkerDied, WorkerTimeout
+    client = WorkerClient(Limits(statement_seconds=0.02, import_seconds=0.02, startup_seconds=0.05))
+    client.keys = statement_keys([{"id": "0", "source": "x = 1\ny = 2\n", "plan": ["run", "run"]},
+                                  {"id": "1", "source": "z = 3\n", "plan": ["run"]}], client.limits)
+    client.proc = FakeWorker(b"".join(frames), then_silent)
+    client.load_request = {"op": "load", "home": "work"}
+    started = time.monotonic()
+    try:
+        record = client._replay(time.monotonic() + 0.5)
+    except (WorkerDied, WorkerTimeout):
+        assert time.monotonic() - started < 1.5
+        return
+    assert all((s["cell"], s["index"]) in client.keys or s["status"] == "syntax-error" for s in record["statements"])
+    assert set(record["definitions"]) == {"written", "imported"}
