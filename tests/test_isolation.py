@@ -304,3 +304,20 @@ def test_an_interpreter_that_cannot_be_started_is_a_clear_error_not_a_crash(monk
     monkeypatch.setattr(spawn, "spawn", refuse)
     with pytest.raises(SubmissionError, match="could not be run at all"):
         grade_path(SUBMISSIONS / "correct.py", only=("sum_squares_error",))
+
+
+@needs_sandbox
+def test_workers_of_different_slots_run_as_different_uids_when_grading_a_class():
+    if os.geteuid() != 0:
+        pytest.skip("dedicated uids per slot need the grader to run as root")
+    workers = [WorkerClient(LIMITS, slot=slot) for slot in (3, 4)]
+    try:
+        uids = []
+        for w in workers:
+            _load(w, PROBE)
+            uids.append(_call(w, "ids")[0])
+        assert uids == [isolation.sandbox_uid(3), isolation.sandbox_uid(4)]
+        assert len(set(uids)) == 2 and 0 not in uids
+    finally:
+        for w in workers:
+            w.close()
