@@ -121,9 +121,12 @@ class WorkerClient:
         self.workdir: Path | None = None
         self.proc: ProcessTree | None = None
         if started:
-            self.workdir = started[0]
-            self.folders.append(started[0])
             self.proc = ProcessTree(started[1])
+            if self.proc.sandboxed:
+                remove_tree(started[0])  # made before spawning, not needed by a sandboxed worker
+            else:
+                self.workdir = started[0]
+                self.folders.append(started[0])
         self.isolation: Isolation | None = None
         self.load_request: dict[str, Any] | None = None
         self.keys: dict[tuple[str, int], float] = {}
@@ -150,11 +153,14 @@ class WorkerClient:
         if self.workdir is not None and self.load_request is not None:
             # The last worker may have written to its folder: the next one starts from a clean copy.
             remove_tree(self.workdir)
-        self.workdir = spawn.new_workdir()
-        self.folders.append(self.workdir)
+        # A sandboxed worker's folder is a tmpfs of its own: nothing of it is on this machine's disk.
+        sandbox = self.sandbox if self.sandbox is not None else isolation.bwrap_unavailable_reason() == ""
+        self.workdir = None if sandbox else spawn.new_workdir()
+        if self.workdir is not None:
+            self.folders.append(self.workdir)
         try:
-            popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds, slot=self.slot,
-                                sandbox=self.sandbox)
+            popen = spawn.spawn(self.workdir or Path("/"), self.limits.memory_mb, self.limits.cpu_seconds,
+                                slot=self.slot, sandbox=sandbox)
         except OSError as exc:  # no such interpreter, not executable, out of processes
             raise WorkerDied(f"the worker could not be started: {exc}") from None
         self.proc = ProcessTree(popen)
