@@ -87,14 +87,16 @@ def test_sandboxed_worker_sees_no_grader_no_answer_key_no_submission_folder_and_
     sandboxed.files = {"notes.txt": b"mine"}
     _load(sandboxed, PROBE, folder)
     assert sandboxed.isolation.level == isolation.STRONG
+    runtime = [Path(p) for p in (os.path.realpath(sys.executable), sys.prefix, sys.base_prefix)]
     for hidden in (ROOT, ROOT / "reference", ROOT / "exercises", ROOT / "grader", folder, tmp_path / "bob",
                    Path("/etc/passwd"), spawn.GRADER_DIR):
+        if hidden == ROOT and any(ROOT in r.parents for r in runtime):
+            continue  # CI's venv is inside the checkout: the checkout is then only the way to it (below)
         assert _call(sandboxed, "exists", str(hidden)) is False, hidden
     assert _call(sandboxed, "read", "notes.txt") == "mine"  # its private copy
     assert _call(sandboxed, "listing", "/submission") == ["alice"]
-    # The home folder (and any other folder) holds at most the way to the Python runtime.
-    runtime = [Path(p) for p in (os.path.realpath(sys.executable), sys.prefix, sys.base_prefix)]
-    for folder in (Path.home(), Path("/"), Path("/opt")):
+    # The home folder (and any other folder, the checkout too) holds at most the way to the Python runtime.
+    for folder in (Path.home(), Path("/"), Path("/opt"), ROOT):
         allowed = {r.relative_to(folder).parts[0] for r in runtime if folder in r.parents}
         allowed |= {"usr", "lib", "lib64", "lib32", "etc", "proc", "dev", "tmp", "submission", "opt"} \
             if folder == Path("/") else {"dlfs"} if folder == Path("/opt") else set()
@@ -127,7 +129,8 @@ def test_the_site_packages_view_leaves_out_the_grader_its_plugins_and_path_files
     (site / "grader-checkout.pth").write_text("/home/teacher/dlfs-grader\n")
     (site / "plug-1.0.dist-info" / "entry_points.txt").write_text("[grader]\nchapter3 = chapter3_plugin\n")
     (site / "plug-1.0.dist-info" / "RECORD").write_text("chapter3_plugin/__init__.py,,\nchapter3_plugin/ref.py,,\n")
-    assert isolation._site_entries(site) == ["numpy", "numpy-2.0.dist-info"]
+    assert isolation.site_exclusions(site) == ["__editable___dlfs_grader_finder.py", "chapter3_plugin", "exercises",
+                                               "grader", "grader-checkout.pth", "plug-1.0.dist-info", "reference"]
 
 
 def test_the_level_is_the_strongest_when_bwrap_and_seccomp_both_hold():
@@ -219,3 +222,104 @@ def test_the_report_file_is_written_whole_after_the_worker_is_gone(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["score"] == 10
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left beside it
+
+
+def test_the_sandbox_command_binds_nothing_of_the_checkout_but_the_worker_scripts_and_the_book_helpers():
+    read, write = os.pipe()
+    try:
+        for privileged in (True, False):
+            command = isolation.bwrap_command(["runner.py"], spawn.WORKER_FILES, spawn.COMPAT_DIR, env={"A": "b"},
+                                              info_fd=write, uid=65534, privileged=privileged)
+            sources = [command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")]
+            from_checkout = sorted(s for s in sources if Path(s).resolve().is_relative_to(ROOT))
+            assert from_checkout == sorted([str(p) for p in spawn.WORKER_FILES.values()] + [str(spawn.COMPAT_DIR)])
+            assert "--bind" not in command  # nothing of the host is writable
+            assert ("--unshare-user" in command) is (not privileged)
+            for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--clearenv"):
+                assert flag in command
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+@pytest.mark.parametrize("sandbox", ["on", "off"])
+def test_a_deep_tree_left_by_the_student_never_changes_the_exit_code_or_stays_in_tmp(tmp_path, sandbox):
+    """1,100 nested folders broke shutil.rmtree with a RecursionError: exit 1, a traceback, files left."""
+    submission = tmp_path / "deep.py"
+    submission.write_text("import os\nimport numpy as np\n"
+                          "fd = os.open('.', os.O_RDONLY)\n"
+                          "for _ in range(1100):\n"
+                          "    os.mkdir('d', dir_fd=fd)\n"
+                          "    new = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+                          "    os.close(fd)\n"
+                          "    fd = new\n"
+                          "def sum_squares_error(y, t):\n    return 0.5 * np.sum((y - t) ** 2)\n")
+    before = set(Path("/tmp").glob("dlfs-grade-*"))
+    result = _run_with_env({"DLFS_SANDBOX": sandbox}, str(submission), "--only", "sum_squares_error", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["score"] == 10
+    # Folders other gradings on this machine hold may come and go; none of ours may stay.
+    left = [p for p in set(Path("/tmp").glob("dlfs-grade-*")) - before if (p / tmp_path.name).exists()]
+    assert not left
+
+
+UNPRIVILEGED_PROBE = """
+import json, os
+from grader.worker.client import Limits, WorkerClient
+with WorkerClient(Limits()) as w:
+    w.load([{"id": "0", "source": "import os\\ndef f():\\n    return [os.getuid(), sorted(os.listdir('/'))]\\n"}], "s.py")
+    reply = w.call({"name": "f", "version": 0})
+    print(json.dumps([os.getuid(), w.isolation.level, w.isolation.fallback, reply.value]))
+"""
+
+
+def test_a_grader_run_by_an_ordinary_user_gets_the_sandbox_through_a_user_namespace():
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to play an ordinary user")
+    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "PYTHONPATH": str(ROOT),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    runs = "import subprocess, sys, grader; subprocess.run([sys.executable, '-I', '-c', 'import numpy'], check=True)"
+    if subprocess.run(command + [runs], env=env, capture_output=True, cwd="/").returncode != 0:
+        pytest.skip("this Python or this checkout is not readable by an ordinary user (uid 65534)")
+    if SANDBOX_REASON:
+        pytest.skip(f"no namespace sandbox here: {SANDBOX_REASON}")
+    result = subprocess.run(command + [UNPRIVILEGED_PROBE], env=env, capture_output=True, text=True, cwd="/",
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    uid, level, fallback, (inner_uid, top) = json.loads(result.stdout)
+    if "namespace" in fallback.lower() or "permission" in fallback.lower():
+        pytest.skip(f"user namespaces are not open to ordinary users here: {fallback}")
+    assert uid == 65534 and level == isolation.STRONG, fallback
+    assert inner_uid == 65534 and "submission" in top
+
+
+def test_an_interpreter_that_cannot_be_started_is_a_clear_error_not_a_crash(monkeypatch):
+    from grader.loaders.base import SubmissionError
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/opt/python")
+
+    monkeypatch.setattr(spawn, "spawn", refuse)
+    with pytest.raises(SubmissionError, match="could not be run at all"):
+        grade_path(SUBMISSIONS / "correct.py", only=("sum_squares_error",))
+
+
+@needs_sandbox
+def test_workers_of_different_slots_run_as_different_uids_when_grading_a_class():
+    if os.geteuid() != 0:
+        pytest.skip("dedicated uids per slot need the grader to run as root")
+    workers = [WorkerClient(LIMITS, slot=slot) for slot in (3, 4)]
+    try:
+        uids = []
+        for w in workers:
+            _load(w, PROBE)
+            uids.append(_call(w, "ids")[0])
+        assert uids == [isolation.sandbox_uid(3), isolation.sandbox_uid(4)]
+        assert len(set(uids)) == 2 and 0 not in uids
+    finally:
+        for w in workers:
+            w.close()

@@ -106,9 +106,13 @@ def test_worker_runs_in_a_private_temporary_folder_removed_on_close(sandbox):
     load_ok(worker, "import os\ndef cwd():\n    return os.getcwd()\n")
     reply = call(worker, "cwd")
     assert reply.ok, reply.error
+    if worker.isolation.sandboxed:  # a tmpfs of its own: no folder on this machine's disk at all
+        assert worker.workdir is None and worker.folders == []
+        assert reply.value == "/submission/work"  # a folder of the submission's name (here none: "work")
+        worker.close()
+        return
     folder = Path(worker.workdir).resolve()
-    root = "/submission" if worker.isolation.sandboxed else str(folder)
-    assert reply.value == f"{root}/work"  # a folder of the submission's name (here none: "work")
+    assert reply.value == f"{folder}/work"
     assert Path(reply.value).resolve() != Path.cwd().resolve()
     assert folder.is_dir()
     worker.close()
@@ -659,3 +663,48 @@ def test_the_low_level_process_starter_is_disarmed_even_when_reloaded(plain_work
                     "    return 'reloaded'\n")
     assert call(plain_worker, "direct").value == "refused"
     assert call(plain_worker, "reload").value == "refused"
+
+
+# ---------------------------------------------------------------------------
+# 12. restarts are counted per statement, cleanup never fails
+# ---------------------------------------------------------------------------
+
+def test_nine_exiting_statements_cost_only_themselves(worker):
+    cells = ["import os\ndef before():\n    return 1\n"] + ["os._exit(%d)\n" % n for n in range(9)] + \
+        ["def after():\n    return 2\n"]
+    loaded = load(worker, *cells)
+    assert statuses(loaded) == ["ok", "ok"] + ["killed"] * 9 + ["ok"]
+    assert call(worker, "before").value == 1
+    assert call(worker, "after").value == 2
+
+
+def test_a_replay_starts_from_a_clean_copy_of_the_files_not_from_what_the_code_wrote(worker):
+    worker.files = {"data.txt": b"original"}
+    loaded = load(worker, "import os\nwith open('data.txt', 'a') as f:\n    f.write('+')\n"
+                          "open('_posixsubprocess.py', 'w').write('raise SystemExit(9)')\n"
+                          "def read():\n    return open('data.txt').read(), os.path.exists('_posixsubprocess.py')\n"
+                          "def die():\n    os._exit(1)\n")
+    assert all(s == "ok" for s in statuses(loaded))
+    assert call(worker, "read").value == ("original+", True)
+    assert call(worker, "die").status == "crash"
+    # The replay appended once more to the file as handed in (not to 'original+'), and the
+    # _posixsubprocess.py written by the first worker did not stop the second from starting.
+    assert call(worker, "read").value == ("original+", True)
+    assert worker.restarts == 1
+
+
+def test_a_folder_tree_deeper_than_any_path_is_removed_and_close_never_raises(tmp_path):
+    from grader.worker.cleanup import remove_tree
+    root = tmp_path / "deep"
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    for _ in range(1100):
+        os.mkdir("d", dir_fd=fd)
+        new = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = new
+    os.symlink("/etc", "link", dir_fd=fd)
+    os.close(fd)
+    remove_tree(root)
+    assert not root.exists()
+    assert Path("/etc").is_dir()

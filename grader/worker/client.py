@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import os
-import select
 import subprocess
 import time
 from dataclasses import dataclass
@@ -123,9 +121,12 @@ class WorkerClient:
         self.workdir: Path | None = None
         self.proc: ProcessTree | None = None
         if started:
-            self.workdir = started[0]
-            self.folders.append(started[0])
             self.proc = ProcessTree(started[1])
+            if self.proc.sandboxed:
+                remove_tree(started[0])  # made before spawning, not needed by a sandboxed worker
+            else:
+                self.workdir = started[0]
+                self.folders.append(started[0])
         self.isolation: Isolation | None = None
         self.load_request: dict[str, Any] | None = None
         self.keys: dict[tuple[str, int], float] = {}
@@ -137,19 +138,36 @@ class WorkerClient:
 
     # ---- life cycle -------------------------------------------------------
     def start(self) -> None:
-        """Spawn the process now; it imports NumPy while the caller does other work."""
+        """Spawn the process now; it imports NumPy while the caller does other work.
+
+        A worker that cannot be spawned is reported by the load that needs it, not here.
+        """
+        try:
+            self._spawn()
+        except WorkerDied:
+            pass
+
+    def _spawn(self) -> None:
         if self.proc is not None:
             return
         if self.workdir is not None and self.load_request is not None:
             # The last worker may have written to its folder: the next one starts from a clean copy.
             remove_tree(self.workdir)
-        self.workdir = spawn.new_workdir()
-        self.folders.append(self.workdir)
-        popen = spawn.spawn(self.workdir, self.limits.memory_mb, self.limits.cpu_seconds, slot=self.slot,
-                            sandbox=self.sandbox)
+        # A sandboxed worker's folder is a tmpfs of its own: nothing of it is on this machine's disk.
+        sandbox = self.sandbox if self.sandbox is not None else isolation.bwrap_unavailable_reason() == ""
+        self.workdir = None if sandbox else spawn.new_workdir()
+        if self.workdir is not None:
+            self.folders.append(self.workdir)
+        try:
+            popen = spawn.spawn(self.workdir or Path("/"), self.limits.memory_mb, self.limits.cpu_seconds,
+                                slot=self.slot, sandbox=sandbox)
+        except OSError as exc:  # no such interpreter, not executable, out of processes
+            raise WorkerDied(f"the worker could not be started: {exc}") from None
         self.proc = ProcessTree(popen)
 
     def _await_ready(self) -> None:
+        if self.proc is not None and self.proc.ready:
+            return  # this worker already said so
         try:
             message = self._read(self.limits.startup_seconds)
         except (WorkerDied, WorkerTimeout):
@@ -159,7 +177,7 @@ class WorkerClient:
                 isolation.mark_bwrap_failed(reason)
                 self.fallback = reason
                 self.kill()
-                self.start()
+                self._spawn()
                 return self._await_ready()
             raise
         info = message.get("isolation")
@@ -167,6 +185,7 @@ class WorkerClient:
             raise WorkerDied("worker did not start")
         seccomp = info.get("seccomp") if isinstance(info.get("seccomp"), str) else "unknown"
         sandboxed = self.proc.sandboxed
+        self.proc.ready = True
         self.isolation = Isolation(isolation.level_of(sandboxed, seccomp == ""), sandboxed, seccomp,
                                    info.get("uid") if type(info.get("uid")) is int else -1,
                                    info.get("limits") is True, info.get("alarm") is True,
@@ -291,7 +310,7 @@ class WorkerClient:
         order = list(self.keys)
         start = order.index(running) if running in self.keys else 0
         for key in order[start:]:
-            self.skip.setdefault(key, "timeout")
+            self.skip.setdefault(key, "timeout" if key == running else "skipped")
 
     def _replay(self, deadline: float) -> dict[str, Any]:
         """Start a worker and run the submission in it, without the statements in ``self.skip``.
@@ -300,7 +319,7 @@ class WorkerClient:
         Progress must name each statement once: a forged one is a broken protocol.
         """
         self.running = None
-        self.start()
+        self._spawn()
         self._await_ready()
         root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
         home = self.load_request["home"]
@@ -309,7 +328,9 @@ class WorkerClient:
         # Each statement at most once. Not in order: a folder's files run in import order.
         seen: set[tuple[str, int]] = set()
         while True:
-            wait = (self.keys.get(self.running, 0.0) if self.running else 0.0) + 2.0
+            # Before the first statement the worker unpacks up to 40 MiB of files: give it
+            # the start-up allowance; after that, the running statement's budget.
+            wait = self.keys.get(self.running, 0.0) + 2.0 if self.running else self.limits.startup_seconds
             message = self._read(max(0.0, min(wait, deadline - time.monotonic())))
             if "progress" not in message:
                 try:
@@ -317,7 +338,8 @@ class WorkerClient:
                 except BadReply as exc:
                     raise WorkerDied(str(exc)) from None
             progress = message["progress"]
-            key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 else None
+            key = (progress[0], progress[1]) if isinstance(progress, list) and len(progress) == 2 \
+                and isinstance(progress[0], str) and type(progress[1]) is int else None
             if key not in self.keys or key in seen or key in self.skip:
                 raise WorkerDied("forged progress")
             seen.add(key)
@@ -332,7 +354,7 @@ class WorkerClient:
         self.call_restarts += 1
         self.restarts += 1
         if self.load_request is None:
-            self.start()
+            self._spawn()
             self._await_ready()
             return
         self._load_until_done()

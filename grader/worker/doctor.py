@@ -21,23 +21,28 @@ def layers(info) -> list[isolation.Layer]:
     """Each layer with whether the started worker has it, and the reason when it does not."""
     why_not = info.fallback if info else isolation.bwrap_unavailable_reason()
     sandboxed = bool(info and info.sandboxed)
-    bwrap = isolation.bwrap_path() or "bwrap"
-    uid_detail = ("the worker's own uid is the grader's" if not sandboxed else
-                  f"uid {info.uid} (a dedicated uid of this machine)" if os.geteuid() == 0 else
-                  f"uid {info.uid} inside a user namespace, mapped to yours outside")
+    seccomp = bool(info and info.seccomp == "")
+    as_root = getattr(os, "geteuid", lambda: -1)() == 0
+    if not sandboxed:
+        uid_detail = _("the worker has the grader's own uid")
+    elif as_root:
+        uid_detail = _("uid {uid}, a dedicated uid of this machine").format(uid=info.uid)
+    else:
+        uid_detail = _("uid {uid} inside a user namespace, your own uid outside it").format(uid=info.uid)
     return [
-        isolation.Layer("namespaces (user or root-made: PID, network, IPC, UTS, mount) via " + bwrap, sandboxed,
-                        "a filesystem view of only the runtime, the book's helpers and a private copy of the files"
-                        if sandboxed else why_not or "not started"),
-        isolation.Layer("unprivileged uid", sandboxed and info.uid != 0, uid_detail),
-        isolation.Layer("seccomp filter and no_new_privs", bool(info and info.seccomp == ""),
-                        "no new processes, exec, ptrace, mounts, namespaces, BPF, io_uring, keyring, network sockets"
-                        if info and info.seccomp == "" else (info.seccomp if info else "worker not started")),
-        isolation.Layer("resource limits (memory, CPU time, file size, processes)", bool(info and info.limits),
-                        "" if info and info.limits else "no `resource` module on this platform"),
-        isolation.Layer("time limits inside the worker (SIGALRM)", bool(info and info.alarm),
-                        "" if info and info.alarm else "no SIGALRM here: the grader's own deadline ends slow calls"),
-        isolation.Layer("audit hook in the worker (a second line)", info is not None, ""),
+        isolation.Layer(_("namespaces (PID, network, IPC, UTS, mount) via {bwrap}").format(
+            bwrap=isolation.bwrap_path() or "bwrap"), sandboxed,
+            _("it sees only the Python runtime, the book's helper modules and a copy of the student's files")
+            if sandboxed else why_not or _("the worker did not start")),
+        isolation.Layer(_("unprivileged uid"), sandboxed and info.uid != 0, uid_detail),
+        isolation.Layer(_("seccomp filter and no_new_privs"), seccomp,
+                        _("no new processes, exec, ptrace, mounts, namespaces, BPF, io_uring, keyring or network "
+                          "sockets") if seccomp else (info.seccomp if info else _("the worker did not start"))),
+        isolation.Layer(_("resource limits (memory, CPU time, file size, processes)"), bool(info and info.limits),
+                        "" if info and info.limits else _("this platform has no `resource` module")),
+        isolation.Layer(_("time limits inside the worker (SIGALRM)"), bool(info and info.alarm),
+                        "" if info and info.alarm else _("no SIGALRM here: the grader's own deadline ends slow calls")),
+        isolation.Layer(_("audit hook in the worker (a second line)"), info is not None, ""),
     ]
 
 
@@ -50,12 +55,12 @@ def run(out=sys.stdout) -> int:
         client._await_ready()
         info = client.isolation
     except (WorkerDied, WorkerTimeout, OSError) as exc:
-        out.write(f"worker could not start: {exc}\n")
+        out.write(_("the worker could not start: {reason}").format(reason=exc) + "\n")
     finally:
         client.close()
     level = info.level if info else isolation.PROCESS_ONLY
     out.write(_("isolation: {level}").format(level=level) + "\n")
     for layer in layers(info):
-        mark = "yes" if layer.available else "no "
-        out.write(f"  [{mark}] {layer.name}" + (f": {layer.detail}" if layer.detail else "") + "\n")
+        mark = "✔" if layer.available else "✘"
+        out.write(f"  {mark} {layer.name}" + (f": {layer.detail}" if layer.detail else "") + "\n")
     return 0 if level == isolation.STRONG else 1

@@ -92,12 +92,16 @@ def install(workdir: str, protected: list[str], allowed: list[str]) -> list[str]
                 if isinstance(path, (str, bytes, os.PathLike)) and not inside(path):
                     raise PermissionError(f"not allowed outside the grading folder: {event}")
 
-    import _posixsubprocess
+    try:
+        import _posixsubprocess
+    except ImportError:  # Windows
+        _posixsubprocess = None
 
     def refuse_process(*args, **kwargs):
         raise PermissionError("not allowed while grading: starting a process")
 
-    _posixsubprocess.fork_exec = refuse_process
+    if _posixsubprocess is not None:
+        _posixsubprocess.fork_exec = refuse_process
     for name in list(sys.modules):
         if name.partition(".")[0] in BLOCKED_IMPORTS:
             del sys.modules[name]

@@ -6,9 +6,9 @@ The worker's view of the filesystem is an explicit list (Flatpak's way), built h
 
 - the Python runtime read-only: the interpreter (with its symlink chain), the standard
   library, and the shared libraries under ``/usr/lib`` and ``/lib*``;
-- the worker's site-packages read-only, entry by entry, without the grader's own
-  distribution, installed grader plugins (their answer keys), ``.pth`` files and
-  editable-install finders (which name checkouts);
+- the worker's site-packages read-only, with the grader's own distribution, installed
+  grader plugins (their answer keys), ``.pth`` files and editable-install finders (which
+  name checkouts) masked by empty read-only mounts;
 - the worker's own scripts (runner, wire codec, guard, seccomp filter) at ``/opt/dlfs/worker``
   and the book's helper modules at ``/opt/dlfs/compat``, read-only;
 - ``/submission``: an empty size-limited tmpfs, the working folder, into which the
@@ -26,7 +26,6 @@ import shutil
 import site
 import sys
 import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
 
 STRONG = "namespaces+seccomp"
@@ -48,13 +47,16 @@ GRADER_NAMES = frozenset({"grader", "reference", "exercises"})
 WORKER_SCRIPTS = ("runner.py", "wire.py", "guard.py", "syscall_filter.py")
 
 
-@dataclass(frozen=True)
 class Layer:
-    """One layer of isolation: whether this machine gives it, and why not."""
+    """One layer of isolation: whether this machine gives it, and why not.
 
-    name: str
-    available: bool
-    detail: str
+    (A plain class: this module is imported before the worker starts, and a dataclass or
+    NamedTuple would pull in inspect or typing first.)"""
+
+    __slots__ = ("name", "available", "detail")
+
+    def __init__(self, name: str, available: bool, detail: str) -> None:
+        self.name, self.available, self.detail = name, available, detail
 
 
 # Set by the client when bwrap was tried and failed: the reason, for the rest of this process.
@@ -78,7 +80,7 @@ def bwrap_unavailable_reason() -> str:
         return _bwrap_failure[0]
     if bwrap_path() is None:
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    if os.geteuid() != 0:
+    if getattr(os, "geteuid", lambda: -1)() != 0:
         for knob, bad in (("/proc/sys/kernel/unprivileged_userns_clone", "0"),
                           ("/proc/sys/user/max_user_namespaces", "0"),
                           ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1")):
@@ -137,20 +139,20 @@ def _excluded_distributions(site_dir: Path) -> set[str]:
     return excluded
 
 
-def _site_entries(site_dir: Path) -> list[str]:
+def site_exclusions(site_dir: Path) -> list[str]:
+    """Entries of a site folder the worker must not see: the grader's own, its plugins', path files."""
     excluded = _excluded_distributions(site_dir) | GRADER_NAMES
     try:
         names = sorted(os.listdir(site_dir))
     except OSError:
         return []
-    keep = []
+    hide = []
     for name in names:
         stem = name.split(".", 1)[0]
         if name in excluded or stem in GRADER_NAMES or name.endswith((".pth", ".egg-link")) \
-                or name.startswith("__editable__") or name == "__pycache__":
-            continue
-        keep.append(name)
-    return keep
+                or name.startswith("__editable__"):
+            hide.append(name)
+    return hide
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,19 +185,27 @@ def runtime_binds() -> tuple[str, ...]:
         if folder.is_dir() and not any(text == b or text.startswith(b + "/") for b in bound):
             args += ["--ro-bind", text, text]
             bound.add(text)
-    # Every site folder under what is bound is hidden; the worker's own are rebuilt entry by entry.
-    wanted = [Path(p) for p in site.getsitepackages() if os.path.isdir(p)]
+    # Every site folder under what is bound is hidden, except the worker's own (filtered below).
+    wanted = worker_site_dirs()
     hidden = set()
     for root in sorted(bound):
         for pattern in ("python3*/site-packages", "python3*/dist-packages", "python3/dist-packages"):
             hidden.update(str(p) for p in Path(root).glob(pattern))
-    for folder in sorted(hidden | {str(w) for w in wanted}):
-        args += ["--tmpfs", folder]
+    masks = sorted(hidden - {str(w) for w in wanted})
+    # The worker's own site folders are bound whole (one mount instead of one per entry:
+    # half of bwrap's start-up time) and what it must not see is masked: folders by an
+    # empty read-only tmpfs, files by /dev/null.
     for folder in wanted:
-        for name in _site_entries(folder):
-            path = str(folder / name)
-            args += ["--ro-bind", path, path]
-    for folder in sorted(hidden | {str(w) for w in wanted}):
+        args += ["--ro-bind", str(folder), str(folder)]
+        for name in site_exclusions(folder):
+            path = folder / name
+            if path.is_dir() and not path.is_symlink():
+                masks.append(str(path))
+            else:
+                args += ["--ro-bind", os.devnull, str(path)]
+    for folder in masks:
+        args += ["--tmpfs", folder]
+    for folder in masks:
         args += ["--remount-ro", folder]
     return tuple(args)
 
@@ -205,15 +215,28 @@ def _open_ancestors(args: list[str]) -> list[str]:
     for i, arg in enumerate(args):
         if arg in ("--ro-bind", "--symlink"):
             targets.add(args[i + 2])
-    mounted = {args[i + 2] for i, a in enumerate(args) if a == "--ro-bind"} | \
-        {args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"}
+    read_only = {args[i + 2] for i, a in enumerate(args) if a == "--ro-bind"}
+    tmpfs = {args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"}  # their own modes are set by --perms
     ancestors = set()
     for target in targets:
         for parent in Path(target).parents:
             text = str(parent)
-            if text != "/" and not any(text == m or text.startswith(m + "/") for m in mounted):
+            if text != "/" and text not in tmpfs and not any(text == m or text.startswith(m + "/") for m in read_only):
                 ancestors.add(text)
     return [a for folder in sorted(ancestors) for a in ("--chmod", "0755", folder)]
+
+
+def worker_site_dirs() -> list[Path]:
+    """The site folders the worker's interpreter will use (Debian's site.getsitepackages()
+    names dist-packages folders that a venv does not have, so sys.path is asked too)."""
+    candidates = list(site.getsitepackages()) + [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    candidates += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    found: list[Path] = []
+    for candidate in candidates:
+        path = Path(candidate)
+        if path.is_dir() and path not in found:
+            found.append(path)
+    return found
 
 
 def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat: Path, *,
@@ -230,8 +253,12 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
             "--info-fd", str(info_fd)]
     if not privileged:
-        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid), "--disable-userns"]
+        # (No --disable-userns: the seccomp filter already refuses new namespaces, and older
+        # kernels and bwraps without it would lose the whole sandbox.)
+        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
     args += ["--tmpfs", "/"]  # an empty root: only what is listed below exists
+    # /tmp before the runtime: a virtual environment may live under /tmp (CI clones do).
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += list(runtime_binds())
     for name, path in worker_files.items():
         args += ["--ro-bind", str(path), f"{WORKER_DIR}/{name}"]
@@ -241,9 +268,7 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
         args += ["--ro-bind", mnist, MNIST_DIR]
     # bwrap gives the folders it creates on the way the host's modes (/root is 0700): open them.
     args += _open_ancestors(args)
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--perms", "0777", "--size", str(WORK_BYTES), "--tmpfs", WORK_DIR,
+    args += ["--perms", "0777", "--size", str(WORK_BYTES), "--tmpfs", WORK_DIR,
              "--remount-ro", "/", "--chdir", WORK_DIR, "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]

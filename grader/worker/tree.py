@@ -30,6 +30,7 @@ class ProcessTree:
         self.sandboxed = bool(getattr(popen, "sandboxed", False))
         self.info_fd: int | None = getattr(popen, "info_fd", None)
         self.child_pid: int | None = None
+        self.ready = False  # the worker has said it is ready (before any student code ran)
         self.chunks: queue.Queue | None = None
         if USE_READER_THREAD:
             self.chunks = queue.Queue()

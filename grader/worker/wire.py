@@ -166,8 +166,7 @@ def decode(data: Any, *, resolve=None, _depth: int = 0) -> Any:
     if "$fn" in data:
         if resolve:
             return resolve("fn", data)
-        _only(data, "$fn", "bind")
-        return Fn(str(data["$fn"]), tuple((str(k), decode(v, _depth=_depth + 1)) for k, v in _list(data["bind"])))
+        raise ValueError("a function cannot come back from the worker")
     return {str(k): decode(v, resolve=resolve, _depth=_depth + 1) for k, v in data.items()}
 
 
