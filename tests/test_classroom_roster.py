@@ -214,3 +214,21 @@ def test_a_students_error_is_told_in_their_language(tmp_path):
     assert '<html lang="ko">' in page
     assert "kim.ipynb 및 kim.py이(가) 모두 이 학생의 제출물입니다" in page
     assert "1 in error" in proc.stdout
+
+
+def test_an_archive_in_a_canvas_name_or_an_lms_folder_is_extracted(tmp_path):
+    import zipfile
+
+    subs = tmp_path / "subs"
+    with zipfile.ZipFile(touch(subs / "kimminsu_48213_1190877_hw4.zip", ""), "w") as zf:
+        zf.writestr("hw4/chapter4.py", CODE)
+    folder = subs / "Lee Jieun_123456_assignsubmission_file_"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "lee.zip", "w") as zf:
+        zf.writestr("chapter4.py", CODE)
+    roster = read_roster(subs)
+    assert ids(roster) == {"kimminsu": "canvas", "Lee Jieun_123456": "moodle"}
+    kim = stage(roster.find("kimminsu"), tmp_path / "kim")
+    assert kim.path == tmp_path / "kim" / "hw4" / "chapter4.py"
+    lee = stage(roster.find("Lee Jieun_123456"), tmp_path / "lee")
+    assert lee.path == tmp_path / "lee" / "chapter4.py"

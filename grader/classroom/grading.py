@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..i18n import _, use
 from ..worker.client import Limits, WorkerClient
-from .results import REPORTS, StudentResult, report_path, write_atomic, write_record
+from .results import StudentResult, report_path, write_atomic, write_record
 from .roster import Student
 
 
@@ -101,7 +101,7 @@ class SlotGrader:
 
         student = job.student
         started = time.perf_counter()
-        worker, self.spare, self.current = self.spare, None, None
+        worker, self.spare = self.spare, None  # started ahead of need, in a folder of its own
         self.current = worker
         files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
         base = StudentResult(student.id, student.slug, files, student.layout, job.hash,
@@ -158,8 +158,9 @@ def error_page(result: StudentResult, fmt: str) -> str:
                           ensure_ascii=False, indent=2) + "\n"
     with use(result.lang):
         title, submission = _(labels.TITLE), _(labels.SUBMISSION)
-    if fmt == "markdown":
-        return f"## {title}: `{', '.join(result.files)}`\n\n{result.error}\n"
+    if fmt == "markdown":  # the message as an indented code block: nothing in it is read as Markdown
+        quoted = "\n".join("    " + line for line in result.error.splitlines())
+        return f"## {title}: {', '.join(result.files)}\n\n{quoted}\n"
     from jinja2 import Environment, PackageLoader
 
     env = Environment(loader=PackageLoader("grader.classroom", "templates"), autoescape=True)
@@ -172,5 +173,3 @@ def _relative(path: Path, root: Path) -> str:
     except ValueError:
         return path.name
 
-
-__all__ = ["GradingOptions", "Job", "SlotGrader", "StudentWorker", "REPORTS"]

@@ -77,6 +77,11 @@ class ClassPool:
         self.student_seconds = student_seconds
         self.context = multiprocessing.get_context("spawn")
         remove_stale_tmp()
+        tmp = Path(tempfile.gettempdir()).resolve()
+        for guarded in (options.submissions.resolve(), options.outdir.resolve()):
+            if tmp.is_relative_to(guarded):  # workers could not open their own files there
+                raise ClassRunError(f"the temporary folder {tmp} is inside {guarded}: set TMPDIR to a folder "
+                                    "outside SUBMISSIONS and OUTDIR")
         self.root = Path(tempfile.mkdtemp(prefix=f"{CLASS_TMP_PREFIX}{os.getpid()}-"))
         self.slots: list[_Slot] = []
 
