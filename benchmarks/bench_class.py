@@ -124,11 +124,48 @@ def numpy_import(runs: int = 7) -> float:
     return statistics.median(times)
 
 
+LOAD_ONCE = """
+import time
+started = time.perf_counter()
+from grader.plugins import make_manager
+from grader.session import load_exercises
+for exercise in load_exercises(make_manager()):
+    exercise.load_reference()
+print(time.perf_counter() - started)
+"""
+
+WORKER_READY = """
+import time
+from grader.worker.client import Limits, WorkerClient
+times = []
+for _ in range(7):
+    started = time.perf_counter()
+    with WorkerClient(Limits()) as worker:
+        worker.start()
+        worker._await_ready()
+        times.append(time.perf_counter() - started)
+times.sort()
+print(times[len(times) // 2])
+"""
+
+
+def components(runs: int = 5) -> dict[str, float]:
+    """What each measure of the class run saves per student, timed directly (medians)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    load = statistics.median(float(subprocess.run([sys.executable, "-c", LOAD_ONCE], env=env, capture_output=True,
+                                                  text=True, check=True).stdout) for _ in range(runs))
+    ready = float(subprocess.run([sys.executable, "-c", WORKER_READY], env=env, capture_output=True, text=True,
+                                 check=True).stdout)
+    return {"plugins, specs and answer key (loaded once per pool process)": load,
+            "a worker from start to ready (started ahead of need)": ready}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 500])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="keep the generated classes and outputs here")
+    parser.add_argument("--components", action="store_true", help="also time what each measure saves per student")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-class-"))
     numpy_before = numpy_import()
@@ -152,6 +189,10 @@ def main() -> None:
         print(f"| {size} | {r['wall']:.1f} | {r['wall'] / size:.3f} | {r['cpu'] / size:.3f} | "
               f"{r['cpu'] / size / numpy_median:.2f} | {r['peak_mb']:.0f} |")
     print("\nmix:", ", ".join(f"{k} {v}" for k, v in rows[-1][1].items()))
+    if args.components:
+        print("\n| per student, without the measure (s) | median |\n| --- | ---: |")
+        for name, seconds in components().items():
+            print(f"| {name} | {seconds:.3f} |")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -70,12 +71,13 @@ def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs, out = base / "submissions", base / "graded"
     shutil.copytree(CLASS, subs)
+    started = time.time()
     proc = grade_class(subs, out)
-    return subs, out, proc
+    return subs, out, proc, started
 
 
 def test_every_gradebook_row_of_the_class_is_pinned(graded_class):
-    _subs, out, proc = graded_class
+    _subs, out, proc, _started = graded_class
     assert proc.returncode == 0, proc.stderr
     rows = read_gradebook(out)
     assert list(rows) == sorted(PINNED)  # one row per student, in order
@@ -96,7 +98,7 @@ def test_every_gradebook_row_of_the_class_is_pinned(graded_class):
 
 
 def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_class):
-    _subs, out, proc = graded_class
+    _subs, out, proc, _started = graded_class
     assert "20 students" in proc.stdout
     assert "20 in the gradebook, 1 in error" in proc.stdout
     assert "✘ broken_baek: broken_baek.py: " in proc.stdout and "✘ jang_cp949" not in proc.stdout
@@ -106,7 +108,7 @@ def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_cla
 
 
 def test_each_student_has_an_html_and_a_json_report_in_their_own_language(graded_class):
-    _subs, out, _proc = graded_class
+    _subs, out, _proc, _started = graded_class
     book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
     by_name = {s["student"]: s for s in book["students"]}
     for student in PINNED:
@@ -128,7 +130,7 @@ def test_each_student_has_an_html_and_a_json_report_in_their_own_language(graded
 
 
 def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
-    _subs, out, _proc = graded_class
+    _subs, out, _proc, _started = graded_class
     # choi_snoop walks '.', '..', '../..' and '../../..' three levels deep, opens every .py it finds
     # and runs its definitions; its cross_entropy_error returns how many files it could read.
     snoop = json.loads((out / "reports" / "choi_snoop.json").read_text(encoding="utf-8"))
@@ -147,16 +149,20 @@ def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
     assert min(read) >= 1  # kim_minsu.py, handed in beside it, is read
 
 
-def left_behind() -> tuple[list[Path], list[int]]:
-    """Class folders of runs that are over, and workers of this checkout that lost their grading process.
+def left_behind(since: float = 0.0, pid: int | None = None) -> tuple[list[Path], list[int]]:
+    """Class folders of runs that are over (made after ``since``, or by ``pid``), and workers of this
+    checkout that lost their grading process.
 
-    (A class run still going on, such as a benchmark beside the tests, keeps its own.)"""
+    (Other class runs on the machine, still going or killed by their own tests, keep theirs.)"""
     import tempfile
 
     from grader.classroom.pool import CLASS_TMP_PREFIX, _alive
 
+    def owner(path: Path) -> int:
+        return int(path.name[len(CLASS_TMP_PREFIX):].split("-")[0])
+
     folders = [p for p in Path(tempfile.gettempdir()).glob(f"{CLASS_TMP_PREFIX}*")
-               if not _alive(int(p.name[len(CLASS_TMP_PREFIX):].split("-")[0]))]
+               if not _alive(owner(p)) and (owner(p) == pid if pid else p.stat().st_ctime >= since)]
     runner = str(ROOT / "grader" / "worker" / "runner.py")
     pids = subprocess.run(["pgrep", "-f", runner], capture_output=True, text=True).stdout.split()
     orphans = []
@@ -171,5 +177,5 @@ def left_behind() -> tuple[list[Path], list[int]]:
 
 
 def test_a_class_run_leaves_no_process_and_no_temporary_folder_behind(graded_class):
-    _subs, _out, _proc = graded_class
-    assert left_behind() == ([], [])
+    _subs, _out, _proc, started = graded_class
+    assert left_behind(since=started) == ([], [])

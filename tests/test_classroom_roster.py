@@ -214,3 +214,37 @@ def test_a_students_error_is_told_in_their_language(tmp_path):
     assert '<html lang="ko">' in page
     assert "kim.ipynb 및 kim.py이(가) 모두 이 학생의 제출물입니다" in page
     assert "1 in error" in proc.stdout
+
+
+def test_an_archive_in_a_canvas_name_or_an_lms_folder_is_extracted(tmp_path):
+    import zipfile
+
+    subs = tmp_path / "subs"
+    with zipfile.ZipFile(touch(subs / "kimminsu_48213_1190877_hw4.zip", ""), "w") as zf:
+        zf.writestr("hw4/chapter4.py", CODE)
+    folder = subs / "Lee Jieun_123456_assignsubmission_file_"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "lee.zip", "w") as zf:
+        zf.writestr("chapter4.py", CODE)
+    roster = read_roster(subs)
+    assert ids(roster) == {"kimminsu": "canvas", "Lee Jieun_123456": "moodle"}
+    kim = stage(roster.find("kimminsu"), tmp_path / "kim")
+    assert kim.path == tmp_path / "kim" / "hw4" / "chapter4.py"
+    lee = stage(roster.find("Lee Jieun_123456"), tmp_path / "lee")
+    assert lee.path == tmp_path / "lee" / "chapter4.py"
+
+
+def test_a_class_is_not_graded_without_the_strong_sandbox_unless_the_instructor_says_so(tmp_path, monkeypatch):
+    subs = tmp_path / "subs"
+    (subs / "kim.py").parent.mkdir(parents=True)
+    (subs / "kim.py").write_text("def sum_squares_error(y, t):\n    return 0.5 * ((y - t) ** 2).sum()\n",
+                                 encoding="utf-8")
+    monkeypatch.setenv("DLFS_SANDBOX", "off")  # as on a laptop without bubblewrap
+    proc = run_grade("class", str(subs), "-o", str(tmp_path / "out"), "--only", "sum_squares_error")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "'seccomp'" in proc.stderr and "--allow-weak-isolation" in proc.stderr and "grade --doctor" in proc.stderr
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+    proc = run_grade("class", str(subs), "-o", str(tmp_path / "out"), "--only", "sum_squares_error", "-j", "1",
+                     "--allow-weak-isolation")
+    assert proc.returncode == 0, proc.stderr
+    assert "kim,10" in (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8-sig")

@@ -14,5 +14,6 @@ One module per step of the flow (DESIGN.md, "A class is the same flow once per s
 * :mod:`.progress` the progress bar (rich) or plain lines;
 * :mod:`.gradebook`, :mod:`.overview` (+ :mod:`.plots`): the built-in class outputs, plugins
   of the ``grader_class_report`` hook;
+* :mod:`.run`      one run: who needs grading (content hashes), the pool, then the class outputs;
 * :mod:`.cli`      the ``grade class`` command.
 """

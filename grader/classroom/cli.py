@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at the same time (default: the number of cores, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="show which files belong to which student, grade nothing")
+    parser.add_argument("--allow-weak-isolation", action="store_true",
+                        help="grade even where the worker cannot be isolated by namespaces and seccomp (see "
+                             "`grade --doctor`): students' code could then read each other's files or the answers")
     parser.add_argument("--force", action="store_true", help="grade every student again, even those up to date")
     parser.add_argument("--student", action="append", default=[], metavar="ID",
                         help="grade only this student, again (repeatable); see --list for the ids")
@@ -130,8 +133,15 @@ def _main(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create OUTDIR {args.output} ({exc.strerror})") from None
+    from ..worker.doctor import probe_level
+    from ..worker.isolation import STRONG
     from .run import ClassRun
 
+    level, reason = probe_level()
+    if level != STRONG and not args.allow_weak_isolation:
+        raise UsageError(f"this machine isolates students' code only as '{level}' ({reason}); a class needs "
+                         f"'{STRONG}' so that no student can read another's files or the answers. See "
+                         "`grade --doctor`, or pass --allow-weak-isolation to grade anyway")
     run = ClassRun(roster, args)
     return run.execute()
 

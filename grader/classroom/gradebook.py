@@ -64,11 +64,11 @@ def render_json(class_report: ClassReport) -> Iterator[str]:
             "ignored": [{"entry": name, "why": why} for name, why in class_report.ignored]}
     yield json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "students": ['
     for number, s in enumerate(class_report.students):
-        report = class_report.report_of(s) if s.graded else None
+        report = class_report.report_data_of(s) if s.graded else None
         entry = {"student": s.student, "slug": s.slug, "files": list(s.files), "layout": s.layout, "lang": s.lang,
                  "score": s.score, "max_score": class_report.max_score, "seconds": s.seconds,
                  "diagnoses": s.diagnoses(), "error": s.error, "error_kind": s.error_kind, "notes": list(s.notes),
-                 "report": report.to_dict() if report else None}
+                 "report": report}
         yield ("," if number else "") + "\n  " + json.dumps(entry, ensure_ascii=False)
     yield "\n ]\n}\n"
 

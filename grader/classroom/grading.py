@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..i18n import _, use
 from ..worker.client import Limits, WorkerClient
-from .results import REPORTS, StudentResult, report_path, write_atomic, write_record
+from .results import StudentResult, report_path, write_atomic, write_record
 from .roster import Student
 
 
@@ -46,8 +46,8 @@ class StudentWorker(WorkerClient):
     other folders: SUBMISSIONS, OUTDIR and the other pool slots (the audit hook's second line;
     the OS sandbox is the first)."""
 
-    def __init__(self, limits: Limits, stage_dir: Path, protect: tuple[str, ...]) -> None:
-        super().__init__(limits)
+    def __init__(self, limits: Limits, stage_dir: Path, protect: tuple[str, ...], slot: int | None = None) -> None:
+        super().__init__(limits, slot=slot)  # its own uid in the sandbox: slots cannot signal or read each other
         # Where the class run stages this student's files: the worker gets a private copy of them.
         self.stage_dir = stage_dir
         self.class_protect = list(protect)
@@ -63,13 +63,14 @@ class StudentWorker(WorkerClient):
 class SlotGrader:
     """Grades students one after another in one pool process, in its slot folder."""
 
-    def __init__(self, options: GradingOptions, slot_dir: Path, protect: tuple[str, ...]) -> None:
+    def __init__(self, options: GradingOptions, slot_dir: Path, protect: tuple[str, ...], slot: int | None = None) -> None:
         from ..plugins import make_manager, merged
         from ..session import load_exercises
 
         self.options = options
         self.slot_dir = slot_dir
         self.protect = protect
+        self.slot = slot
         self.limits = Limits(call_seconds=options.call_seconds)
         self.spare: StudentWorker | None = None
         self.current: StudentWorker | None = None
@@ -82,7 +83,7 @@ class SlotGrader:
     def _start_spare(self) -> None:
         # A folder of its own: the student's files are staged in it, their parent holds nothing else.
         private = Path(tempfile.mkdtemp(prefix="s", dir=self.slot_dir))
-        worker = StudentWorker(self.limits, private, self.protect)
+        worker = StudentWorker(self.limits, private, self.protect, self.slot)
         worker.start()
         self.spare = worker
 
@@ -100,7 +101,7 @@ class SlotGrader:
 
         student = job.student
         started = time.perf_counter()
-        worker, self.spare, self.current = self.spare, None, None
+        worker, self.spare = self.spare, None  # started ahead of need, in a folder of its own
         self.current = worker
         files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
         base = StudentResult(student.id, student.slug, files, student.layout, job.hash,
@@ -157,8 +158,9 @@ def error_page(result: StudentResult, fmt: str) -> str:
                           ensure_ascii=False, indent=2) + "\n"
     with use(result.lang):
         title, submission = _(labels.TITLE), _(labels.SUBMISSION)
-    if fmt == "markdown":
-        return f"## {title}: `{', '.join(result.files)}`\n\n{result.error}\n"
+    if fmt == "markdown":  # the message as an indented code block: nothing in it is read as Markdown
+        quoted = "\n".join("    " + line for line in result.error.splitlines())
+        return f"## {title}: {', '.join(result.files)}\n\n{quoted}\n"
     from jinja2 import Environment, PackageLoader
 
     env = Environment(loader=PackageLoader("grader.classroom", "templates"), autoescape=True)
@@ -171,5 +173,3 @@ def _relative(path: Path, root: Path) -> str:
     except ValueError:
         return path.name
 
-
-__all__ = ["GradingOptions", "Job", "SlotGrader", "StudentWorker", "REPORTS"]

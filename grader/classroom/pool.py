@@ -44,7 +44,8 @@ class _Slot:
     ready: bool = False
 
 
-def slot_main(conn: Connection, options: GradingOptions, folder: Path, protect: tuple[str, ...]) -> None:
+def slot_main(conn: Connection, options: GradingOptions, folder: Path, protect: tuple[str, ...],
+              index: int = 0) -> None:
     """The body of a pool process: grade the students the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     grader: SlotGrader | None = None
@@ -55,7 +56,7 @@ def slot_main(conn: Connection, options: GradingOptions, folder: Path, protect: 
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    grader = SlotGrader(options, folder, protect)
+    grader = SlotGrader(options, folder, protect, slot=index)
     try:
         conn.send(("ready", None))
         while True:
@@ -77,6 +78,11 @@ class ClassPool:
         self.student_seconds = student_seconds
         self.context = multiprocessing.get_context("spawn")
         remove_stale_tmp()
+        tmp = Path(tempfile.gettempdir()).resolve()
+        for guarded in (options.submissions.resolve(), options.outdir.resolve()):
+            if tmp.is_relative_to(guarded):  # workers could not open their own files there
+                raise ClassRunError(f"the temporary folder {tmp} is inside {guarded}: set TMPDIR to a folder "
+                                    "outside SUBMISSIONS and OUTDIR")
         self.root = Path(tempfile.mkdtemp(prefix=f"{CLASS_TMP_PREFIX}{os.getpid()}-"))
         self.slots: list[_Slot] = []
 
@@ -91,7 +97,7 @@ class ClassPool:
         folder.mkdir()
         parent_end, child_end = self.context.Pipe()
         process = self.context.Process(target=slot_main, name=f"grade-class-{index}", daemon=True,
-                                       args=(child_end, self.options, folder, self._protect(index, count)))
+                                       args=(child_end, self.options, folder, self._protect(index, count), index))
         process.start()
         child_end.close()
         return _Slot(index, folder, process, parent_end)

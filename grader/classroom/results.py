@@ -131,6 +131,15 @@ class ClassReport:
         record = read_record(Path(self.outdir), student.slug, full=True)
         return record.report if record else None
 
+    def report_data_of(self, student: StudentResult) -> dict[str, Any] | None:
+        """The same as plain data (``Report.to_dict()``), without building the report objects."""
+        try:
+            data = json.loads(record_path(Path(self.outdir), student.slug).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        report = data.get("report") if isinstance(data, dict) else None
+        return report if isinstance(report, dict) else None
+
 
 def report_path(outdir: Path, slug: str, fmt: str) -> Path:
     suffix = {"markdown": "md"}.get(fmt, fmt)

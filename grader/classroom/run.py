@@ -69,7 +69,7 @@ class ClassRun:
         return jobs
 
     def execute(self) -> int:
-        from .pool import ClassPool
+        from .pool import ClassPool, ClassRunError
         from .progress import make_progress
 
         remove_partial_writes(self.options.outdir)
@@ -80,7 +80,10 @@ class ClassRun:
         started = time.monotonic()
         interrupted = False
         if jobs:
-            pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
+            try:
+                pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
+            except ClassRunError as exc:
+                raise UsageError(str(exc)) from None
             try:
                 with make_progress(len(jobs)) as progress:
                     def done(result: StudentResult) -> None:

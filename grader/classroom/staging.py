@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..i18n import _
 from .archives import ArchiveError, ArchiveLimits, extract
-from .roster import CODE_SUFFIXES, LITTER, Entry, Student, collision
+from .roster import CODE_SUFFIXES, LITTER, Entry, Student, collision, is_archive
 
 # Folders of the book's helpers and of tools: never where the student's own chapter-4 code is.
 NOT_CODE_ROOTS = LITTER | {"common", "dataset", "venv", ".venv", "node_modules"}
@@ -71,7 +71,7 @@ def _stage_entry(entry: Entry, dest: Path, counter: "_Counter", notes: list[str]
         raise StagingError(_("{name} is a symbolic link: links are not followed, hand in the file itself").format(
             name=path.name))
     if stat.S_ISDIR(mode):
-        _copy_tree(path, dest / entry.target if entry.target else dest, counter, notes)
+        _copy_tree(path, dest / entry.target if entry.target else dest, counter, notes, limits, top=True)
     elif not stat.S_ISREG(mode):
         raise StagingError(_NOT_REGULAR().format(name=path.name))
     elif not entry.target:  # an archive: its contents go to the top of the student's folder
@@ -117,7 +117,9 @@ def _copy_file(source: Path, target: Path, counter: _Counter) -> None:
     target.write_bytes(data)
 
 
-def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str]) -> None:
+def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str], limits: StagingLimits,
+               top: bool = False) -> None:
+    """Copy a student's folder; an archive at its top (an LMS folder holding ``kim.zip``) is extracted."""
     target.mkdir(parents=True, exist_ok=True)
     try:
         entries = sorted(os.scandir(source), key=lambda e: e.name)
@@ -129,7 +131,12 @@ def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str]) 
         if entry.is_symlink():
             notes.append(f"{entry.name}: a symbolic link, not followed")
         elif entry.is_dir(follow_symlinks=False):
-            _copy_tree(Path(entry.path), target / entry.name, counter, notes)
+            _copy_tree(Path(entry.path), target / entry.name, counter, notes, limits)
+        elif top and entry.is_file(follow_symlinks=False) and is_archive(entry.name):
+            try:
+                counter.files += len(extract(Path(entry.path), target, limits.archive))
+            except ArchiveError as exc:
+                raise StagingError(f"{entry.name}: {exc}") from None
         elif entry.is_file(follow_symlinks=False):
             _copy_file(Path(entry.path), target / entry.name, counter)
         else:

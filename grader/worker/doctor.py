@@ -46,18 +46,33 @@ def layers(info) -> list[isolation.Layer]:
     ]
 
 
-def run(out=sys.stdout) -> int:
-    """Print the report; 0 when the strongest level is available, 1 when the worker is weaker."""
+def _started_worker() -> tuple[object | None, str]:
+    """Start one worker as grading would: what isolation it got, or why it could not start."""
     client = WorkerClient(Limits())
-    info = None
     try:
         client.start()
         client._await_ready()
-        info = client.isolation
+        return client.isolation, ""
     except (WorkerDied, WorkerTimeout, OSError) as exc:
-        out.write(_("the worker could not start: {reason}").format(reason=exc) + "\n")
+        return None, str(exc)
     finally:
         client.close()
+
+
+def probe_level() -> tuple[str, str]:
+    """The isolation level a worker gets on this machine, and why a layer is missing ("" when none is)."""
+    info, error = _started_worker()
+    if info is None:
+        return isolation.PROCESS_ONLY, error
+    missing = "; ".join(f"{layer.name}: {layer.detail}" for layer in layers(info) if not layer.available)
+    return info.level, missing
+
+
+def run(out=sys.stdout) -> int:
+    """Print the report; 0 when the strongest level is available, 1 when the worker is weaker."""
+    info, error = _started_worker()
+    if error:
+        out.write(_("the worker could not start: {reason}").format(reason=error) + "\n")
     level = info.level if info else isolation.PROCESS_ONLY
     out.write(_("isolation: {level}").format(level=level) + "\n")
     for layer in layers(info):
