@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .exercises import Exercise
@@ -176,6 +177,12 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
     return Inventory(tuple(written), imported)
 
 
+# The book's helper modules the grader bundles for student code (grader/compat: the packages
+# common and dataset, and ch04's own functions, gradient_1d and gradient_2d).
+BOOK_PACKAGES = frozenset(p.name if p.is_dir() else p.stem for p in (Path(__file__).parent / "compat").iterdir()
+                          if not p.name.startswith(("_", ".")) and (p.is_dir() or p.suffix == ".py"))
+
+
 def _find_lambda(by_line: dict[int, list[ast.stmt]], line: int, name: str) -> ast.Lambda | None:
     """``name = lambda ...`` at top level on ``line``."""
     for statement in by_line.get(line, []):
@@ -218,13 +225,13 @@ def _wrapped_import(node: ast.AST, imported: dict[str, str], roots: dict[str, st
         return None
     if len(chain) == 1:
         module = imported.get(chain[0])
-        return (chain[0], module) if module is not None else None
-    root = roots.get(chain[0])
-    if root is None:
-        return None
-    module = ".".join([root] + chain[1:-1])
-    if (chain[-1], module) in own:
-        return None
+    else:
+        root = roots.get(chain[0])
+        module = ".".join([root] + chain[1:-1]) if root is not None else None
+        if (chain[-1], module) in own:
+            return None
+    if module is None or module.partition(".")[0] not in BOOK_PACKAGES:
+        return None  # np.zeros_like(x) is a stub's body, not someone else's answer
     return ".".join(chain), module
 
 

@@ -86,7 +86,7 @@ def simple_net_weights(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
 
 def _simple_setup(ctx: CheckContext, spec: CheckSpec):
     p = spec.params
-    rng = np.random.default_rng(int(p.get("seed", 0)))
+    rng = ctx.rng(int(p.get("seed", 0)))
     w = _array(p, "W", rng, (2, 3))
     x = _array(p, "x", rng, (2,))
     # A random answer is the class the net finds most likely: the loss then stays away from
@@ -149,7 +149,7 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
 def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch: int = 6):
     p = spec.params
     seed = int(p.get("seed", 0))
-    rng = np.random.default_rng(seed)
+    rng = ctx.rng(seed)
     i, h, o = sizes
     params = {"W1": np.round(rng.normal(size=(i, h)), 4), "b1": np.round(rng.normal(scale=0.5, size=h), 4),
               "W2": np.round(rng.normal(size=(h, o)), 4), "b2": np.round(rng.normal(scale=0.5, size=o), 4)}
@@ -267,7 +267,7 @@ def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         net, ref, x, t, _params = _two_layer_setup(ctx, spec, batch=20)
         # Half the labels agree with the net's own predictions, so the accuracy is neither 0 nor 1.
         labels = np.argmax(ref.predict(x), axis=1)
-        rng = np.random.default_rng(int(spec.params.get("seed", 0)) + 1)
+        rng = ctx.rng(int(spec.params.get("seed", 0)) + 1)
         labels[10:] = rng.integers(0, t.shape[1], size=10)
         t = np.eye(t.shape[1])[labels]
         actual = net.call("accuracy", x, t)

@@ -53,7 +53,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
     def body() -> list[CheckResult]:
         p = spec.params
         seed = int(p.get("seed", 0))
-        rng = np.random.default_rng(seed)
+        rng = ctx.rng(seed)
         steps, lr, per_class, classes, inputs, hidden = int(p.get("steps", 20)), float(p.get("lr", 2.0)), 10, 3, 4, 5
         centres = rng.normal(scale=2.0, size=(classes, inputs))
         labels = np.repeat(np.arange(classes), per_class)
