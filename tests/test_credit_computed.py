@@ -2,7 +2,6 @@
 and losses that lie each earn no more than their honest twin (the same file with do-nothing stubs)."""
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 
@@ -16,15 +15,17 @@ GRADIENT = re.compile(r"^    #<gradient>\n.*?^    #</gradient>\n", re.S | re.M)
 ATTACK = re.compile(r"^[ \t]*#<attack>[ \t]*\n.*?^[ \t]*#</attack>[ \t]*\n", re.S | re.M)
 
 
-@functools.lru_cache(maxsize=None)
-def _graded(source: str, only: tuple[str, ...], tmp: str):
-    path = Path(tmp) / f"submission_{abs(hash(source))}.py"
-    path.write_text(source, encoding="utf-8")
-    return grade_path(path, only=only)
+_GRADED: dict[tuple[str, tuple[str, ...]], object] = {}
 
 
 def grade_source(tmp_path_factory, source: str, *only: str):
-    return _graded(source, only, str(tmp_path_factory.getbasetemp()))
+    """Grade ``source`` as a submission alone in a fresh folder (siblings are handed in too), once per run."""
+    key = (source, only)
+    if key not in _GRADED:
+        path = tmp_path_factory.mktemp("credit") / "submission.py"
+        path.write_text(source, encoding="utf-8")
+        _GRADED[key] = grade_path(path, only=only)
+    return _GRADED[key]
 
 
 def _exercise(report, exercise_id: str):
