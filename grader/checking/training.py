@@ -28,18 +28,19 @@ def _updates(net: StudentNet, params: dict[str, np.ndarray], handles: dict[str, 
 
 
 def _training_gradients(ctx: CheckContext, net: StudentNet, ref: Any, x: np.ndarray, t: np.ndarray,
-                        first: list[dict], seed: int) -> str:
+                        first: list[dict], seed: int) -> tuple[str, Any]:
     """``gradient`` (backprop) when it gives the reference's gradients at the starting point,
     else the chapter-4 ``numerical_gradient``: a missing, raising or wrong ``gradient`` all
-    train the same way, so deleting a broken one gains nothing."""
+    train the same way, so deleting a broken one gains nothing. Also returns the first step's
+    gradients when ``gradient`` gave them (``first`` wrote the starting parameters), else None."""
     fallback = net.method("numerical_gradient")
     if not net.has("gradient"):
-        return fallback
+        return fallback, None
     reply = ctx.worker.batch(first + [call_op({"handle": net.handle, "method": "gradient"}, (x, t), seed=seed)])
-    if reply.ok and reply.replies and all(r.ok for r in reply.replies) and \
+    if reply.ok and len(reply.replies) == len(first) + 1 and all(r.ok for r in reply.replies) and \
             compare(ref.gradient(x, t), reply.replies[-1].value, 1e-6, 1e-9).ok:
-        return "gradient"
-    return fallback
+        return "gradient", reply.replies[-1].value
+    return fallback, None
 
 
 def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -69,18 +70,19 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         # The arrays the net holds, found once: the steps write into them (a layer net shares them).
         handles = {k: net.array_handle(("params", k), params[k]) for k in PARAMS}
         updates = _updates(net, params, handles)
-        method = _training_gradients(ctx, net, ref, x, t, updates, seed)
+        method, grads = _training_gradients(ctx, net, ref, x, t, updates, seed)
         net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
-        for _step in range(steps):
-            # One round trip a step: the parameters the grader computed, then the gradients there.
-            reply = ctx.worker.batch(updates + [grad_call])
-            net._check(reply)
-            for sub in reply.replies:
-                net._check(sub)
-            grads = reply.replies[-1].value
+        for step in range(steps):
+            if step or grads is None:
+                # One round trip a step: the parameters the grader computed, then the gradients there.
+                reply = ctx.worker.batch(updates + [grad_call])
+                net._check(reply)
+                for sub in reply.replies:
+                    net._check(sub)
+                grads = reply.replies[-1].value
             if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
                                                       grads[k].shape == np.shape(params[k]) for k in PARAMS):
                 raise _Stop(CheckResult(spec.name, False, _("`net.{method}(x, t)` returned {got}; expected a dict "
