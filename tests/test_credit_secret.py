@@ -179,3 +179,27 @@ def test_no_format_shows_a_hidden_cases_call_or_values(tmp_path):
     hidden = [c for c in report["exercises"][0]["checks"] if c["hidden"]]
     assert len(hidden) == 1 and hidden[0]["call"] == "" and hidden[0]["expected"] is None \
         and hidden[0]["actual"] is None
+
+
+def _class_expected(tmp_path, name: str, env: dict) -> dict[str, str]:
+    subs, out = tmp_path / name / "subs", tmp_path / name / "out"
+    subs.mkdir(parents=True)
+    (subs / "kim.py").write_text((SUBMISSIONS / "correct.py").read_text(encoding="utf-8"), encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
+    environment.update(PYTHONPATH=str(ROOT), NO_COLOR="1", **env)
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "1",
+                           "--only", "cross_entropy_error", "--lang", "en"], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    gradebook = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+    (student,) = gradebook["students"]
+    assert SECRET not in json.dumps(gradebook)
+    return {c["name"]: json.dumps(c["expected"]) for e in student["report"]["exercises"] for c in e["checks"]}
+
+
+def test_a_class_graded_with_the_secret_draws_the_instructors_inputs(tmp_path):
+    # The class's grading processes inherit the variable; the workers never do.
+    plain = _class_expected(tmp_path, "plain", {})
+    salted = _class_expected(tmp_path, "salted", {SECRET_ENV: SECRET})
+    random_cases = [name for name in plain if "(seed 420" in name and "exact 0" not in name]
+    assert len(random_cases) == 5 and all(plain[name] != salted[name] for name in random_cases)
