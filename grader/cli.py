@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
                         help="add the exercise specs in DIR, with their reference modules beside them (repeatable)")
     parser.add_argument("--list-plugins", action="store_true", help="list the loaded plugins and exit")
+    from .instructor_secret import secret_file  # light: the worker starts before NumPy is imported here
+    parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
+                        help="instructors: salt the random cases' seeds with the secret in FILE (or set "
+                             "DLFS_GRADER_SECRET), so inputs seen on a student's machine differ from yours")
     parser.add_argument("--doctor", action="store_true",
                         help="show how this machine isolates the student's code, and why a layer is missing; "
                              "exit 0 only when the strongest level (namespaces+seccomp) is available")

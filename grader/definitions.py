@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .exercises import Exercise
@@ -32,6 +33,9 @@ class Definition:
     param_names: tuple[str, ...] = ()  # the names of those parameters, in order
     uses: tuple[tuple[str, int], ...] = ()  # the student's definitions its code calls, (name, version)
     found_as: str = ""  # how it was found when not by an accepted name (see grader.finding)
+    # A one-line wrapper that only passes its arguments on to an imported function: the
+    # dotted name it calls and the module that comes from. Not the student's work.
+    wraps: tuple[str, str] | None = None
 
     @property
     def target(self) -> dict[str, Any]:
@@ -56,7 +60,8 @@ class Inventory:
         Functions: in the spec's order of names, newest version first. Classes: the
         newest definition of any accepted name first.
         """
-        own = [d for d in self.written if not d.stub and exercise.matches(d.name) and d.kind == exercise.kind]
+        own = [d for d in self.written if not d.stub and not d.wraps and exercise.matches(d.name)
+               and d.kind == exercise.kind]
         if exercise.kind == "class":
             return sorted(own, key=lambda d: (int(d.cell) if d.cell.isdigit() else 0, d.line), reverse=True)
         order = {name: i for i, name in enumerate(exercise.names)}
@@ -67,6 +72,10 @@ class Inventory:
 
     def imports(self, exercise: Exercise) -> list[tuple[str, str]]:
         return [(n, m) for n, m in self.imported if exercise.matches(n)]
+
+    def wrappers(self, exercise: Exercise) -> list[Definition]:
+        """Definitions with an accepted name that only call an imported function."""
+        return [d for d in self.written if d.wraps and exercise.matches(d.name)]
 
 
 def arrange(definition: Definition, reference_names: tuple[str, ...], args: tuple,
@@ -125,6 +134,7 @@ def _find_definition(tree: ast.Module, line: int, name: str,
 def build_inventory(submission: Submission, reported: dict[str, Any]) -> Inventory:
     trees: dict[str, dict[int, list[ast.stmt]] | None] = {}  # cell -> its top-level statements by line
     written = []
+    nodes: list[ast.AST | None] = []  # the syntax of each written definition, where it is found
     for item in reported.get("written", []):
         cell_id = str(item["cell"])
         cell = submission.cell(cell_id)
@@ -139,6 +149,7 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
             trees[cell_id] = by_line if tree else None
         by_line = trees[cell_id]
         node = _find_definition(None, int(item["line"]), str(item["name"]), by_line) if by_line else None
+        nodes.append(node if node is not None else _find_lambda(by_line or {}, int(item["line"]), str(item["name"])))
         line = int(item["line"]) + (cell.first_line - 1 if cell else 0)
         written.append(Definition(str(item["name"]), int(item["version"]), cell_id, line, str(item["kind"]),
                                   bool(node is not None and is_stub(node)),
@@ -158,8 +169,101 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
     written = [replace(d, versions=counts[(d.name, d.module)], ordinal=ordinal) for d, ordinal in zip(written, ordinals)]
     sources = _import_sources(submission)
     imported = tuple((str(i["name"]), sources.get(str(i["name"]), str(i["module"])))
-                     for i in reported.get("imported", []))
+                     for i in reported.get("imported", []) if isinstance(i, dict))
+    own = {(d.name, d.module) for d in written}
+    roots = _import_roots(submission)
+    written = [replace(d, wraps=_wrapped_import(node, dict(imported), roots, own)) if node is not None else d
+               for d, node in zip(written, nodes)]
     return Inventory(tuple(written), imported)
+
+
+# The book's helper modules the grader bundles for student code (grader/compat: the packages
+# common and dataset, and ch04's own functions, gradient_1d and gradient_2d).
+BOOK_PACKAGES = frozenset(p.name if p.is_dir() else p.stem for p in (Path(__file__).parent / "compat").iterdir()
+                          if not p.name.startswith(("_", ".")) and (p.is_dir() or p.suffix == ".py"))
+
+
+def _find_lambda(by_line: dict[int, list[ast.stmt]], line: int, name: str) -> ast.Lambda | None:
+    """``name = lambda ...`` at top level on ``line``."""
+    for statement in by_line.get(line, []):
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda) and \
+                any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+            return statement.value
+    return None
+
+
+def _wrapped_import(node: ast.AST, imported: dict[str, str], roots: dict[str, str],
+                    own: set[tuple[str, str]]) -> tuple[str, str] | None:
+    """(called, module) when ``node`` is a one-line wrapper around an imported function.
+
+    ``def cross_entropy_error(y, t): return common.functions.cross_entropy_error(y, t)`` or
+    ``numerical_gradient = lambda f, x: _ng(f, x)``: the body (after a docstring) is a single
+    call that receives the wrapper's own parameters unchanged, of a function that an import
+    bound (the worker's list of imported names, or a module an import statement named), and
+    that is not the student's own (a module of their own ``common/`` is their work). Judged
+    here from the source, in the trusted process: the student's code says nothing about it.
+    """
+    if isinstance(node, ast.Lambda):
+        arguments, body = node.args, node.body
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        statements = node.body[1:] if node.body and isinstance(node.body[0], ast.Expr) and \
+            isinstance(node.body[0].value, ast.Constant) and isinstance(node.body[0].value.value, str) else node.body
+        if len(statements) != 1 or not isinstance(statements[0], ast.Return) or statements[0].value is None:
+            return None
+        arguments, body = node.args, statements[0].value
+    else:
+        return None
+    if not isinstance(body, ast.Call):
+        return None
+    params = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+    params |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    passed = [a.value if isinstance(a, ast.Starred) else a for a in body.args] + [k.value for k in body.keywords]
+    if not all(isinstance(a, ast.Name) and a.id in params for a in passed):
+        return None
+    chain = _dotted(body.func)
+    if not chain or chain[0] in params:
+        return None
+    if len(chain) == 1:
+        module = imported.get(chain[0])
+    else:
+        root = roots.get(chain[0])
+        module = ".".join([root] + chain[1:-1]) if root is not None else None
+        if (chain[-1], module) in own:
+            return None
+    if module is None or module.partition(".")[0] not in BOOK_PACKAGES:
+        return None  # np.zeros_like(x) is a stub's body, not someone else's answer
+    return ".".join(chain), module
+
+
+def _import_roots(submission: Submission) -> dict[str, str]:
+    """name -> the dotted module (or module member) a top-level import bound it to:
+    ``import common.functions`` binds ``common`` to ``common``; ``import common.functions as cf``
+    binds ``cf`` to ``common.functions``; ``from common import functions`` binds ``functions``
+    to ``common.functions``."""
+    roots: dict[str, str] = {}
+    for cell in submission.cells:
+        try:
+            tree = parsed(cell.source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                roots.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names if a.name != "*"})
+            elif isinstance(node, ast.Import):
+                roots.update({a.asname: a.name for a in node.names if a.asname})
+                roots.update({a.name.partition(".")[0]: a.name.partition(".")[0] for a in node.names if not a.asname})
+    return roots
+
+
+def _dotted(node: ast.expr) -> list[str]:
+    """``common.functions.softmax`` as its parts; [] for anything but names and attributes."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return []
+    return [node.id] + parts[::-1]
 
 
 def _list(value: Any) -> list:

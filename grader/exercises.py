@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .instructor_secret import salted_seed
 from .worker.wire import Fn
 
 Generator = Callable[..., tuple]
@@ -195,7 +196,8 @@ def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
         params = dict(table.get("params", {}))
         for seed in _require(table, "seeds", at):
             try:
-                args = generators[name](np.random.default_rng(int(seed)), **params)
+                rng = np.random.default_rng(salted_seed(int(seed), str(data.get("id", ""))))
+                args = generators[name](rng, **params)
             except TypeError as exc:
                 raise SpecError(f"{at}.params: {exc}") from None
             cases.append(Case(str(_require(table, "name", at)), tuple(args), None,

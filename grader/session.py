@@ -354,6 +354,14 @@ def _missing_message(exercise: Exercise, inventory: Inventory, found: Search = S
 
 def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
     names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
+    wrappers = inventory.wrappers(exercise)
+    if wrappers:
+        wrapper = wrappers[-1]
+        called, module = wrapper.wraps
+        return _("`{name}` ({place}) only passes its arguments on to `{called}`, which comes from `{module}` (an "
+                 "import), not from your own code: write it yourself to get credit, as a {kind} named {names}."
+                 ).format(name=wrapper.name, place=wrapper.place, called=called, module=module, names=names,
+                          kind=_(exercise.kind))
     imports = inventory.imports(exercise)
     if imports:
         name, module = imports[0]

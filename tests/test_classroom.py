@@ -37,16 +37,19 @@ PINNED = {
     "lee_jieun": (90, "passed passed failed passed passed passed passed", "forward-difference", ""),
     "lim_nari": (100, "passed passed passed passed passed passed passed", "", ""),
     "nam_gyu": (65, "missing passed missing missing passed passed passed", "", ""),
-    # Hard-coded answers earn nothing (issue 8); its net's honest checks keep their points.
-    "oh_sehun": (5.0, "failed failed failed failed failed failed partial", "hard-coded;init-scale-ignored", ""),
-    "park_seoyeon": (86.25, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
+    # Hard-coded answers earn nothing (issue 8); its net's honest checks keep their points, and its
+    # zero gradients earn nothing for leaving the params alone (issue 12: was 5.0).
+    "oh_sehun": (2.78, "failed failed failed failed failed failed partial", "hard-coded;init-scale-ignored", ""),
+    # A numerical_gradient that raises on 2-D input loses those cases' unchanged checks too (issue 12).
+    "park_seoyeon": (84.0, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
     "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
     "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing", "cee-batch-not-averaged", ""),
     # Their cross_entropy_error lives in their own common/functions.py: their work, graded.
     "tanaka": (75, "passed passed passed passed passed passed missing", "", ""),
     "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),
-    "yamada_taro": (71.25, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),
-    "yoon_ara": (72.22, "passed passed passed error error passed partial", "depends-on-failing", ""),
+    "yamada_taro": (69.0, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),
+    # Its crashing net.numerical_gradient loses the params check too; backprop weighs 0 (issue 12).
+    "yoon_ara": (69.44, "passed passed passed error error passed partial", "depends-on-failing", ""),
 }
 LANGUAGES = {"kim_minsu": "ko", "park_seoyeon": "ko", "wang_fang": "zh", "yamada_taro": "ja", "tanaka": "ja",
              "suzuki_ichiro": "ja", "garcia_maria": "en", "smithjohn": "en"}

@@ -445,3 +445,15 @@ def test_a_submission_whose_loading_outlasts_the_total_time_limit_gets_a_report_
     assert "nothing was graded" in data["error"] and data["score"] == 0
     assert all(not e["graded"] and e["status"] == "timeout" for e in data["exercises"])
     assert leftovers(tmp_path / "tmp") == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_a_named_pipe_in_or_as_a_submission_never_hangs_the_grader(tmp_path):
+    (tmp_path / "chapter4.py").write_text("def sum_squares_error(y, t):\n    return 0.5 * ((y - t) ** 2).sum()\n",
+                                          encoding="utf-8")
+    os.mkfifo(tmp_path / "data.txt")  # nobody ever writes to it: reading it would block for ever
+    os.mkfifo(tmp_path / "helpers.py")
+    result = run_grade(str(tmp_path / "chapter4.py"), "--only", "sum_squares_error", "-f", "json", timeout=60)
+    assert result.returncode == 0 and json.loads(result.stdout)["score"] == 10
+    result = run_grade(str(tmp_path / "helpers.py"), timeout=60)
+    assert result.returncode == 2 and "not a regular file" in result.stderr and "Traceback" not in result.stderr

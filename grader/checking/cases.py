@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from .comparisons import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
@@ -62,10 +64,20 @@ def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str
 
 def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str], expected: Any,
                     title: str, hint: str, book: bool) -> list[CheckResult]:
+    """The case's value check, and its "input left unchanged" check when the spec asks for one.
+
+    Every case costs the same checks whatever happens: a call that raises, times out or
+    returns a wrong value loses the value check *and* its unchanged check. Leaving an input
+    alone is only worth something in a function that computes the right value: a stub that
+    returns zeros leaves its input alone too (issue 12: such stubs earned 6/15).
+    """
     first_failure: CheckResult | None = None
+    companion: CheckResult | None = None  # the unchanged check that goes with first_failure
     first_seen: Observation | None = None
-    unchanged_result: CheckResult | None = None
     seed = case.seed if case.seed is not None else index
+    # The grader's own copy of the inputs, taken before anything is sent: whether an input was
+    # changed is judged against this, never against a value the worker reports as the input.
+    pristine = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in case.args)
     for candidate in ctx.candidates:
         # Arguments the unchanged check reads back stay positional (the worker returns those).
         args, kwargs = arrange(candidate, reference_names(ctx.reference), case.args,
@@ -92,44 +104,77 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
             continue
         actual = _first_if_tuple(reply.value) if ctx.exercise.unpack_tuple else reply.value
         verdict = compare(expected, actual, case.rtol, case.atol)
-        this_unchanged = _unchanged_check(ctx, case, title, call, reply, candidate.label) if case.unchanged else None
-        unchanged_result = unchanged_result or this_unchanged
         if verdict.ok:
             ctx.observe(Observation("cases", case.args, expected, actual, True, book=book))
             passed = right_value(title, call, expected, actual, graded_by=candidate.label, weight=case.weight)
-            return [passed, this_unchanged] if this_unchanged else [passed]
+            if not case.unchanged:
+                return [passed]
+            return [passed, _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label)]
         if first_failure is None:
             first_failure = wrong_value(title, call, expected, actual, verdict.problem, hint=hint,
                                         graded_by=candidate.label, weight=case.weight, book_value=case.book_value)
             first_seen = Observation("cases", case.args, expected, actual, False, "wrong", None, book)
+            if case.unchanged:
+                companion = _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label,
+                                             value_right=False)
     if first_seen is not None:
         ctx.observe(first_seen)
     results = [first_failure]
     if case.unchanged:
-        # A call that did not return is already counted as a failure: do not count it twice.
-        results.append(unchanged_result or CheckResult(
-            _("{name}: input left unchanged").format(name=title), False,
-            _("not checked: the call did not return a value"), None, None, first_failure.call, skipped=True,
-            weight=case.weight, outcome="not-checked"))
+        # No call returned the right value: the unchanged check is lost with it, at the same
+        # weight and with the same outcome, so a call that raises costs what a wrong value costs.
+        results.append(companion or CheckResult(
+            _unchanged_title(title), False, _("not checked: the call did not return a value"), None, None,
+            first_failure.call, "", first_failure.graded_by, weight=case.weight, outcome=first_failure.outcome))
     return results
 
 
-def _unchanged_check(ctx: CheckContext, case: Case, title: str, call: str, reply: Reply,
-                     graded_by: str) -> CheckResult:
-    name = _("{name}: input left unchanged").format(name=title)
+def _unchanged_title(title: str) -> str:
+    return _("{name}: input left unchanged").format(name=title)
+
+
+def _changed_argument(ctx: CheckContext, case: Case, pristine: tuple, reply: Reply) -> tuple[int, Any, str] | None:
+    """(position, what came back, problem) for the first input the call changed, else None.
+
+    ``pristine`` is the grader's own copy. What the worker reports as the argument after the
+    call is the only evidence of a change there is (the call ran in the worker), and a lying
+    worker can report an untouched copy. That lie is worth nothing: the unchanged check is
+    credited only beside a right value (see :func:`_unchanged_check`'s callers), and a
+    function able to return the right value can equally compute it on ``x.copy()`` and leave
+    its input alone honestly. A report that is not the arguments sent (another count, another
+    kind, another shape) counts as a changed input.
+    """
+    reported = reply.args if isinstance(reply.args, tuple) else ()
     for position in case.unchanged:
-        before = case.args[position]
-        after = reply.args[position] if reply.args and position < len(reply.args) else None
+        before = pristine[position]
+        after = reported[position] if position < len(reported) else None
         verdict = unchanged(before, after)
         ctx.observe(Observation("cases.unchanged", case.args, before, after, verdict.ok))
         if not verdict.ok:
-            message = _("after {call}, argument {position} was not what was passed in: {problem}. "
-                        "The function must leave its inputs as it found them.")
-            return CheckResult(name, False, message.format(call=call, position=position + 1, problem=verdict.problem),
-                               to_jsonable(before), to_jsonable(after), call, "", graded_by, outcome="wrong",
-                               weight=case.weight)
-    return CheckResult(name, True, _("{call} left its input as it was.").format(call=call), None, None,
-                       call, "", graded_by, weight=case.weight)
+            return position, after, verdict.problem
+    return None
+
+
+def _unchanged_check(ctx: CheckContext, case: Case, pristine: tuple, title: str, call: str, reply: Reply,
+                     graded_by: str, value_right: bool = True) -> CheckResult:
+    """The unchanged check of a call that returned. Credited only when its value was right;
+    beside a wrong value it still says when the input was changed, often why the value is wrong."""
+    changed = _changed_argument(ctx, case, pristine, reply)
+    if changed is not None:
+        position, after, problem = changed
+        message = _("after {call}, argument {position} was not what was passed in: {problem}. "
+                    "The function must leave its inputs as it found them.")
+        return CheckResult(_unchanged_title(title), False, message.format(call=call, position=position + 1,
+                                                                          problem=problem),
+                           to_jsonable(pristine[position]), to_jsonable(after), call, "", graded_by, outcome="wrong",
+                           weight=case.weight)
+    if not value_right:
+        return CheckResult(_unchanged_title(title), False,
+                           _("not credited: {call} left its input as it was, but leaving the input alone counts "
+                             "only when the value is right.").format(call=call),
+                           None, None, call, "", graded_by, outcome="wrong", weight=case.weight)
+    return CheckResult(_unchanged_title(title), True, _("{call} left its input as it was.").format(call=call), None,
+                       None, call, "", graded_by, weight=case.weight)
 
 
 @hookimpl

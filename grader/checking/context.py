@@ -15,6 +15,7 @@ from ..definitions import Definition
 from ..diagnoses.model import Observation
 from .display import source_text, to_jsonable, value_text
 from ..exercises import Exercise
+from ..instructor_secret import salted_seed
 from ..i18n import _
 from ..loaders.base import Submission
 from ..report import CheckResult
@@ -34,6 +35,11 @@ class CheckContext:
     def observe(self, observation: Observation) -> None:
         """Keep what a check saw, at full precision, for the diagnosis rules."""
         self.observations.append(observation)
+
+    def rng(self, seed: int) -> np.random.Generator:
+        """The generator of a named check's random inputs: the spec's seed, salted with the
+        instructor's secret when there is one (see :func:`grader.exercises.salted_seed`)."""
+        return np.random.default_rng(salted_seed(seed, self.exercise.id))
 
     @property
     def primary(self) -> Definition:

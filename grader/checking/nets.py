@@ -26,13 +26,21 @@ from .student_net import TWO_LAYER_KEYWORDS, StudentNet, _Stop, fill_op
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def _run(ctx: CheckContext, spec: CheckSpec, body: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+def _run(ctx: CheckContext, spec: CheckSpec, body: Callable[[], list[CheckResult]],
+         companion: str = "") -> list[CheckResult]:
+    """Run a check's body; a step that fails ends it with that failure. A check that also
+    judges a ``companion`` (params left unchanged) loses it too when it stops, so a method
+    that raises costs what a wrong value costs."""
     try:
         return body()
     except _Stop as stop:
         ctx.observe(Observation(spec.check, (), None, None, False, stop.result.outcome, stop.error,
                                 bool(spec.params.get("book")), _facts(spec)))
-        return [stop.result]
+        if not companion:
+            return [stop.result]
+        lost = CheckResult(companion, False, _("not checked: the call did not return a value"), call=stop.result.call,
+                           graded_by=stop.result.graded_by, outcome=stop.result.outcome, weight=spec.weight)
+        return [stop.result, lost]
 
 
 def _facts(spec: CheckSpec, **more: Any) -> dict[str, Any]:
@@ -78,7 +86,7 @@ def simple_net_weights(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
 
 def _simple_setup(ctx: CheckContext, spec: CheckSpec):
     p = spec.params
-    rng = np.random.default_rng(int(p.get("seed", 0)))
+    rng = ctx.rng(int(p.get("seed", 0)))
     w = _array(p, "W", rng, (2, 3))
     x = _array(p, "x", rng, (2,))
     # A random answer is the class the net finds most likely: the loss then stays away from
@@ -141,7 +149,7 @@ def simple_net_loss_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckRe
 def _two_layer_setup(ctx: CheckContext, spec: CheckSpec, sizes=(5, 4, 3), batch: int = 6):
     p = spec.params
     seed = int(p.get("seed", 0))
-    rng = np.random.default_rng(seed)
+    rng = ctx.rng(seed)
     i, h, o = sizes
     params = {"W1": np.round(rng.normal(size=(i, h)), 4), "b1": np.round(rng.normal(scale=0.5, size=h), 4),
               "W2": np.round(rng.normal(size=(h, o)), 4), "b2": np.round(rng.normal(scale=0.5, size=o), 4)}
@@ -259,7 +267,7 @@ def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         net, ref, x, t, _params = _two_layer_setup(ctx, spec, batch=20)
         # Half the labels agree with the net's own predictions, so the accuracy is neither 0 nor 1.
         labels = np.argmax(ref.predict(x), axis=1)
-        rng = np.random.default_rng(int(spec.params.get("seed", 0)) + 1)
+        rng = ctx.rng(int(spec.params.get("seed", 0)) + 1)
         labels[10:] = rng.integers(0, t.shape[1], size=10)
         t = np.eye(t.shape[1])[labels]
         actual = net.call("accuracy", x, t)
@@ -268,26 +276,32 @@ def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
 
 
 def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
+    name = _("{name}: params left unchanged").format(name=spec.name)
+
     def body() -> list[CheckResult]:
         net, ref, x, t, params = _two_layer_setup(ctx, spec)
         actual = net.call("numerical_gradient", x, t)
+        # ``params`` is the grader's own copy of what it wrote; the net's are read back after the call.
         changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
         facts = {"loss_reads_params": net.loss_reads_params(x, t)} if _all_zero(actual) else {}
-        results = [_verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6, **facts)]
-        name = _("{name}: params left unchanged").format(name=spec.name)
+        value = _verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6, **facts)
         ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))
         if changed:
             message = _("after `{call}`, params {keys} were changed: numerical_gradient must put every element "
                         "back after computing f(x+h) and f(x-h).")
-            results.append(CheckResult(name, False, message.format(call=net.text, keys=", ".join(changed)),
-                                       call=net.text, graded_by=ctx.primary.label, outcome="wrong",
-                                       weight=spec.weight))
+            kept = CheckResult(name, False, message.format(call=net.text, keys=", ".join(changed)),
+                               call=net.text, graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight)
+        elif not value.passed:
+            # Leaving the parameters alone is worth something only beside the right gradients: a
+            # stub returning zeros leaves them alone too (issue 12: 11/25 for computing nothing).
+            kept = CheckResult(name, False, _("not credited: `{call}` left the parameters as they were, but that "
+                                              "counts only when the gradients are right.").format(call=net.text),
+                               call=net.text, graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight)
         else:
-            results.append(CheckResult(name, True, _("`{call}` left the parameters as they were.").format(
-                                       call=net.text), call=net.text, graded_by=ctx.primary.label,
-                                       weight=spec.weight))
-        return results
-    return _run(ctx, spec, body)
+            kept = CheckResult(name, True, _("`{call}` left the parameters as they were.").format(call=net.text),
+                               call=net.text, graded_by=ctx.primary.label, weight=spec.weight)
+        return [value, kept]
+    return _run(ctx, spec, body, companion=name)
 
 
 def _all_zero(grads: Any) -> bool:
@@ -300,78 +314,27 @@ def _same(a: Any, b: np.ndarray) -> bool:
 
 
 def two_layer_net_backprop(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
-    """``gradient`` (backprop) is chapter-5 material: absent is not a failure, wrong is."""
+    """``gradient`` (backprop) is chapter-5 material. Absent, raising and wrong cost the same:
+    the chapter-4 spec gives this check weight 0, so it teaches without moving the score (and
+    deleting a broken ``gradient`` gains nothing); a spec that weighs it makes absence cost
+    what a failure costs."""
     def body() -> list[CheckResult]:
         net, ref, x, t, _params = _two_layer_setup(ctx, spec)
         if not net.has("gradient"):
+            if spec.weight:
+                return [CheckResult(spec.name, False, _("{name} has no gradient method (backprop, chapter 5).").format(
+                    name=ctx.primary.name), graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight)]
             return [CheckResult(spec.name, False, _("{name} has no gradient method (backprop, chapter 5): "
-                                                     "not graded.").format(name=ctx.primary.name), skipped=True, graded_by=ctx.primary.label, outcome="not-run",
-                                weight=spec.weight)]
+                                                     "not graded.").format(name=ctx.primary.name), skipped=True,
+                                graded_by=ctx.primary.label, outcome="not-run", weight=spec.weight)]
         actual = net.call("gradient", x, t)
         return [_verdict(ctx, spec, net, ref.gradient(x, t), actual, 1e-6, 1e-9, batch=x.shape[0])]
     return _run(ctx, spec, body)
 
 
-def _updates(net: StudentNet, params: dict[str, np.ndarray], handles: dict[str, int | None]) -> list[dict]:
-    """Write each parameter into the array the net holds (layers share it), or replace it."""
-    return [fill_op(handles[key], params[key]) if handles.get(key) is not None
-            else set_op({"handle": net.handle}, ["params", key], params[key]) for key in PARAMS]
-
-
-def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
-    """A few steps of gradient descent with the student's own gradients lower the student's own loss."""
-    def body() -> list[CheckResult]:
-        p = spec.params
-        seed = int(p.get("seed", 0))
-        rng = np.random.default_rng(seed)
-        steps, lr, per_class, classes, inputs = int(p.get("steps", 20)), float(p.get("lr", 2.0)), 10, 3, 4
-        centres = rng.normal(scale=2.0, size=(classes, inputs))
-        labels = np.repeat(np.arange(classes), per_class)
-        x = np.round(centres[labels] + rng.normal(scale=0.5, size=(labels.size, inputs)), 4)
-        t = np.eye(classes)[labels]
-        net = StudentNet(ctx, spec, (inputs, 5, classes), seed=seed, keywords=TWO_LAYER_KEYWORDS)
-        method = net.method("gradient")
-        method = method if net.has(method) else net.method("numerical_gradient")
-        params = {k: net.get(("params", k)) for k in PARAMS}
-        before = net.call("loss", x, t)
-        # The arrays the net holds, found once: the steps write into them (a layer net shares them).
-        handles = {k: net.array_handle(("params", k), params[k]) for k in PARAMS}
-        net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
-                            ).format(steps=steps, method=method, lr=lr))
-        grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
-        updates: list[dict] = []
-        for _step in range(steps):
-            # One round trip a step: the previous step's new parameters, then the gradients.
-            reply = ctx.worker.batch(updates + [grad_call])
-            net._check(reply)
-            for sub in reply.replies:
-                net._check(sub)
-            grads = reply.replies[-1].value
-            if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
-                                                      grads[k].shape == np.shape(params[k]) for k in PARAMS):
-                raise _Stop(CheckResult(spec.name, False, _("`net.{method}(x, t)` returned {got}; expected a dict "
-                                                         "of arrays shaped like params.").format(
-                                        method=method, got=describe_kind(grads)), call=net.text,
-                                        graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
-            params = {k: params[k] - lr * grads[k] for k in PARAMS}
-            updates = _updates(net, params, handles)
-        net._check(ctx.worker.batch(updates))
-        after = net.call("loss", x, t)
-        ok = all(isinstance(v, (int, float, np.ndarray)) and np.size(v) == 1 and np.isfinite(v)
-                 for v in (before, after)) and float(after) < 0.9 * float(before)
-        text = _("loss went from {before} to {after}").format(before=value_text(before), after=value_text(after))
-        ctx.observe(Observation(spec.check, (), "a lower loss", [before, after], ok, "ok" if ok else "wrong"))
-        if ok:
-            return [CheckResult(spec.name, True, f"`{net.text}`: {text}.", None, [to_jsonable(before),
-                                to_jsonable(after)], net.text, graded_by=ctx.primary.label, weight=spec.weight)]
-        return [CheckResult(spec.name, False, _("`{call}`: {text}; it should drop by at least 10%.").format(
-                            call=net.text, text=text), _("a lower loss"), [to_jsonable(before), to_jsonable(after)], net.text,
-                            spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
-    return _run(ctx, spec, body)
-
-
 @hookimpl
 def grader_checks() -> dict:
+    from .training import two_layer_net_training  # it builds on this module's helpers
     return {
         "simple_net.weights": simple_net_weights,
         "simple_net.predict": simple_net_predict,

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at the same time (default: the number of cores, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="show which files belong to which student, grade nothing")
+    from ..instructor_secret import secret_file
+    parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
+                        help="salt the random cases' seeds with the secret in FILE (or set DLFS_GRADER_SECRET): "
+                             "answers harvested from students' own runs are then worth nothing")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where the worker cannot be isolated by namespaces and seccomp (see "
                              "`grade --doctor`): students' code could then read each other's files or the answers")
@@ -142,6 +146,9 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"this machine isolates students' code only as '{level}' ({reason}); a class needs "
                          f"'{STRONG}' so that no student can read another's files or the answers. See "
                          "`grade --doctor`, or pass --allow-weak-isolation to grade anyway")
+    from ..instructor_secret import SECRET_ENV, current_secret
+    if args.secret_file:  # the pool's grading processes inherit it; workers get an environment built from nothing
+        os.environ[SECRET_ENV] = current_secret().decode("utf-8")
     run = ClassRun(roster, args)
     return run.execute()
 

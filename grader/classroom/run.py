@@ -40,12 +40,14 @@ class ClassRun:
         self.hashes: dict[str, str] = {}
 
     def fingerprint(self) -> str:
+        from ..instructor_secret import secret_fingerprint
         from .staging import grader_fingerprint
 
         folders = [Path(d) for impl in self.pm.hook.grader_exercise_dirs.get_hookimpls()
                    for d in impl.function() or ()]
         options = {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
-                   "formats": self.options.formats, "plugins": sorted(self.args.plugin)}
+                   "formats": self.options.formats, "plugins": sorted(self.args.plugin),
+                   "secret": secret_fingerprint()}  # another secret draws other random inputs
         return grader_fingerprint(folders, options)
 
     def plan(self) -> list[Job]:

@@ -1,6 +1,8 @@
 """What a loader produces: the submission's code as cells, each knowing where it came from."""
 from __future__ import annotations
 
+import stat
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -68,6 +70,8 @@ def read_text(path: Path) -> str:
     """Read a text file a student handed in, with messages for every way it can be wrong."""
     if not path.exists():
         raise SubmissionError(_("{path}: no such file or folder").format(path=path))
+    if not path.is_file():  # a FIFO or a device would block the read forever
+        raise SubmissionError(_("{path}: not a regular file").format(path=path))
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -130,7 +134,10 @@ def sibling_files(folder: Path, depth: int = 2) -> dict[str, bytes]:
                     walk(entry, level + 1)
             elif entry.suffix.lower() in COPY_SUFFIXES:
                 try:
-                    size = entry.stat().st_size
+                    info = entry.stat()
+                    if not stat.S_ISREG(info.st_mode):
+                        continue  # a FIFO or a device named *.py would block the read forever
+                    size = info.st_size
                     if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
                         continue
                     files[entry.relative_to(folder).as_posix()] = entry.read_bytes()

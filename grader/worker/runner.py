@@ -444,6 +444,34 @@ def _bound_names(node) -> list[str] | None:
     return names
 
 
+FULL_SCANS = 64  # statements per load whose visible exec/globals() has the whole namespace looked at
+TAIL_SLACK = 64  # names walked past the growth, in case the mark's newest name was deleted
+
+
+def _namespace_mark(namespace: dict) -> tuple[int, object]:
+    """How many names ``namespace`` holds and its newest one, taken before a statement runs."""
+    return len(namespace), next(reversed(namespace), None)
+
+
+def _new_names(namespace: dict, mark: tuple[int, object]) -> list[str]:
+    """Names added to ``namespace`` since ``mark``: the tail after the mark's newest name.
+
+    If that name was deleted meanwhile, the walk stops after the growth in size plus
+    TAIL_SLACK names, so one statement never costs the whole namespace.
+    """
+    size, newest = mark
+    limit = max(len(namespace) - size, 0) + TAIL_SLACK
+    found = []
+    for key in reversed(namespace):
+        if key is newest or len(found) >= limit:
+            break
+        if type(key) is str:  # globals()[obj] = ... may add any key; only names are compared
+            if key == newest:
+                break
+            found.append(key)
+    return found
+
+
 def _in_import_order(parsed: list) -> list:
     """Cells grouped by module, each module after the sibling modules it imports (then in
     the order given): ``train_neuralnet.py`` imports ``two_layer_net``, which must run first.
@@ -572,6 +600,7 @@ class Worker:
         sys.modules[SUBMISSION_MODULE] = self.module
         self.namespaces: dict[str, dict] = {SUBMISSION_MODULE: self.namespace}
         self.seen: set[int] = set()
+        self.full_scans = 0  # statements whose visible exec/globals() had the whole namespace looked at
         # The student's own folders (for data and modules too big to copy), then the book's helpers.
         paths = [p for p in request.get("paths", []) if isinstance(p, str)]
         sys.path[1:1] = [p for p in paths if p not in sys.path] + self.compat
@@ -622,12 +651,13 @@ class Worker:
                 else:
                     budget = request["statement_budget"]
                 code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
+                mark = _namespace_mark(namespace)
                 started, free = time.process_time(), _FREE_SPENT[0]
                 record.update(self.run_statement(code, namespace, budget, max(budget, min(budget * 10 + 2,
                                                                                         import_budget))))
                 if category == "demo":
                     demo_left -= (time.process_time() - started) - (_FREE_SPENT[0] - free)
-                self.record_versions(cell["id"], node, namespace)
+                self.record_versions(cell["id"], node, namespace, mark)
         self.output.take()
         return {"ok": True, "statements": statements, "definitions": self.inventory()}
 
@@ -664,15 +694,28 @@ class Worker:
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
-    def record_versions(self, cell, node, namespace: dict) -> None:
+    def record_versions(self, cell, node, namespace: dict, mark: tuple[int, object] | None = None) -> None:
         """Keep each function or class the statement bound, if the student's code made it.
 
-        Only the names this statement binds are looked at (the whole namespace only after
-        ``exec`` or ``globals()`` tricks), so loading costs time in proportion to its size.
+        Looked at: the names the statement binds by its syntax, and every name that is new in
+        the namespace since ``mark`` (a ``load_helpers("ch4.py")`` call whose function runs
+        ``exec(open(path).read(), globals())`` binds names no syntax shows). Dicts keep insertion
+        order, so new names are the namespace's tail after the newest name of the mark: only that
+        tail is walked, and loading stays linear in the submission's size (issue 9: 64k statements).
+        A statement whose own syntax calls ``exec`` or ``globals()`` also has the whole namespace
+        looked at, for rebindings of existing names, at most FULL_SCANS times per load.
+
+        Not caught: an existing name rebound indirectly (a function that runs ``exec`` or writes
+        ``globals()[name]`` for a name already bound) by a statement whose syntax shows neither;
+        after FULL_SCANS whole-namespace looks, an existing name rebound by a visible ``exec``; and
+        new names beyond the tail walk's slack when one statement deletes many names and adds others.
         """
         names = _bound_names(node)
         if names is None:
-            names = list(namespace)
+            self.full_scans += 1
+            names = list(namespace) if self.full_scans <= FULL_SCANS else []
+        if mark is not None:
+            names = list(names) + _new_names(namespace, mark)
         module = namespace.get("__name__")
         for name in names:
             value = namespace.get(name)
