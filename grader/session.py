@@ -23,6 +23,7 @@ from .toplevel import plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
+MAX_CODE_BYTES = 2_000_000  # the book's whole chapter 4 with every exercise is about 30 kB
 KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as named in messages
 
 
@@ -79,6 +80,13 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
 
     worker.start()
     submission = load_submission(pm, path)
+    size = sum(len(c.source.encode("utf-8")) for c in submission.cells)
+    if size > MAX_CODE_BYTES:
+        # Grading is linear in the code's size (about 0.3 s per 1,000 statements), but no one's
+        # chapter 4 is megabytes of code: refuse at once rather than spend the total time limit.
+        raise SubmissionError(_("{name}: {size:.1f} MB of code; a chapter-4 submission is far smaller, so the "
+                                "grader refuses more than {limit:g} MB (is a data file pasted into the code?)"
+                                ).format(name=path.name, size=size / 1e6, limit=MAX_CODE_BYTES / 1e6))
     exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
     worker.files = submission.files
     plotting: set[str] = set()

@@ -457,3 +457,14 @@ def test_a_named_pipe_in_or_as_a_submission_never_hangs_the_grader(tmp_path):
     assert result.returncode == 0 and json.loads(result.stdout)["score"] == 10
     result = run_grade(str(tmp_path / "helpers.py"), timeout=60)
     assert result.returncode == 2 and "not a regular file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_megabytes_of_generated_code_are_refused_at_once_with_a_report(tmp_path):
+    block = "".join(f"a{i} = {i}\ndef f{i}(x):\n    return x + a{i}\n" for i in range(60_000))
+    path = tmp_path / "generated.py"
+    path.write_text(block, encoding="utf-8")
+    assert path.stat().st_size > 2_000_000
+    result = run_grade(str(path), "-f", "json", "-o", str(tmp_path / "report.json"), timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["score"] == 0 and "MB of code" in report["error"]
