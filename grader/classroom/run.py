@@ -44,9 +44,12 @@ class ClassRun:
 
         folders = [Path(d) for impl in self.pm.hook.grader_exercise_dirs.get_hookimpls()
                    for d in impl.function() or ()]
-        options = {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
-                   "formats": self.options.formats, "plugins": sorted(self.args.plugin)}
-        return grader_fingerprint(folders, options)
+        return grader_fingerprint(folders, self.fingerprint_options())
+
+    def fingerprint_options(self) -> dict:
+        """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
+        return {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
+                "formats": self.options.formats, "plugins": sorted(self.args.plugin)}
 
     def plan(self) -> list[Job]:
         from .staging import content_hash
@@ -80,7 +83,12 @@ class ClassRun:
         started = time.monotonic()
         interrupted = False
         if jobs:
-            pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
+            if getattr(self.args, "scheduler", None):  # the students as tasks on a Dask cluster
+                from .cluster import DaskPool
+                pool = DaskPool(self.options, self.args.scheduler, self.args.student_timeout,
+                                self.fingerprint(), self.fingerprint_options())
+            else:
+                pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
             try:
                 with make_progress(len(jobs)) as progress:
                     def done(result: StudentResult) -> None:
