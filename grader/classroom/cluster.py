@@ -28,7 +28,6 @@ from .staging import StagingLimits
 from .results import StudentResult, record_path, report_path, write_atomic, write_record
 
 INSTALL_HINT = 'pip install "dlfs-grader[dask]"'
-CONNECT_SECONDS = 30.0
 TASK_RETRIES = 2  # for an exception on the Dask worker's side (a full disk): not a verdict on the student
 KILLED = N_("the Dask workers grading this submission ended unexpectedly {tries} times "
             "(distributed.KilledWorker); it was not tried again")
@@ -48,9 +47,14 @@ class DaskPool:
     """Same contract as :class:`.pool.ClassPool`: ``run(jobs, on_done)``, on_done in this process."""
 
     def __init__(self, options: GradingOptions, address: str, student_seconds: float, fingerprint: str,
-                 fingerprint_options: dict[str, Any], connect_seconds: float = CONNECT_SECONDS) -> None:
+                 fingerprint_options: dict[str, Any]) -> None:
         require_dask()
+        import dask.config
+        from dask.utils import parse_timedelta
         from distributed import Client
+
+        # Dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=10s), for the scheduler and the workers.
+        connect_seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
 
         self.options, self.address, self.student_seconds = options, address, student_seconds
         self.fingerprint, self.fingerprint_options = fingerprint, fingerprint_options
@@ -62,6 +66,7 @@ class DaskPool:
         try:
             self.tries = self._allowed_failures() + 1
             self.threads = self._check_workers(connect_seconds)
+            self._counted_at = time.monotonic()
         except BaseException:
             self.client.close()
             raise
@@ -115,7 +120,6 @@ class DaskPool:
         from .remote import grade_parcel
 
         pending = list(reversed(jobs))
-        in_flight = max(4, 2 * self.threads)
         by_key: dict[str, tuple[Job, float]] = {}
         finished = as_completed(loop=self.client.loop)
         futures = []
@@ -138,18 +142,32 @@ class DaskPool:
                     finished.add(future)
                     return
 
-            for _slot in range(in_flight):
+            for _slot in range(self._capacity()):
                 submit_next()
             for future in finished:
                 job, started = by_key.pop(future.key)
                 on_done(self._finish(future, job, started))
                 futures.remove(future)
                 future.release()
-                submit_next()
+                for _slot in range(self._capacity() - len(futures)):
+                    submit_next()
         finally:
             for future in futures:
                 future.cancel()
             self.client.close()
+
+    def _capacity(self) -> int:
+        """How many students are in flight: one per worker thread of the cluster as it is now (an adaptive
+        cluster grows and shrinks), so a worker holds only the student it grades. A submission that kills
+        its worker then takes down no classmate's try, and the driver holds no more parcels than that."""
+        now = time.monotonic()
+        if now - self._counted_at > 2.0:
+            try:
+                self.threads = sum(self.client.nthreads().values()) or self.threads
+            except Exception:  # the scheduler is briefly unreachable: keep the last count
+                pass
+            self._counted_at = now
+        return max(1, self.threads)
 
     def _finish(self, future, job: Job, started: float) -> StudentResult:
         from distributed import KilledWorker

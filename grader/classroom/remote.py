@@ -120,9 +120,9 @@ def _grade_in_lane(parcel: Parcel, job_hash: str, options: GradingOptions, finge
         if lane is not None:
             lane.close()
             _all_lanes.remove(lane)
-        _remove_stale_tmp()
         lane = _lanes.lane = _Lane(options, fingerprint)
         _all_lanes.append(lane)
+    _remove_stale_tmp()  # a Dask worker killed on this host (a nanny restarts it) could not tidy up
     if lane.actual_fingerprint is None:  # a worker that joined after the driver's check is checked here
         lane.actual_fingerprint = probe(options, fingerprint_options)["fingerprint"]
     if lane.actual_fingerprint != fingerprint:
