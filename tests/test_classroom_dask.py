@@ -310,3 +310,57 @@ def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebo
         for process in reversed(processes):
             stop(process)
     assert no_workers_left(), "a sandboxed worker outlived its Dask worker"
+
+
+# ---- the parcel: what travels to a Dask worker ---------------------------------------------------
+
+def test_a_parcel_lays_out_what_staging_would_see_and_never_follows_a_link(tmp_path):
+    from grader.classroom.parcel import pack, unpack
+    from grader.classroom.roster import read_roster
+    from grader.classroom.staging import stage
+
+    subs = tmp_path / "subs"
+    folder = subs / "tanaka"
+    (folder / "common").mkdir(parents=True)
+    (folder / "chapter4.py").write_bytes((CLASS / "kim_minsu.py").read_bytes())
+    (folder / "common" / "functions.py").write_text("# 自分の関数\n", encoding="utf-8")
+    (folder / "secrets.py").symlink_to("/etc/passwd")
+    os.mkfifo(folder / "pipe")
+    student = read_roster(subs).find("tanaka")
+    parcel = pack(student, subs)
+    assert b"root:" not in b"".join(item.data for item in parcel.items)  # the link's target is not read
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    there = unpack(parcel, remote)
+    assert [e.path.relative_to(remote) for e in there.entries] == [e.path.relative_to(subs) for e in student.entries]
+    staged = {}
+    for name, who in (("here", student), ("there", there)):
+        (tmp_path / name).mkdir()
+        result = stage(who, tmp_path / name)
+        staged[name] = (result.path.relative_to(tmp_path / name), sorted(result.notes),
+                        sorted(p.relative_to(tmp_path / name).as_posix() for p in (tmp_path / name).rglob("*")))
+    assert staged["here"] == staged["there"]
+    assert any("secrets.py" in note for note in staged["there"][1])  # said, not followed
+
+
+def test_a_parcel_path_that_leaves_its_folder_is_refused(tmp_path):
+    from grader.classroom.parcel import FILE, Item, Parcel, unpack
+    from grader.classroom.roster import Entry, Student
+
+    for bad in ("../outside.py", "/etc/evil.py", "a/../../b.py"):
+        parcel = Parcel(Student("x", "x", (Entry(Path("x.py"), "x.py"),), "plain"), (Item(bad, FILE, b"1"),))
+        with pytest.raises(ValueError, match="leaves its folder"):
+            unpack(parcel, tmp_path / "inbox")
+    assert not (tmp_path / "outside.py").exists()
+
+
+def test_a_hand_in_larger_than_staging_could_take_is_not_sent(tmp_path):
+    from grader.classroom.parcel import ParcelTooLarge, pack
+    from grader.classroom.roster import read_roster
+    from grader.classroom.staging import StagingLimits
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "big.py").write_bytes(b"x = 1\n" * 400)
+    with pytest.raises(ParcelTooLarge, match="big.py"):
+        pack(read_roster(subs).find("big"), subs, StagingLimits(max_bytes=1000))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any, Callable
 
 from ..i18n import N_, _, use
@@ -135,7 +136,8 @@ class DaskPool:
                         continue
                     future = self.client.submit(grade_parcel, parcel, job.hash, self.options, self.fingerprint,
                                                 self.fingerprint_options, self.student_seconds,
-                                                key=f"grade-{job.hash[:16]}-{job.student.slug}",
+                                                # unique per run: another driver's task is never shared
+                                                key=f"grade-{job.student.slug}-{uuid.uuid4().hex}",
                                                 retries=TASK_RETRIES, pure=False)
                     by_key[future.key] = (job, time.monotonic())
                     futures.append(future)
