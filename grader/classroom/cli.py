@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--student-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="time limit for grading one student in all (default %(default)s)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                        help="grade on this Dask cluster instead of here (-j is then the cluster's); needs "
+                        help="grade on this Dask cluster instead of here (-j is ignored: its worker threads decide); needs "
                              'pip install "dlfs-grader[dask]" here and on the workers (docs/cluster.md)')
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="load a grader plugin (repeatable)")
