@@ -235,6 +235,27 @@ def test_workers_with_another_grader_version_are_refused(local_cluster, tmp_path
     assert not list((tmp_path / "out").glob(".results/*.json"))  # refused before anything was graded
 
 
+@needs_dask
+def test_a_student_past_the_total_time_limit_gets_the_local_pools_timeout_row(local_cluster, tmp_path, capsys):
+    from test_classroom import grade_class
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "submissions" / "hostile_infinite_loop.py", subs / "loopy.py")
+    rows = {}
+    for name, extra in (("local", ()), ("dask", ("--scheduler", local_cluster.scheduler_address))):
+        out = tmp_path / name
+        proc = grade_class(subs, out, "--student-timeout", "3", "--lang", "en", *extra)
+        assert proc.returncode == 1, proc.stderr  # the only student could not be graded
+        book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+        rows[name] = {k: book["students"][0][k] for k in ("error_kind", "error", "seconds")}
+    assert rows["dask"]["error_kind"] == rows["local"]["error_kind"] == "timeout"
+    assert rows["dask"]["error"] == rows["local"]["error"]
+    assert "3 s" in rows["dask"]["error"]
+    # Stopped at the limit, and every later call ends at once (no 5 s per-call wait for each exercise).
+    assert rows["dask"]["seconds"] < 12
+
+
 # ---- a real scheduler and two workers on loopback ------------------------------------------------
 
 def start(command: list[str], log: Path) -> subprocess.Popen:

@@ -135,19 +135,27 @@ def _grade_in_lane(parcel: Parcel, job_hash: str, options: GradingOptions, finge
         student = unpack(parcel, lane.inbox)
         grader = lane.grader
         grader.options = replace(options, submissions=lane.inbox)  # paths in the record: relative to it
-        timed_out = threading.Event()
+        timed_out, finished = threading.Event(), threading.Event()
 
-        def stop() -> None:  # past the student's total time: their worker is stopped, as in the local pool
+        def stop() -> None:
+            """Past the student's total time their worker is stopped, as the local pool stops the whole
+            process; and again whenever it is restarted, so the remaining calls end at once."""
+            if finished.wait(student_seconds):
+                return
             timed_out.set()
-            if grader.current is not None:
-                grader.current.close()
+            while not finished.is_set():
+                worker = grader.current
+                if worker is not None:
+                    worker.kill()
+                finished.wait(0.05)
 
-        watchdog = threading.Timer(student_seconds, stop)
+        watchdog = threading.Thread(target=stop, name="dlfs-student-timeout", daemon=True)
         watchdog.start()
         try:
             result = grader.grade(Job(student, job_hash))
         finally:
-            watchdog.cancel()
+            finished.set()
+            watchdog.join()
         if timed_out.is_set():
             result = timeout_result(result, student_seconds)
         reports = {fmt: (grader.reporters[fmt](result.report) if result.report is not None
