@@ -32,6 +32,7 @@ examples:
   grade class submissions/ -o graded/ --list            # who handed in which files; grades nothing
   grade class canvas_download/ -o graded/ -j 4
   grade class submissions/ -o graded/ --student kim     # grade kim again
+  grade class submissions/ -o graded/ --scheduler tcp://head:8786   # on a Dask cluster
   grade class submissions/ -o graded/ --student-pattern '(?P<student>[a-z]+)_hw4'
 
 exit status: 0 the class was graded (students in error are in the gradebook with the reason),
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="time limit for each call into a submission (default %(default)s)")
     parser.add_argument("--student-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="time limit for grading one student in all (default %(default)s)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="grade on this Dask cluster instead of here (-j is ignored: its worker threads decide); needs "
+                             'pip install "dlfs-grader[dask]" here and on the workers (docs/cluster.md)')
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="load a grader plugin (repeatable)")
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
@@ -120,6 +124,9 @@ def _main(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError("-j must be at least 1")
+    if args.scheduler and not args.list:
+        from .cluster import require_dask
+        require_dask()
     if not 0 < args.timeout <= 600 or not 0 < args.student_timeout <= 24 * 3600:
         raise UsageError("--timeout must be between 0 and 600 seconds, --student-timeout positive")
     try:

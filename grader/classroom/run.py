@@ -40,15 +40,19 @@ class ClassRun:
         self.hashes: dict[str, str] = {}
 
     def fingerprint(self) -> str:
-        from ..instructor_secret import secret_fingerprint
         from .staging import grader_fingerprint
 
         folders = [Path(d) for impl in self.pm.hook.grader_exercise_dirs.get_hookimpls()
                    for d in impl.function() or ()]
-        options = {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
-                   "formats": self.options.formats, "plugins": sorted(self.args.plugin),
-                   "secret": secret_fingerprint()}  # another secret draws other random inputs
-        return grader_fingerprint(folders, options)
+        return grader_fingerprint(folders, self.fingerprint_options())
+
+    def fingerprint_options(self) -> dict:
+        """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
+        from ..instructor_secret import secret_fingerprint
+
+        return {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
+                "formats": self.options.formats, "plugins": sorted(self.args.plugin),
+                "secret": secret_fingerprint()}  # another secret draws other random inputs
 
     def plan(self) -> list[Job]:
         from .staging import content_hash
@@ -82,10 +86,15 @@ class ClassRun:
         started = time.monotonic()
         interrupted = False
         if jobs:
-            try:
-                pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
-            except ClassRunError as exc:
-                raise UsageError(str(exc)) from None
+            if getattr(self.args, "scheduler", None):  # the students as tasks on a Dask cluster
+                from .cluster import DaskPool
+                pool = DaskPool(self.options, self.args.scheduler, self.args.student_timeout,
+                                self.fingerprint(), self.fingerprint_options())
+            else:
+                try:
+                    pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
+                except ClassRunError as exc:
+                    raise UsageError(str(exc)) from None
             try:
                 with make_progress(len(jobs)) as progress:
                     def done(result: StudentResult) -> None:

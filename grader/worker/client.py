@@ -378,13 +378,24 @@ class WorkerClient:
             return Reply("timeout", error=StudentError("Timeout", _("no answer within {seconds:g} s").format(
                 seconds=timeout)))
         except WorkerDied:
-            code = self.proc.poll() if self.proc else None
+            code = self._exit_code()
             self.kill()
             detail = _("the process ended (exit code {code})").format(code=code) if code is not None \
                 else _("the process broke off")
             return Reply("crash", error=StudentError("WorkerCrash", detail))
         expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
         return self._reply(raw, expected)
+
+    def _exit_code(self, seconds: float = 1.0) -> int | None:
+        """The exit code of a worker whose pipe just closed. Its end of the pipe closes a moment before
+        the process is reaped: without the wait the same submission reads 'exit code 3' on one run
+        and 'broke off' on another (DESIGN.md principle 6)."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.popen.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _reply(self, raw: dict[str, Any], expected_replies: int = 0) -> Reply:
         from . import wire
