@@ -81,7 +81,7 @@ def remote_folders_of_dead_processes() -> list[Path]:
 def local_reference(graded_class):
     """The class graded by the local pool (test_classroom's run, shared when both run): the gradebook
     every cluster run must reproduce. Only read here, never written."""
-    subs, out, proc = graded_class
+    subs, out, proc, _started = graded_class
     assert proc.returncode == 0, proc.stderr
     return subs, out
 
