@@ -390,12 +390,7 @@ class WorkerClient:
         """The exit code of a worker whose pipe just closed. Its end of the pipe closes a moment before
         the process is reaped: without the wait the same submission reads 'exit code 3' on one run
         and 'broke off' on another (DESIGN.md principle 6)."""
-        if self.proc is None:
-            return None
-        try:
-            return self.proc.popen.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return None
+        return self.proc.exit_code(seconds) if self.proc is not None else None
 
     def _reply(self, raw: dict[str, Any], expected_replies: int = 0) -> Reply:
         from . import wire

@@ -61,6 +61,13 @@ class ProcessTree:
         except OSError:
             return b""
 
+    def exit_code(self, seconds: float) -> int | None:
+        """The process's exit code, waiting up to ``seconds`` for it to be reaped (None if it is not)."""
+        try:
+            return self.popen.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
     def poll(self) -> int | None:
         return self.popen.poll()
 

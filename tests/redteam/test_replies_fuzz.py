@@ -41,6 +41,9 @@ class FakeWorker:
     def poll(self):
         return None
 
+    def exit_code(self, seconds: float):
+        return None
+
     def kill(self) -> None:
         self.stdin.close()
 
