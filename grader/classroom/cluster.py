@@ -20,13 +20,12 @@ import time
 import uuid
 from typing import Any, Callable
 
-from ..i18n import N_, _, use
+from ..i18n import N_
 from .cli import UsageError
-from .grading import GradingOptions, Job, error_page
-from .language import detect, handed_in_code
+from .grading import GradingOptions, Job, write_failure
 from .parcel import ParcelTooLarge, pack
 from .staging import StagingLimits
-from .results import StudentResult, record_path, report_path, write_atomic, write_record
+from .results import StudentResult, record_path, report_path, write_atomic
 
 INSTALL_HINT = 'pip install "dlfs-grader[dask]"'
 TASK_RETRIES = 2  # for an exception on the Dask worker's side (a full disk): not a verdict on the student
@@ -201,17 +200,7 @@ class DaskPool:
 
     def _failed(self, job: Job, message: str, seconds: float, kind: str, **values: Any) -> StudentResult:
         """An error row and page for a student the cluster could not grade (``message`` a msgid)."""
-        student = job.student
-        files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
-        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
-        with use(lang):
-            text = _(message).format(**values)
-        result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
-                               seconds=round(seconds, 3), error=text, error_kind=kind)
-        for fmt in self.options.formats:
-            write_atomic(report_path(self.options.outdir, result.slug, fmt), error_page(result, fmt))
-        write_record(self.options.outdir, result)
-        return result
+        return write_failure(self.options, job, kind, message, seconds, **values)
 
 
 def _scheduler_allowed_failures(dask_scheduler) -> int:

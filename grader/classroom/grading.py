@@ -173,3 +173,21 @@ def _relative(path: Path, root: Path) -> str:
     except ValueError:
         return path.name
 
+
+def write_failure(options: GradingOptions, job: Job, kind: str, message: str, seconds: float,
+                  **values: object) -> StudentResult:
+    """The error row and pages of a student who could not be graded (timed out, killed every
+    worker): ``message`` is a msgid, said in the student's language. Used by both pools."""
+    from .language import detect, handed_in_code
+
+    student = job.student
+    files = tuple(_relative(e.path, options.submissions) for e in student.entries)
+    lang = options.lang or detect(handed_in_code([e.path for e in student.entries]))
+    with use(lang):
+        text = _(message).format(**values)
+    result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
+                           seconds=round(seconds, 3), error=text, error_kind=kind)
+    for fmt in options.formats:
+        write_atomic(report_path(options.outdir, result.slug, fmt), error_page(result, fmt))
+    write_record(options.outdir, result)
+    return result

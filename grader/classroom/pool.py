@@ -24,10 +24,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable
 
-from ..i18n import N_, _, use
-from .grading import GradingOptions, Job, SlotGrader, error_page
-from .language import detect, handed_in_code
-from .results import StudentResult, report_path, write_atomic, write_record
+from ..i18n import N_
+from .grading import GradingOptions, Job, SlotGrader, write_failure
+from .results import StudentResult
 
 CLASS_TMP_PREFIX = "dlfs-class-"
 STOP_GRACE_SECONDS = 3.0
@@ -179,17 +178,7 @@ class ClassPool:
             self.slots.append(self._start(slot.index, count))
 
     def _failed(self, job: Job, kind: str, message: str, seconds: float) -> StudentResult:
-        student = job.student
-        files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
-        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
-        with use(lang):
-            text = _(message).format(seconds=self.student_seconds)
-        result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
-                               seconds=round(seconds, 3), error=text, error_kind=kind)
-        for fmt in self.options.formats:
-            write_atomic(report_path(self.options.outdir, result.slug, fmt), error_page(result, fmt))
-        write_record(self.options.outdir, result)
-        return result
+        return write_failure(self.options, job, kind, message, seconds, seconds=self.student_seconds)
 
 
 class ClassRunError(Exception):
