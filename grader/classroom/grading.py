@@ -174,7 +174,7 @@ def _relative(path: Path, root: Path) -> str:
         return path.name
 
 
-def write_failure(options: GradingOptions, job: Job, kind: str, message: str, seconds: float,
+def write_failure(options: GradingOptions, job: Job, kind: str, message: str, elapsed: float,
                   **values: object) -> StudentResult:
     """The error row and pages of a student who could not be graded (timed out, killed every
     worker): ``message`` is a msgid, said in the student's language. Used by both pools."""
@@ -186,7 +186,7 @@ def write_failure(options: GradingOptions, job: Job, kind: str, message: str, se
     with use(lang):
         text = _(message).format(**values)
     result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
-                           seconds=round(seconds, 3), error=text, error_kind=kind)
+                           seconds=round(elapsed, 3), error=text, error_kind=kind)
     for fmt in options.formats:
         write_atomic(report_path(options.outdir, result.slug, fmt), error_page(result, fmt))
     write_record(options.outdir, result)
