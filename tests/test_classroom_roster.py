@@ -248,3 +248,15 @@ def test_a_class_is_not_graded_without_the_strong_sandbox_unless_the_instructor_
                      "--allow-weak-isolation")
     assert proc.returncode == 0, proc.stderr
     assert "kim,10" in (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8-sig")
+
+
+def test_escape_sequences_in_names_and_messages_never_reach_the_instructors_terminal(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ev\x1b[2Jil.py").write_text("def sum_squares_error(y, t):\n    return 0\n", encoding="utf-8")
+    (subs / "zed.py").write_text("def f(:  # \x1b[2J\x1b[32mALL PASSED\n", encoding="utf-8")
+    for extra in ((), ("--list",)):
+        proc = run_grade("class", str(subs), "-o", str(tmp_path / "out"), "--only", "sum_squares_error", "-j", "1",
+                         *extra)
+        assert "\x1b" not in proc.stdout + proc.stderr, extra
+        assert "\\x1b" in proc.stdout, extra  # shown, visibly escaped

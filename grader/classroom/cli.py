@@ -161,10 +161,11 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def print_roster(roster) -> None:
+    from ..reporters.safe_text import one_line  # file names are the students'
     width = max((len(s.id) for s in roster.students), default=7)
     print(f"{len(roster.students)} students in {roster.root}")
     for student in roster.students:
-        problem = f"   ✘ {student.problem}" if student.problem else ""
-        print(f"  {student.id:<{width}}  [{student.layout}]  {student.describe(roster.root)}{problem}")
+        problem = f"   ✘ {one_line(student.problem)}" if student.problem else ""
+        print(f"  {one_line(student.id):<{width}}  [{student.layout}]  {one_line(student.describe(roster.root))}{problem}")
     for name, why in roster.ignored:
-        print(f"  (ignored) {name}: {why}")
+        print(f"  (ignored) {one_line(name)}: {one_line(why)}")

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TextIO
 
+from ..reporters.safe_text import one_line  # names and messages come from submissions
 from .results import StudentResult
 
 
@@ -37,7 +38,8 @@ class PlainProgress:
         self.errors += bool(result.error)
         width = len(str(self.total))
         try:
-            print(f"[{self.done:>{width}}/{self.total}] {result.student}: {outcome(result)} ({result.seconds:.2f} s)",
+            print(f"[{self.done:>{width}}/{self.total}] {one_line(result.student)}: {one_line(outcome(result))} "
+                  f"({result.seconds:.2f} s)",
                   file=self.stream, flush=True)
         except OSError:  # the log went away (a closed pipe): grading goes on, OUTDIR has everything
             pass
@@ -72,7 +74,8 @@ class RichProgress:
         self.errors += bool(result.error)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         if result.error:
-            self.progress.console.print(f"[red]✘[/] {_markup_safe(result.student)}: {_markup_safe(outcome(result))}",
+            self.progress.console.print(f"[red]✘[/] {_markup_safe(one_line(result.student))}: "
+                                        f"{_markup_safe(one_line(outcome(result)))}",
                                         highlight=False)
         self.progress.update(self.task, advance=1, rate=f"{self.done / elapsed:.1f}/s",
                              errors=f"[red]{self.errors} errors[/]" if self.errors else "0 errors")

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..reporters.safe_text import one_line  # names and messages come from submissions
 from .cli import EXIT_INTERRUPTED, EXIT_NONE_GRADED, EXIT_OK, UsageError
 from .grading import GradingOptions, Job
 from .results import ClassReport, ExerciseInfo, StudentResult, read_record
@@ -147,7 +148,7 @@ class ClassRun:
         print(f"graded {graded_now} students in {wall:.1f} s; {len(class_report.students)} in the gradebook, "
               f"{len(errors)} in error")
         for student in errors:
-            print(f"  ✘ {student.student}: {student.error.splitlines()[0] if student.error else ''}")
+            print(f"  ✘ {one_line(student.student)}: {one_line(student.error.splitlines()[0]) if student.error else ''}")
         for path in written:
             print(f"  {path}")
 
