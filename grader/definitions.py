@@ -36,6 +36,17 @@ class Definition:
     # A one-line wrapper that only passes its arguments on to an imported function: the
     # dotted name it calls and the module that comes from. Not the student's work.
     wraps: tuple[str, str] | None = None
+    # Every call its code makes to a function of the bundled book helpers, (dotted name, module):
+    # one that calls the book's own version of the exercise it is graded as hands the work over,
+    # however it is dressed up (``g = _ng(f, x); return g``).
+    book_calls: tuple[tuple[str, str], ...] = ()
+
+    def hands_over(self, exercise: Exercise) -> tuple[str, str] | None:
+        """(called, module) when this definition is not the student's work for ``exercise``."""
+        if self.wraps:
+            return self.wraps
+        return next(((called, qualified.rpartition(".")[0]) for called, qualified in self.book_calls
+                     if exercise.matches(qualified.rpartition(".")[2])), None)
 
     @property
     def target(self) -> dict[str, Any]:
@@ -60,7 +71,7 @@ class Inventory:
         Functions: in the spec's order of names, newest version first. Classes: the
         newest definition of any accepted name first.
         """
-        own = [d for d in self.written if not d.stub and not d.wraps and exercise.matches(d.name)
+        own = [d for d in self.written if not d.stub and not d.hands_over(exercise) and exercise.matches(d.name)
                and d.kind == exercise.kind]
         if exercise.kind == "class":
             return sorted(own, key=lambda d: (int(d.cell) if d.cell.isdigit() else 0, d.line), reverse=True)
@@ -75,7 +86,7 @@ class Inventory:
 
     def wrappers(self, exercise: Exercise) -> list[Definition]:
         """Definitions with an accepted name that only call an imported function."""
-        return [d for d in self.written if d.wraps and exercise.matches(d.name)]
+        return [d for d in self.written if exercise.matches(d.name) and d.hands_over(exercise)]
 
 
 def arrange(definition: Definition, reference_names: tuple[str, ...], args: tuple,
@@ -172,7 +183,8 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
                      for i in reported.get("imported", []) if isinstance(i, dict))
     own = {(d.name, d.module) for d in written}
     roots = _import_roots(submission)
-    written = [replace(d, wraps=_wrapped_import(node, dict(imported), roots, own)) if node is not None else d
+    written = [replace(d, wraps=_wrapped_import(node, dict(imported), roots, own),
+                       book_calls=_book_calls(node, dict(imported), roots, own)) if node is not None else d
                for d, node in zip(written, nodes)]
     return Inventory(tuple(written), imported)
 
@@ -233,6 +245,29 @@ def _wrapped_import(node: ast.AST, imported: dict[str, str], roots: dict[str, st
     if module is None or module.partition(".")[0] not in BOOK_PACKAGES:
         return None  # np.zeros_like(x) is a stub's body, not someone else's answer
     return ".".join(chain), module
+
+
+def _book_calls(node: ast.AST, imported: dict[str, str], roots: dict[str, str],
+                own: set[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Every call in ``node`` to a function of the bundled book helpers: (the call as written, the
+    function's full dotted name). ``from common.gradient import numerical_gradient as _ng`` makes
+    ``_ng(f, x)`` a call of ``common.gradient.numerical_gradient``."""
+    calls = []
+    for call in ast.walk(node):
+        chain = _dotted(call.func) if isinstance(call, ast.Call) else []
+        if not chain:
+            continue
+        if len(chain) == 1:
+            qualified = roots.get(chain[0]) or (f"{imported[chain[0]]}.{chain[0]}" if chain[0] in imported else None)
+        else:
+            root = roots.get(chain[0])
+            qualified = ".".join([root] + chain[1:]) if root is not None else None
+        if qualified is None or qualified.partition(".")[0] not in BOOK_PACKAGES:
+            continue  # numpy, a local name, the student's own
+        module, _dot, function = qualified.rpartition(".")
+        if (function, module) not in own:
+            calls.append((".".join(chain), qualified))
+    return tuple(dict.fromkeys(calls))
 
 
 def _import_roots(submission: Submission) -> dict[str, str]:

@@ -81,7 +81,8 @@ def search(exercise: Exercise, inventory: Inventory, worker: WorkerClient, taken
     """
     near = []
     for definition in inventory.written:
-        if definition.stub or definition.wraps or definition.kind != exercise.kind or definition.name in taken:
+        if definition.stub or definition.hands_over(exercise) or definition.kind != exercise.kind \
+                or definition.name in taken:
             continue
         reason = how_near(exercise, definition.name)
         if reason:

@@ -365,7 +365,12 @@ def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
     wrappers = inventory.wrappers(exercise)
     if wrappers:
         wrapper = wrappers[-1]
-        called, module = wrapper.wraps
+        called, module = wrapper.hands_over(exercise)
+        if not wrapper.wraps:
+            return _("`{name}` ({place}) calls `{called}` from `{module}` (an import): the book's own {exercise} does "
+                     "the work, not your code. Write it yourself to get credit, as a {kind} named {names}.").format(
+                name=wrapper.name, place=wrapper.place, called=called, module=module, exercise=exercise.id,
+                names=names, kind=_(exercise.kind))
         return _("`{name}` ({place}) only passes its arguments on to `{called}`, which comes from `{module}` (an "
                  "import), not from your own code: write it yourself to get credit, as a {kind} named {names}."
                  ).format(name=wrapper.name, place=wrapper.place, called=called, module=module, names=names,

@@ -71,3 +71,16 @@ def test_the_books_own_ch04_modules_count_as_book_helpers():
     source = "def numerical_gradient(f, x):\n    return ng(f, x)\n"
     assert _wraps(source, imported={"ng": "gradient_2d"}) == ("ng", "gradient_2d")
     assert _wraps(source, imported={"ng": "my_helpers"}) is None  # not a bundled book module
+
+
+def test_the_books_helpers_dressed_up_earn_nothing_and_no_more_than_the_honest_twin():
+    only = ("cross_entropy_error", "numerical_gradient", "numerical_diff", "two_layer_net")
+    attack = {e.id: e for e in grade_path(CREDIT / "disguised_wrappers.py", only=only).exercises}
+    twin = {e.id: e for e in grade_path(CREDIT / "disguised_wrappers_twin.py", only=only).exercises}
+    for exercise_id in ("cross_entropy_error", "numerical_gradient", "numerical_diff"):
+        assert attack[exercise_id].status == "missing" and attack[exercise_id].score == 0, exercise_id
+        assert "the book's own" in attack[exercise_id].message, exercise_id
+    assert "`_ng` from `common.gradient`" in attack["numerical_gradient"].message
+    assert sum(e.score for e in attack.values()) <= sum(e.score for e in twin.values())
+    # The net takes numerical_gradient from common.gradient, as the book's own does: its work.
+    assert attack["two_layer_net"].status != "missing" and attack["two_layer_net"].score > 0
