@@ -109,10 +109,10 @@ def test_plural_forms_follow_the_number_in_english_and_use_the_one_form_in_korea
     from grader.reporters import labels
 
     with use("en"):
-        assert ngettext(*labels.MORE_FAILURES, 1).format(count=1).startswith("... and 1 more failing check:")
-        assert ngettext(*labels.MORE_FAILURES, 3).format(count=3).startswith("... and 3 more failing checks:")
+        assert ngettext(*labels.MORE_FAILURES, 1).format(count=1, path="x.py").startswith("... and 1 more failing check:")
+        assert ngettext(*labels.MORE_FAILURES, 3).format(count=3, path="x.py").startswith("... and 3 more failing checks:")
     with use("ko"):
-        one, many = (ngettext(*labels.MORE_FAILURES, n).format(count=n) for n in (1, 3))
+        one, many = (ngettext(*labels.MORE_FAILURES, n).format(count=n, path="x.py") for n in (1, 3))
         assert "1개" in one and "3개" in many and "failing" not in one + many
 
 
@@ -124,6 +124,7 @@ def test_the_terminal_says_1_more_failing_check_in_the_singular(tmp_path):
     checks = tuple(CheckResult(f"case {i}", False, "wrong") for i in range(5))
     text = render(Report("s.py", (ExerciseResult("x", "X", "1", "failed", 0.0, 1.0, "x", checks),)))
     assert "and 1 more failing check:" in text and "checks:" not in text.split("and 1 more")[1].split("\n")[0]
+    assert "`grade s.py --format html -o report.html`" in text  # a command that runs as it is
 
 
 def test_a_plugin_ships_its_own_catalog_through_a_hook():

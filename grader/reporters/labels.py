@@ -31,5 +31,5 @@ FAILED_CHECKS = N_("What to fix")
 CHECK = N_("check")
 RESULT = N_("result")
 ISOLATION = N_("isolation: {level}")
-MORE_FAILURES = NP_("... and {count} more failing check: `grade --format html -o report.html` shows it.",
-                    "... and {count} more failing checks: `grade --format html -o report.html` shows them all.")
+MORE_FAILURES = NP_("... and {count} more failing check: `grade {path} --format html -o report.html` shows it.",
+                    "... and {count} more failing checks: `grade {path} --format html -o report.html` shows them all.")

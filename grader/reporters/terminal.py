@@ -4,6 +4,8 @@ The renderables are built from the report alone; printing them is the console's 
 """
 from __future__ import annotations
 
+import shlex
+
 import io
 import os
 import shutil
@@ -54,7 +56,7 @@ def renderables(report: Report) -> list:
     if report.error:
         out.append(Text(report.error, style="bold red"))
     for e in report.exercises:
-        body = _exercise_details(e, escape)
+        body = _exercise_details(e, escape, report.submission)
         if body:
             label, colour = status_label(e.status)
             out.append(Panel(body, title=Text(f"{e.id} · {label}"), title_align="left", border_style=colour))
@@ -68,7 +70,7 @@ def renderables(report: Report) -> list:
 MAX_FAILURES_SHOWN = 4
 
 
-def _exercise_details(e: ExerciseResult, escape) -> str:
+def _exercise_details(e: ExerciseResult, escape, submission: str) -> str:
     # The named mistake first: it explains the failures listed after it.
     parts = [escape(e.message)] if e.message else []
     for d in e.diagnoses:
@@ -80,7 +82,9 @@ def _exercise_details(e: ExerciseResult, escape) -> str:
             parts.append(f"  [cyan]{escape(_(labels.HINT))}[/cyan] {escape(c.hint)}")
     if len(failing) > MAX_FAILURES_SHOWN:
         more = len(failing) - MAX_FAILURES_SHOWN
-        parts.append(f"[dim]{escape(ngettext(*labels.MORE_FAILURES, more).format(count=more))}[/dim]")
+        # The command to run as it is: the submission's path, quoted for the shell.
+        path = shlex.quote(submission)
+        parts.append(f"[dim]{escape(ngettext(*labels.MORE_FAILURES, more).format(count=more, path=path))}[/dim]")
     return "\n".join(parts)
 
 
