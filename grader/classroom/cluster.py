@@ -117,7 +117,7 @@ class DaskPool:
         not by the class size) and write each one as its future finishes, in finishing order."""
         from distributed import as_completed
 
-        from .remote import grade_parcel
+        from .remote import grade_parcel, remove_stale_tmp
 
         pending = list(reversed(jobs))
         by_key: dict[str, tuple[Job, float]] = {}
@@ -155,6 +155,12 @@ class DaskPool:
         finally:
             for future in futures:
                 future.cancel()
+            try:
+                # Folders of workers killed during the run: every live worker tidies its host now,
+                # whether or not another task came its way after the kill.
+                self.client.run(remove_stale_tmp)
+            except Exception:  # a cluster going away: tidying is never worth an error
+                pass
             self.client.close()
 
     def _capacity(self) -> int:

@@ -127,7 +127,7 @@ def _grade_in_lane(parcel: Parcel, job_hash: str, options: GradingOptions, finge
             _all_lanes.remove(lane)
         lane = _lanes.lane = _Lane(options, fingerprint)
         _all_lanes.append(lane)
-    _remove_stale_tmp()  # a Dask worker killed on this host (a nanny restarts it) could not tidy up
+    remove_stale_tmp()  # a Dask worker killed on this host (a nanny restarts it) could not tidy up
     if lane.actual_fingerprint is None:  # a worker that joined after the driver's check is checked here
         lane.actual_fingerprint = probe(options, fingerprint_options)["fingerprint"]
     if lane.actual_fingerprint != fingerprint:
@@ -179,7 +179,7 @@ def timeout_result(result: StudentResult, student_seconds: float) -> StudentResu
     return replace(result, exercises=(), report=None, error=text, error_kind="timeout", notes=())
 
 
-def _remove_stale_tmp() -> None:
+def remove_stale_tmp() -> None:
     """Folders of Dask worker processes that were killed (a nanny restarts them under a new pid)."""
     from .pool import _alive
 
