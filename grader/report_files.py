@@ -33,13 +33,19 @@ class Target:
     path: Path | None  # None: standard output
 
 
+FORMAT_OF_SUFFIX = {".html": "html", ".htm": "html", ".json": "json", ".xml": "junit", ".md": "markdown"}
+
+
 def pair(events: Iterable[tuple[str, str]]) -> list[Target]:
     """Targets from the command line's ``("format", name)`` and ``("output", path)`` events, in order."""
     events = list(events)
     formats = [value for kind, value in events if kind == "format"]
     outputs = [value for kind, value in events if kind == "output"]
     if len(formats) <= 1 and len(outputs) <= 1:
-        return [Target(formats[0] if formats else DEFAULT_FORMAT, Path(outputs[0]) if outputs else None)]
+        path = Path(outputs[0]) if outputs else None
+        # `-o report.html` alone: the file's extension says the format (terminal text in an .html is no use).
+        guessed = FORMAT_OF_SUFFIX.get(path.suffix.lower()) if path is not None else None
+        return [Target(formats[0] if formats else guessed or DEFAULT_FORMAT, path)]
     targets: list[Target] = []
     for kind, value in events:
         if kind == "format":

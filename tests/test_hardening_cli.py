@@ -468,3 +468,10 @@ def test_megabytes_of_generated_code_are_refused_at_once_with_a_report(tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["score"] == 0 and "MB of code" in report["error"]
+
+
+def test_an_output_file_alone_takes_its_format_from_its_extension(tmp_path):
+    for name, looks_like in (("r.html", "<!DOCTYPE html>"), ("r.json", '"submission"'), ("r.md", "## ")):
+        result = run_grade(str(SUBMISSIONS / "correct.py"), "--only", "sum_squares_error", "-o", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        assert looks_like in (tmp_path / name).read_text(encoding="utf-8")[:400], name
