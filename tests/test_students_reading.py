@@ -80,3 +80,41 @@ def test_the_same_notebook_gets_the_same_report_on_a_busy_machine(write_submissi
     # load_mnist ran (it is free), the long loop is stopped for time, what uses it is counted with it.
     assert [s["status"] for s in statements] == ["abandoned"]
     assert quiet["exercises"][0]["status"] == "passed"
+
+
+PROGRESS_BAR = '''
+import numpy as np
+from tqdm import tqdm  # 진행 상황 표시
+from tqdm.auto import trange
+
+
+def numerical_gradient(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    for idx in range(x.size):
+        tmp = x.flat[idx]
+        x.flat[idx] = tmp + h
+        fxh1 = f(x)
+        x.flat[idx] = tmp - h
+        fxh2 = f(x)
+        grad.flat[idx] = (fxh1 - fxh2) / (2 * h)
+        x.flat[idx] = tmp
+    return grad
+
+
+def gradient_descent(f, init_x, lr=0.01, step_num=100):
+    x = init_x
+    for i in tqdm(range(step_num), desc="descent"):
+        x -= lr * numerical_gradient(f, x)
+    for _ in trange(0):
+        pass
+    with tqdm(total=step_num) as bar:
+        bar.update(step_num)
+    return x
+'''
+
+
+def test_a_progress_bar_around_a_correct_loop_costs_nothing(write_submission):
+    report = grade_path(write_submission(PROGRESS_BAR), only=("gradient_descent",))
+    assert statuses(report) == {"gradient_descent": "passed"}
+    assert not report.statements

@@ -125,6 +125,9 @@ _ROOT = ""  # the private folder the worker started in
 
 # Plotting is never graded: these are stand-ins that accept anything, installed or not.
 PLOTTING = frozenset({"matplotlib", "pylab", "mpl_toolkits", "seaborn", "PIL"})
+# Progress bars only decorate a loop (`for i in tqdm(range(n))`): stand-ins that hand the loop
+# back, installed or not, so that a correct function never fails for want of one.
+PROGRESS_BARS = frozenset({"tqdm"})
 PYPLOT_NAMES = ["plot", "show", "figure", "xlabel", "ylabel", "title", "legend", "xlim", "ylim", "imshow",
                 "subplot", "subplots", "scatter", "grid", "axis", "savefig", "quiver", "contour", "contourf",
                 "hist", "bar", "clf", "close", "colorbar", "draw", "pause", "text", "annotate", "tight_layout",
@@ -177,6 +180,11 @@ class _Anything:
     __neg__ = __pow__ = __matmul__ = _same
 
 
+def _progress_bar(iterable=None, *args, **kwargs):
+    """``tqdm(iterable, ...)`` is the iterable itself; ``tqdm(total=n)`` a do-nothing bar."""
+    return iterable if iterable is not None else _Anything()
+
+
 class _StandInLoader:
     def create_module(self, spec):
         module = types.ModuleType(spec.name)
@@ -185,6 +193,10 @@ class _StandInLoader:
         module.__path__ = []
         for name in module.__all__:
             setattr(module, name, _Anything())
+        if spec.name.partition(".")[0] in PROGRESS_BARS:
+            module.tqdm = _progress_bar
+            module.trange = lambda *args, **kwargs: range(*args)
+            module.__all__ = ["tqdm", "trange"]
         return module
 
     def exec_module(self, module) -> None:
@@ -270,7 +282,7 @@ class _BookPackages:
     def find_spec(self, fullname, path=None, target=None):
         import importlib.machinery
         top, _, rest = fullname.partition(".")
-        if top in PLOTTING:
+        if top in PLOTTING or top in PROGRESS_BARS:
             return importlib.machinery.ModuleSpec(fullname, _StandInLoader(), is_package=True)
         if not rest:
             found = self._top_level(fullname)
