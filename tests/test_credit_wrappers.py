@@ -84,3 +84,14 @@ def test_the_books_helpers_dressed_up_earn_nothing_and_no_more_than_the_honest_t
     assert sum(e.score for e in attack.values()) <= sum(e.score for e in twin.values())
     # The net takes numerical_gradient from common.gradient, as the book's own does: its work.
     assert attack["two_layer_net"].status != "missing" and attack["two_layer_net"].score > 0
+
+
+def test_a_table_of_the_books_answers_with_zeros_elsewhere_is_hard_coded_and_earns_nothing():
+    only = ("numerical_diff", "numerical_gradient")
+    attack = {e.id: e for e in grade_path(CREDIT / "book_table.py", only=only).exercises}
+    twin = {e.id: e for e in grade_path(CREDIT / "book_table_twin.py", only=only).exercises}
+    for exercise_id in only:
+        assert attack[exercise_id].score == 0, exercise_id
+        # The cause the code has: a lookup of the printed answers (not a step that vanishes).
+        assert [d.id for d in attack[exercise_id].diagnoses] == ["hard-coded"], exercise_id
+    assert sum(e.score for e in attack.values()) <= sum(e.score for e in twin.values())

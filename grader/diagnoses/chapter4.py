@@ -107,6 +107,10 @@ def _forward_difference(e: Evidence) -> bool:
 
 
 def _step_too_small(e: Evidence) -> bool:
+    # A step that vanishes gives 0 for every input: a function that also got a book case right
+    # (a table of the book's answers, 0 elsewhere) has some other cause.
+    if any(o.book and o.passed for o in e.observations):
+        return False
     for o in e.failed("cases"):
         f, x = materialize(o.args[0]), o.args[1]
         got = _numbers(o.actual)
@@ -231,7 +235,11 @@ def _hard_coded(e: Evidence) -> bool:
     answers = [o.actual for o in fresh]
     repeats = sum(any(close(a, p, rtol=1e-12) for p in printed) for a in answers)
     constant = len(answers) >= 2 and all(close(a, answers[0], rtol=1e-12) for a in answers)
-    return constant or (repeats >= min(2, len(answers)) and 2 * repeats >= len(answers))
+    # Zeros of whatever shape was asked for (`table.get(x, np.zeros_like(x))`) while the book's
+    # own cases come out right: a lookup of the printed answers with a placeholder elsewhere.
+    numeric = [as_numeric(a) for a in answers]
+    placeholder = len(answers) >= 2 and all(a is not None and a.size and not np.any(a) for a in numeric)
+    return constant or placeholder or (repeats >= min(2, len(answers)) and 2 * repeats >= len(answers))
 
 
 # ---- networks -----------------------------------------------------------------------------
