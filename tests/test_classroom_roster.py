@@ -247,6 +247,7 @@ def test_a_class_is_not_graded_without_the_strong_sandbox_unless_the_instructor_
     proc = run_grade("class", str(subs), "-o", str(tmp_path / "out"), "--only", "sum_squares_error", "-j", "1",
                      "--allow-weak-isolation")
     assert proc.returncode == 0, proc.stderr
+    assert "graded 1 student in" in proc.stdout
     assert "kim,10" in (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8-sig")
 
 

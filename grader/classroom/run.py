@@ -145,7 +145,8 @@ class ClassRun:
 
     def summarise(self, class_report: ClassReport, written: list[Path], wall: float, graded_now: int) -> None:
         errors = class_report.in_error()
-        print(f"graded {graded_now} students in {wall:.1f} s; {len(class_report.students)} in the gradebook, "
+        print(f"graded {graded_now} student{'' if graded_now == 1 else 's'} in {wall:.1f} s; "
+              f"{len(class_report.students)} in the gradebook, "
               f"{len(errors)} in error")
         for student in errors:
             print(f"  ✘ {one_line(student.student)}: {one_line(student.error.splitlines()[0]) if student.error else ''}")
