@@ -121,317 +121,6 @@ def _unpack_files(files: dict, cwd: str) -> None:
 _ROOT = ""  # the private folder the worker started in
 
 
-# ---- what `import` finds: the student's own modules first, then the book's helpers ----------
-
-# Plotting is never graded: these are stand-ins that accept anything, installed or not.
-PLOTTING = frozenset({"matplotlib", "pylab", "mpl_toolkits", "seaborn", "PIL"})
-# Progress bars only decorate a loop (`for i in tqdm(range(n))`): stand-ins that hand the loop
-# back, installed or not, so that a correct function never fails for want of one.
-PROGRESS_BARS = frozenset({"tqdm"})
-PYPLOT_NAMES = ["plot", "show", "figure", "xlabel", "ylabel", "title", "legend", "xlim", "ylim", "imshow",
-                "subplot", "subplots", "scatter", "grid", "axis", "savefig", "quiver", "contour", "contourf",
-                "hist", "bar", "clf", "close", "colorbar", "draw", "pause", "text", "annotate", "tight_layout",
-                "suptitle", "xticks", "yticks", "gca", "gcf", "ion", "ioff", "axhline", "axvline", "fill_between"]
-# Calls known to be cheap whose cost depends on the machine (a cold disk, a loaded CPU): they do
-# not count against the demo budget, so that the report does not depend on the machine's load.
-FREE_CALLS = {"dataset.mnist": ("load_mnist",)}
-
-
-class _Anything:
-    """A plotting stand-in: any attribute, call, index or operator gives another stand-in."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def __call__(self, *args, **kwargs):
-        return _Anything()
-
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return _Anything()
-
-    def __setattr__(self, name, value) -> None:
-        pass
-
-    def __getitem__(self, key):
-        return _Anything()
-
-    def __setitem__(self, key, value) -> None:
-        pass
-
-    def __iter__(self):
-        # ``fig, ax = plt.subplots()``: two is what unpacking most often expects.
-        return iter((_Anything(), _Anything()))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "<plotting stand-in>"
-
-    def _same(self, *args):
-        return self
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _same
-    __neg__ = __pow__ = __matmul__ = _same
-
-
-def _progress_bar(iterable=None, *args, **kwargs):
-    """``tqdm(iterable, ...)`` is the iterable itself; ``tqdm(total=n)`` a do-nothing bar."""
-    return iterable if iterable is not None else _Anything()
-
-
-class _StandInLoader:
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__getattr__ = lambda name: _Anything()
-        module.__all__ = list(PYPLOT_NAMES) if spec.name.split(".")[-1] in ("pyplot", "pylab") else []
-        module.__path__ = []
-        for name in module.__all__:
-            setattr(module, name, _Anything())
-        if spec.name.partition(".")[0] in PROGRESS_BARS:
-            module.tqdm = _progress_bar
-            module.trange = lambda *args, **kwargs: range(*args)
-            module.__all__ = ["tqdm", "trange"]
-        return module
-
-    def exec_module(self, module) -> None:
-        pass
-
-
-def _decode_source(data: bytes) -> str:
-    """Read source as Python does (a coding line, UTF-8), and also as learners save it on
-    Windows without saying so (cp949 in Korea, cp932 in Japan, GBK in China)."""
-    import tokenize
-    try:
-        declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
-    except SyntaxError:
-        declared = "utf-8"
-    for encoding in (declared, "utf-8", "cp949", "cp932", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        return text[1:] if text.startswith("\ufeff") else text
-    return data.decode("utf-8", errors="replace")
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-class _StudentLoader:
-    """Runs one of the student's own module files; ``path`` None is a folder without __init__.py."""
-
-    def __init__(self, owner: "_BookPackages", path: str | None) -> None:
-        self.owner, self.path = owner, path
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module) -> None:
-        if self.path is None:
-            return
-        with open(self.path, "rb") as handle:
-            source = _decode_source(handle.read())
-        cell, shown = self.owner.cell_of(self.path)
-        try:
-            tree = ast.parse(source, filename=shown)
-        except SyntaxError as exc:
-            self.owner.broken.append({"cell": cell, "line": exc.lineno or 0, "message": str(exc.msg)})
-            raise SyntaxError(exc.msg, (shown, exc.lineno, exc.offset, exc.text)) from None
-        module.__file__ = self.path
-        exec(compile(tree, self.owner.filename_prefix + cell, "exec"), module.__dict__)
-        self.owner.fill_from_book(module)
-        self.owner.loaded(module, cell, tree)
-
-
-class _BookPackages:
-    """What ``import`` finds, by Python's rule and a student's expectations.
-
-    * The student's own folders come first, with or without ``__init__.py``: a ``common/``
-      beside their chapter folder is what ``import common.functions`` finds, even though
-      the book's helpers (a regular package) are on the path too. Their modules run here,
-      read in whatever encoding the student saved them, and every function and class
-      they define is the student's work (reported to the worker as a definition).
-    * The book's helpers only fill in: modules the student's folder does not have
-      (``common.gradient`` beside a copied ``common/functions.py``) and names a student
-      module lacks.
-    * Plotting libraries are stand-ins (:class:`_Anything`), installed or not.
-    """
-
-    def __init__(self, compat: list[str]) -> None:
-        self.compat = compat
-        self.roots: list[str] = []
-        self.filename_prefix = "<submission cell "
-        self.modules: list[dict] = []  # the student's module files that ran: cell, root, rel
-        self.broken: list[dict] = []  # the student's module files that do not parse
-        self.on_loaded = None  # (module, cell, tree) -> None, set by the worker
-        self._book: dict[str, object] = {}
-        self.public: dict[str, str] = {}  # private name of a book module loaded to fill in -> its name
-
-    def configure(self, roots: list[str], filename_prefix: str, on_loaded) -> None:
-        self.roots = [os.path.realpath(r) for r in roots if r and os.path.isdir(r)]
-        self.filename_prefix, self.on_loaded = filename_prefix, on_loaded
-
-    # ---- finding ------------------------------------------------------------------
-    def find_spec(self, fullname, path=None, target=None):
-        import importlib.machinery
-        top, _, rest = fullname.partition(".")
-        if top in PLOTTING or top in PROGRESS_BARS:
-            return importlib.machinery.ModuleSpec(fullname, _StandInLoader(), is_package=True)
-        if not rest:
-            found = self._top_level(fullname)
-        else:
-            parent = sys.modules.get(fullname.rpartition(".")[0])
-            found = self._inside(fullname, list(getattr(parent, "__path__", None) or []))
-        if found is None:
-            return None
-        file, locations = found
-        real = os.path.realpath(file) if file else None
-        if real is None or any(_within(real, root) for root in self.roots):
-            spec = importlib.machinery.ModuleSpec(fullname, _StudentLoader(self, real), origin=real,
-                                                  is_package=locations is not None)
-            if locations is not None:
-                spec.submodule_search_locations = locations
-            spec.has_location = real is not None
-            return spec
-        spec = importlib.util.spec_from_file_location(fullname, file, submodule_search_locations=locations)
-        if spec is not None and fullname in FREE_CALLS:
-            original = spec.loader.exec_module
-
-            def exec_module(module, _original=original):
-                _original(module)
-                _free_calls(module)
-
-            spec.loader.exec_module = exec_module
-        return spec
-
-    def _top_level(self, name: str):
-        for root in self.roots:
-            folder = os.path.join(root, name)
-            if os.path.isdir(folder) and self._is_package(folder, name):
-                init = os.path.join(folder, "__init__.py")
-                return (init if os.path.isfile(init) else None), self._locations(name)
-            if os.path.isfile(folder + ".py"):
-                return folder + ".py", None
-        return None
-
-    def _is_package(self, folder: str, name: str) -> bool:
-        """A folder counts when it holds Python or the book has a package of that name: a
-        ``data/`` folder of images must not hide a library."""
-        if any(os.path.isdir(os.path.join(c, name)) for c in self.compat):
-            return True
-        try:
-            return any(entry.endswith(".py") for entry in os.listdir(folder))
-        except OSError:
-            return False
-
-    def _locations(self, name: str) -> list[str]:
-        mine = [os.path.join(r, name) for r in self.roots if os.path.isdir(os.path.join(r, name))]
-        book = [os.path.join(c, name) for c in self.compat if os.path.isdir(os.path.join(c, name))]
-        return mine + book
-
-    def _inside(self, fullname: str, locations: list[str]):
-        last = fullname.rpartition(".")[2]
-        for location in locations:
-            folder = os.path.join(location, last)
-            if os.path.isdir(folder) and (os.path.isfile(os.path.join(folder, "__init__.py"))
-                                          or self._is_package(folder, last)):
-                init = os.path.join(folder, "__init__.py")
-                subs = [os.path.join(l, last) for l in locations if os.path.isdir(os.path.join(l, last))]
-                return (init if os.path.isfile(init) else None), subs
-            if os.path.isfile(folder + ".py"):
-                return folder + ".py", None
-        return None
-
-    # ---- what the student's modules are --------------------------------------------
-    def cell_of(self, path: str) -> tuple[str, str]:
-        """A student's module file as a 'cell' of the submission: ``path:ROOT:REL``, and its shown name."""
-        for index, root in enumerate(self.roots):
-            if _within(path, root):
-                rel = os.path.relpath(path, root).replace(os.sep, "/")
-                cell = f"path:{index}:{rel}"
-                if not any(m["cell"] == cell for m in self.modules):
-                    self.modules.append({"cell": cell, "root": index, "rel": rel})
-                return cell, rel
-        return f"path:-1:{os.path.basename(path)}", os.path.basename(path)
-
-    def loaded(self, module, cell: str, tree) -> None:
-        _free_calls(module)
-        if self.on_loaded is not None:
-            self.on_loaded(module, cell, tree)
-
-    def fill_from_book(self, module) -> None:
-        """Names the book's module of the same name has and the student's lacks."""
-        relative = module.__name__.replace(".", os.sep)
-        for compat in self.compat:
-            for candidate in (os.path.join(compat, relative + ".py"), os.path.join(compat, relative, "__init__.py")):
-                if not os.path.isfile(candidate):
-                    continue
-                book = self._book.get(candidate)
-                if book is None:
-                    private = "_dlfs_book_" + module.__name__.replace(".", "_")
-                    self.public[private] = module.__name__
-                    spec = importlib.util.spec_from_file_location(private, candidate)
-                    book = importlib.util.module_from_spec(spec)
-                    try:
-                        spec.loader.exec_module(book)
-                    except Exception:
-                        return
-                    self._book[candidate] = book
-                for name, value in vars(book).items():
-                    if not name.startswith("_") and name not in module.__dict__:
-                        module.__dict__[name] = value
-                return
-
-
-def _free_calls(module) -> None:
-    """Wrap the module's known-cheap functions so their cost is not charged to the demo budget."""
-    for name in FREE_CALLS.get(module.__name__, ()):
-        fn = module.__dict__.get(name)
-        if callable(fn) and not getattr(fn, "_dlfs_free", False):
-            module.__dict__[name] = _budget_free(fn)
-
-
-def _budget_free(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def free(*args, **kwargs):
-        cpu = signal.setitimer(signal.ITIMER_PROF, 0)
-        wall = signal.setitimer(signal.ITIMER_REAL, 0)
-        started = time.process_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _FREE_SPENT[0] += time.process_time() - started
-            if cpu[0] > 0:
-                signal.setitimer(signal.ITIMER_PROF, cpu[0])
-            if wall[0] > 0:
-                signal.setitimer(signal.ITIMER_REAL, wall[0])
-    free._dlfs_free = True
-    return free
-
-
-_FREE_SPENT = [0.0]  # CPU seconds spent in FREE_CALLS so far
-
-
-class _DisplayPatcher:
-    """Kept for main(): plotting is handled by :class:`_BookPackages` (stand-ins, installed or not)."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        return None
-
-
-def _quiet_displays() -> None:
-    sys.meta_path.insert(0, _DisplayPatcher())
-
-
 def _on_alarm(signum, frame):
     raise BudgetExceeded()
 
@@ -616,7 +305,7 @@ class Worker:
         # The student's own folders (for data and modules too big to copy), then the book's helpers.
         paths = [p for p in request.get("paths", []) if isinstance(p, str)]
         sys.path[1:1] = [p for p in paths if p not in sys.path] + self.compat
-        self.finder = next((f for f in sys.meta_path if isinstance(f, _BookPackages)), None)
+        self.finder = next((f for f in sys.meta_path if isinstance(f, student_imports._BookPackages)), None)
         if self.finder is not None:
             self.finder.configure([os.getcwd()] + paths, self.filename_prefix, self.record_module)
         signal.signal(signal.SIGPROF, _on_alarm)
@@ -664,11 +353,11 @@ class Worker:
                     budget = request["statement_budget"]
                 code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
                 mark = _namespace_mark(namespace)
-                started, free = time.process_time(), _FREE_SPENT[0]
+                started, free = time.process_time(), student_imports._FREE_SPENT[0]
                 record.update(self.run_statement(code, namespace, budget, max(budget, min(budget * 10 + 2,
                                                                                         import_budget))))
                 if category == "demo":
-                    demo_left -= (time.process_time() - started) - (_FREE_SPENT[0] - free)
+                    demo_left -= (time.process_time() - started) - (student_imports._FREE_SPENT[0] - free)
                 self.record_versions(cell["id"], node, namespace, mark)
         self.output.take()
         return {"ok": True, "statements": statements, "definitions": self.inventory()}
@@ -881,10 +570,11 @@ def main() -> None:
 
 
 _saved_stderr = 0
+student_imports: types.ModuleType  # student_imports.py, loaded by path in _start()
 
 
 def _start() -> "Worker":
-    global _saved_stderr, _ROOT, HAS_ALARM, resource
+    global _saved_stderr, _ROOT, HAS_ALARM, resource, student_imports
     import json
     config = json.loads(sys.argv[1])
     missing = set(config.get("missing", ()))
@@ -905,6 +595,7 @@ def _start() -> "Worker":
         os.dup2(devnull, fd)
     guard = _load_by_path("_dlfs_guard", config["guard"])
     syscall_filter = _load_by_path("_dlfs_syscall_filter", config["filter"])
+    student_imports = _load_by_path("_dlfs_student_imports", config["student_imports"])
     wire = _load_wire(config["wire"])  # imports numpy: before the memory limit, which it would trip
     workdir = _ROOT = os.getcwd()
     if HAS_ALARM:
@@ -917,8 +608,7 @@ def _start() -> "Worker":
     compat = [c for c in config["compat"] if c]
     guarded = guard.install(workdir, [p for p in config["protected"] if p], compat)
     # Only now may a folder the student controls go on sys.path (when the first load arrives).
-    _quiet_displays()
-    sys.meta_path.insert(0, _BookPackages(compat))
+    sys.meta_path.insert(0, student_imports._BookPackages(compat))
     worker = Worker(wire, proto_in, proto_out, filename_prefix="<submission cell ",
                     compat=compat, protected=guarded)
     worker.send({"ready": True, "isolation": {"seccomp": seccomp, "uid": os.getuid() if hasattr(os, "getuid") else -1,
