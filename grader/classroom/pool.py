@@ -187,10 +187,15 @@ class ClassRunError(Exception):
 
 def remove_stale_tmp() -> None:
     """Class folders left by a run that was killed (its process is gone): removed."""
+    remove_stale_folders(CLASS_TMP_PREFIX)
+
+
+def remove_stale_folders(prefix: str) -> None:
+    """Temporary folders named ``<prefix><pid>-...`` whose process is gone: removed."""
     base = Path(tempfile.gettempdir())
-    for folder in base.glob(f"{CLASS_TMP_PREFIX}*"):
+    for folder in base.glob(f"{prefix}*"):
         try:
-            pid = int(folder.name[len(CLASS_TMP_PREFIX):].split("-")[0])
+            pid = int(folder.name[len(prefix):].split("-")[0])
         except ValueError:
             continue
         if pid != os.getpid() and not _alive(pid):

@@ -181,12 +181,6 @@ def timeout_result(result: StudentResult, student_seconds: float) -> StudentResu
 
 def remove_stale_tmp() -> None:
     """Folders of Dask worker processes that were killed (a nanny restarts them under a new pid)."""
-    from .pool import _alive
+    from .pool import remove_stale_folders
 
-    for folder in Path(tempfile.gettempdir()).glob(f"{REMOTE_TMP_PREFIX}*"):
-        try:
-            pid = int(folder.name[len(REMOTE_TMP_PREFIX):].split("-")[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
+    remove_stale_folders(REMOTE_TMP_PREFIX)

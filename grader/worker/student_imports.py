@@ -98,7 +98,10 @@ class _StandInLoader:
 
 def _decode_source(data: bytes) -> str:
     """Read source as Python does (a coding line, UTF-8), and also as learners save it on
-    Windows without saying so (cp949 in Korea, cp932 in Japan, GBK in China)."""
+    Windows without saying so (cp949 in Korea, cp932 in Japan, GBK in China).
+
+    The same rule as grader.loaders.base.decode_source, kept here on purpose: the worker must
+    never import the grader package."""
     import tokenize
     try:
         declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
