@@ -8,15 +8,13 @@ always finds its file.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
-from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
+# Only what starting the worker needs is imported up front (argparse, dataclasses and the rest
+# load while the worker imports NumPy; see EarlyWorker).
 from . import __version__, interrupts
 from .i18n import LANGUAGES, _, current, from_environment, use
 
@@ -54,16 +52,17 @@ USAGE = """grade [options] PATH
        grade --list-exercises | --list-assignments | --list-plugins | --version"""
 
 
-class _InOrder(argparse.Action):
-    """-f and -o are paired by their order on the command line, so both are recorded in one list."""
+def build_parser() -> "argparse.ArgumentParser":
+    import argparse
 
-    def __call__(self, parser, namespace, values, option_string=None):
-        events = list(getattr(namespace, "events", None) or [])
-        events.append((self.dest, values))
-        namespace.events = events
+    class _InOrder(argparse.Action):
+        """-f and -o are paired by their order on the command line, so both are recorded in one list."""
 
+        def __call__(self, parser, namespace, values, option_string=None):
+            events = list(getattr(namespace, "events", None) or [])
+            events.append((self.dest, values))
+            namespace.events = events
 
-def build_parser() -> argparse.ArgumentParser:
     subcommands = "\n".join(f"  {name:<20} {text}" for name, (_main, text) in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(prog="grade", usage=USAGE, description=DESCRIPTION,
                                      epilog=EPILOG.format(subcommands=subcommands),
@@ -108,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_exercises_main(argv: list[str]) -> int:
     """`grade check-exercises [DIR ...]`: validate exercise specs (default: every loaded exercise folder)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="grade check-exercises",
                                      description="Validate exercise spec files and their reference code.")
     parser.add_argument("folders", nargs="*", type=Path, help="folders of *.toml specs (default: all loaded)")
@@ -175,22 +176,98 @@ def write_stdout(text: str) -> None:
         os.close(devnull)
 
 
+def run() -> None:
+    """The `grade` command (console script and ``python -m grader.cli``): :func:`main`, then out.
+
+    A finished grading leaves nothing for the interpreter's teardown to do (the worker and its
+    folder are gone, every report file was written and closed), and tearing down NumPy and the
+    grader's modules costs about 30 ms: after flushing, the process exits at once. Subcommands
+    (a class, maybe on Dask) exit normally, so their clients and threads shut down properly.
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+# Arguments after which `grade` grades nothing: no worker is started early for them.
+NOT_GRADING = ("-h", "--help", "--version", "--list-exercises", "--list-assignments", "--list-plugins", "--doctor")
+
+
+# The grading process's NumPy works on small arrays: a pool of BLAS threads would only spin on the
+# second core, which the worker needs (set before NumPy is imported, unless the user chose).
+SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "numpy" not in sys.modules:
+        for name, value in SINGLE_THREADED_BLAS.items():
+            os.environ.setdefault(name, value)
     try:
         with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
-            parser = build_parser()
-            args = parser.parse_args(argv)
-            with use(args.lang or from_environment()):
-                return _main(args, parser)
+            early = EarlyWorker.start(argv)
+            try:
+                parser = build_parser()
+                args = parser.parse_args(argv)
+                with use(args.lang or from_environment()):
+                    return _main(args, parser, early)
+            finally:
+                early.discard()  # unless _main took it over: a usage error, --help, a listing
     except (interrupts.Interrupted, KeyboardInterrupt) as stop:
         print(_("grade: interrupted"), file=sys.stderr)
         return getattr(stop, "exit_code", 130)
 
 
-def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float, bool] | None:
+class EarlyWorker:
+    """The sandboxed worker, spawned before the arguments are even parsed: it imports NumPy while
+    this process parses them and loads the grader (the worker's start-up is otherwise the
+    critical path of a grading). Until :meth:`take` hands it over, :meth:`discard` removes it."""
+
+    def __init__(self, workdir: Path | None = None, process=None) -> None:
+        self.workdir, self.process = workdir, process
+
+    @classmethod
+    def start(cls, argv: list[str]) -> "EarlyWorker":
+        if not argv or any(arg in NOT_GRADING for arg in argv):
+            return cls()
+        # A stop signal waits until the worker has an owner that will remove it.
+        with interrupts.deferred():
+            _not_dumpable()
+            from .worker import isolation, spawn
+            sandbox = isolation.bwrap_unavailable_reason() == ""
+            workdir = None if sandbox else spawn.new_workdir()  # a sandboxed worker has a tmpfs of its own
+            try:
+                process = spawn.spawn(workdir or Path("/"), spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS,
+                                      sandbox=sandbox)
+            except OSError:  # not startable here: the WorkerClient tries again and reports why
+                process = None
+            return cls(workdir, process)
+
+    def take(self) -> tuple[Path | None, object] | None:
+        """The (workdir, process) pair for a WorkerClient, which owns it from now on."""
+        taken = (self.workdir, self.process) if self.process is not None else None
+        if taken is None and self.workdir is not None:
+            _discard(self.workdir, None)
+        self.workdir = self.process = None
+        return taken
+
+    def discard(self) -> None:
+        if self.process is not None or self.workdir is not None:
+            with interrupts.deferred():
+                _discard(self.workdir, self.process)
+            self.workdir = self.process = None
+
+
+def _threshold(text: str | None, parser: "argparse.ArgumentParser") -> tuple[float, bool] | None:
     if text is None:
         return None
     try:
@@ -200,7 +277,7 @@ def _threshold(text: str | None, parser: argparse.ArgumentParser) -> tuple[float
     return value, text.endswith("%")
 
 
-def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early: "EarlyWorker") -> int:
     if args.doctor:
         from .worker import doctor
         return doctor.run()
@@ -227,29 +304,21 @@ def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except TargetError as exc:
             print(_("grade: error: {message}").format(message=exc), file=sys.stderr)
             return EXIT_USAGE
-    worker = workdir = process = None
+    worker = None
     try:
         if not listing:
-            # Start the sandbox first: it imports NumPy while this process loads the grader. A stop
-            # signal waits until the worker has an owner that will remove it.
+            from .worker.client import Limits, WorkerClient
+            limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
             with interrupts.deferred():
-                _not_dumpable()
-                from .worker import spawn
-                workdir = spawn.new_workdir()
-                process = spawn.spawn(workdir, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS)
-                from .worker.client import Limits, WorkerClient
-                limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
-                worker = WorkerClient(limits, started=(workdir, process))
+                worker = WorkerClient(limits, started=early.take())
         return _run(args, worker)
     finally:
         with interrupts.deferred():  # a stop signal now waits until the worker and its folder are gone
             if worker is not None:
                 worker.close()
-            elif workdir is not None:
-                _discard(workdir, process)
 
 
-def _discard(workdir: Path, process) -> None:
+def _discard(workdir: Path | None, process) -> None:
     import shutil
     import signal
 
@@ -259,7 +328,8 @@ def _discard(workdir: Path, process) -> None:
             process.wait(timeout=5)
         except Exception:
             pass
-    shutil.rmtree(workdir, ignore_errors=True)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _visible(text: str) -> str:
@@ -273,7 +343,7 @@ def _internal(exc: BaseException) -> str:
              "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
 
 
-def _run(args: argparse.Namespace, worker) -> int:
+def _run(args: "argparse.Namespace", worker) -> int:
     from .assignments import installed, resolve, select
     from .exercises import SpecError
     from .loaders.base import SubmissionError
@@ -308,11 +378,55 @@ def _run(args: argparse.Namespace, worker) -> int:
     except Exception as exc:  # never a traceback for a student; say what to report instead
         print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
+    preparation = Preparation()
+    if worker is not None:
+        worker.while_loading.append(lambda: preparation.start(reporters[t.format] for t in args.targets))
     report, status = _grade(args, pm, worker, exercises)
+    from dataclasses import replace
+
     report = replace(report, assignment=assignment.id, grader_version=__version__)
     if worker is not None:
         worker.close()  # the report is written only once the worker's whole process tree is gone
+    preparation.wait()
     return _write(report, status, args, reporters)
+
+
+class Preparation:
+    """The renderers' ``prepare`` steps (a reporter's slow imports: rich, jinja2, Pygments), run in a
+    background thread while the worker loads the submission and this process waits for its answers,
+    so that a report costs little more than the JSON one once grading is done.
+
+    Rendering waits for the thread (:meth:`wait`): a library that loads its parts lazily (Pygments)
+    must not be used by two threads at once. Anything a step raises is ignored: the renderer imports
+    what it needs again when it runs, and reports any error then.
+    """
+
+    def __init__(self) -> None:
+        self.thread = None
+
+    def start(self, renderers) -> None:
+        import threading
+
+        steps = list(dict.fromkeys(p for r in renderers if callable(p := getattr(r, "prepare", None))))
+        if steps:
+            self.thread = threading.Thread(target=self._run, args=(steps,), name="grade-prepare-reports",
+                                           daemon=True)
+            self.thread.start()
+
+    @staticmethod
+    def _run(steps) -> None:
+        for step in steps:
+            try:
+                step()
+            except BaseException:
+                pass
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join(PREPARE_SECONDS)
+
+
+PREPARE_SECONDS = 30.0  # an import that hangs (a broken network filesystem) must not hang the report
 
 
 def _exercise_listing(assignment, loaded, chosen) -> str:
@@ -325,8 +439,11 @@ def _exercise_listing(assignment, loaded, chosen) -> str:
     return "".join(lines)
 
 
-def _grade(args: argparse.Namespace, pm, worker, exercises) -> tuple:
+def _grade(args: "argparse.Namespace", pm, worker, exercises) -> tuple:
     """The report, and the exit status it implies when the submission could not be graded (else None)."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
     from .loaders.base import SubmissionError
     from .session import grade
     from .time_limit import TotalTimeout, limit
@@ -364,13 +481,19 @@ def _not_graded(path: Path, exercises, reason: str, status: str = "error"):
     return Report(str(path), results, lang=current(), error=reason)
 
 
-def _write(report, status: int | None, args: argparse.Namespace, reporters: dict) -> int:
+def _write(report, status: int | None, args: "argparse.Namespace", reporters: dict) -> int:
     from .report_files import write_atomically
 
     for target in args.targets:
         if status is not None and target.format == "terminal" and target.path is None:
             continue  # the error message on stderr is the terminal's report
-        text = reporters[target.format](report, tty=target.path is None and sys.stdout.isatty())
+        try:
+            text = reporters[target.format](report, tty=target.path is None and sys.stdout.isatty())
+        except Exception as exc:  # a broken renderer (a plugin's, or a library's) costs its own format only
+            print(_("grade: the {format} report could not be written: {error}").format(
+                format=target.format, error=_visible(f"{type(exc).__name__}: {exc}")), file=sys.stderr)
+            status = status or EXIT_INTERNAL
+            continue
         if target.path is None:
             write_stdout(text)
             continue
@@ -408,4 +531,4 @@ def _not_dumpable() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

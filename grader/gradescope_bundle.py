@@ -99,7 +99,7 @@ requires-python = ">=3.11"
 dependencies = {dependencies}
 
 [project.scripts]
-grade = "grader.cli:main"
+grade = "grader.cli:run"
 
 [project.entry-points.pytest11]
 dlfs_grader = "grader.pytest_plugin"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
@@ -14,6 +15,7 @@ from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
+from .instructor_secret import current_secret
 from .finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
@@ -29,17 +31,19 @@ KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as name
 
 def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[Exercise]:
     """Every plugin's exercises, in registration order; a later plugin's exercise replaces an
-    earlier one with the same id. Each remembers the plugin it came from."""
-    generators = merged(pm.hook.grader_generators())
-    by_id: dict[str, Exercise] = {}
-    for impl in pm.hook.grader_exercise_dirs.get_hookimpls():  # registration order: built-ins first
-        for folder in impl.function() or ():
-            for exercise in load_exercise_dir(Path(folder), generators):
-                by_id[exercise.id] = replace(exercise, plugin=impl.plugin_name)
-    exercises = []
-    for exercise in by_id.values():
-        extra = [spec for group in pm.hook.grader_exercise_checks(exercise=exercise) for spec in group or ()]
-        exercises.append(replace(exercise, checks=exercise.checks + tuple(extra)) if extra else exercise)
+    earlier one with the same id. Each remembers the plugin it came from.
+
+    Loaded once per plugin manager, secret and state of the spec files: a class is graded by a
+    few long-lived processes, which then parse the specs and draw the random cases once, not once
+    per student (and the same Exercise objects keep their expected values, see checking.cases).
+    """
+    folders = [(impl.plugin_name, Path(folder)) for impl in pm.hook.grader_exercise_dirs.get_hookimpls()
+               for folder in impl.function() or ()]  # registration order: built-ins first
+    key = (current_secret(), tuple((name, str(folder), _specs_state(folder)) for name, folder in folders))
+    cached = _LOADED.get(pm)
+    if cached is None or cached[0] != key:
+        cached = _LOADED[pm] = (key, _load_exercises(pm, folders))
+    exercises = list(cached[1])
     wanted = set(only)
     if wanted:
         unknown = wanted - {e.id for e in exercises}
@@ -48,6 +52,30 @@ def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[E
                 ids=", ".join(sorted(unknown)), known=", ".join(e.id for e in exercises)))
         exercises = [e for e in exercises if e.id in wanted]
     return exercises
+
+
+_LOADED: "weakref.WeakKeyDictionary[pluggy.PluginManager, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _specs_state(folder: Path) -> tuple:
+    """What must be unchanged for loaded specs to stand: each spec file's name, size and time."""
+    try:
+        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.toml")))
+    except OSError:
+        return ()
+
+
+def _load_exercises(pm: pluggy.PluginManager, folders: list[tuple[str, Path]]) -> tuple[Exercise, ...]:
+    generators = merged(pm.hook.grader_generators())
+    by_id: dict[str, Exercise] = {}
+    for plugin_name, folder in folders:
+        for exercise in load_exercise_dir(folder, generators):
+            by_id[exercise.id] = replace(exercise, plugin=plugin_name)
+    exercises = []
+    for exercise in by_id.values():
+        extra = [spec for group in pm.hook.grader_exercise_checks(exercise=exercise) for spec in group or ()]
+        exercises.append(replace(exercise, checks=exercise.checks + tuple(extra)) if extra else exercise)
+    return tuple(exercises)
 
 
 def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
@@ -94,6 +122,11 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     cells = [_cell_request(c, plans[c.id]) for c in submission.cells]
     folder = submission.folder.resolve()
     roots = [folder, folder, folder.parent]  # the worker's folder holds copies of the submission folder's files
+    checks = merged(pm.hook.grader_checks())
+    # A check may prepare (expected values) while the worker runs the submission and this process waits.
+    worker.while_loading += [lambda prepare=prepare: prepare(exercises)
+                             for prepare in dict.fromkeys(getattr(c, "prepare", None) for c in checks.values())
+                             if callable(prepare)]
     try:
         protect = sorted({p for exercise in exercises for p in exercise.protected_paths()})
         loaded = worker.load(cells, path.name, [str(r) for r in roots[1:]], protect)
@@ -102,7 +135,6 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
             name=path.name, reason=exc)) from None
     submission = with_helpers(submission, loaded["definitions"], roots)
     inventory = build_inventory(submission, loaded["definitions"])
-    checks = merged(pm.hook.grader_checks())
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
     taken = taken_names(exercises, inventory)
     broken = unparsed_cells(loaded, submission)

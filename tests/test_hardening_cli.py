@@ -233,9 +233,10 @@ def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code
                             env=grade_env(tmp_path / "tmp"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     workers: list[int] = []
-    while time.monotonic() < deadline and not leftovers(tmp_path / "tmp"):
-        time.sleep(0.01)
-    assert leftovers(tmp_path / "tmp"), "the worker's folder never appeared"
+    # `grade` spawns the worker first thing (a sandboxed one has no folder on the host's disk).
+    while time.monotonic() < deadline and not (_descendants(proc.pid) or leftovers(tmp_path / "tmp")):
+        time.sleep(0.005)
+    assert _descendants(proc.pid) or leftovers(tmp_path / "tmp"), "the worker was never started"
     if when == "while grading":
         while time.monotonic() < deadline and not workers:
             workers = _descendants(proc.pid)
@@ -245,7 +246,7 @@ def test_a_stopped_grading_leaves_no_worker_and_no_folder(tmp_path, signum, code
         # The worker's whole tree (bwrap and the sandboxed interpreter, or a plain process).
         workers = _descendants(proc.pid)
         assert workers
-    else:  # the folder exists; the process may or may not yet
+    else:  # the worker is being spawned: bwrap may not have started its interpreter yet
         workers = _descendants(proc.pid)
     proc.send_signal(signum)
     _out, err = proc.communicate(timeout=30)

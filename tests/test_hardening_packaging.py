@@ -53,7 +53,7 @@ def test_pytest_and_polib_come_with_the_grader(wheel):
     required = {r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
                 for r in metadata.get_all("Requires-Dist") if "extra ==" not in r}
     assert {"pytest", "polib", "numpy", "pluggy"} <= required  # `pytest --grade` works after `pip install .`
-    assert "grader.pytest_plugin" in entry_points and "grader.cli:main" in entry_points
+    assert "grader.pytest_plugin" in entry_points and "grader.cli:run" in entry_points
     from grader import __version__
     assert metadata["Version"] == __version__
 

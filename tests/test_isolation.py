@@ -228,14 +228,17 @@ def test_the_sandbox_command_binds_nothing_of_the_checkout_but_the_worker_script
     read, write = os.pipe()
     try:
         for privileged in (True, False):
-            command = isolation.bwrap_command(["runner.py"], spawn.WORKER_FILES, spawn.COMPAT_DIR, env={"A": "b"},
+            command = isolation.bwrap_command(["runner.py"], spawn.worker_binds(), spawn.COMPAT_DIR, env={"A": "b"},
                                               info_fd=write, uid=65534, privileged=privileged)
             sources = [command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")]
             # (CI's venv lives inside the checkout: the runtime is bound from there, with the grader masked.)
             runtime = Path(sys.prefix).resolve()
             from_checkout = sorted(s for s in sources if Path(s).resolve().is_relative_to(ROOT)
                                    and not Path(s).resolve().is_relative_to(runtime))
-            assert from_checkout == sorted([str(p) for p in spawn.WORKER_FILES.values()] + [str(spawn.COMPAT_DIR)])
+            # The worker scripts, their compiled forms when there are any, and the book's helpers.
+            assert from_checkout == sorted([str(p) for p in spawn.worker_binds().values()] + [str(spawn.COMPAT_DIR)])
+            assert {Path(p).resolve() for p in from_checkout if not p.endswith(".pyc")} == \
+                {p.resolve() for p in spawn.WORKER_FILES.values()} | {spawn.COMPAT_DIR.resolve()}
             assert "--bind" not in command  # nothing of the host is writable
             assert ("--unshare-user" in command) is (not privileged)
             for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--clearenv"):

@@ -16,12 +16,12 @@ from .comparisons import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
 from ..definitions import arrange
-from ..exercises import Case, CheckSpec
+from ..exercises import Case, CheckSpec, Exercise
 from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl
 from ..i18n import _
 from ..report import CheckResult
-from ..worker.client import Reply
+from ..worker.client import Reply, call_op
 
 
 def _first_if_tuple(value: Any) -> Any:
@@ -43,9 +43,81 @@ def reference_names(reference: Any) -> tuple[str, ...]:
 def run_cases(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     results: list[CheckResult] = []
     given_up: dict[str, str] = {}  # candidate label -> why later cases do not call it again
+    answered = _first_candidate_replies(ctx)
     for index, case in enumerate(ctx.exercise.cases):
-        results.extend(_run_case(ctx, case, index, given_up))
+        results.extend(_run_case(ctx, case, index, given_up, answered))
     return results
+
+
+def _call_arguments(ctx: CheckContext, candidate, case: Case) -> tuple[tuple, dict]:
+    # Arguments the unchanged check reads back stay positional (the worker returns those).
+    return arrange(candidate, reference_names(ctx.reference), case.args,
+                   max(case.unchanged) + 1 if case.unchanged else 0)
+
+
+def _first_candidate_replies(ctx: CheckContext) -> dict[int, Reply]:
+    """The first candidate's reply to every case, from one stream of calls (one round trip, not
+    one per case: the worker computes while the grader judges). Each call is the one the case
+    would send, with its seed; a call that hangs or crashes ends the stream, and the cases after
+    it call as before (the candidate is given up there, so only other candidates are called)."""
+    if not ctx.candidates or len(ctx.exercise.cases) < 2:
+        return {}
+    candidate = ctx.candidates[0]
+    ops = []
+    for index, case in enumerate(ctx.exercise.cases):
+        args, kwargs = _call_arguments(ctx, candidate, case)
+        ops.append(call_op(candidate.target, args, kwargs=kwargs, seed=case.seed if case.seed is not None else index,
+                           return_args=bool(case.unchanged)))
+    return dict(enumerate(ctx.worker.stream(ops)))
+
+
+def _expected(exercise: Exercise, reference: Any, case: Case, index: int) -> Any:
+    """The reference's value on the case: computed ahead by :func:`prepare_expected`, else now."""
+    ahead = _AHEAD.get((id(exercise), index))
+    if ahead is not None and ahead[0] is exercise:
+        return ahead[1]
+    expected = reference(*materialize(case.args))  # on copies: the case's own inputs are never touched
+    return _first_if_tuple(expected) if exercise.unpack_tuple else expected
+
+
+# Expected values computed ahead: (id of the Exercise, case index) -> (that Exercise, value). The entry
+# keeps its Exercise alive, so the id cannot be reused by another while the entry exists.
+_AHEAD: dict[tuple[int, int], tuple[Exercise, Any]] = {}
+# Whose references are known to be pure functions of their (copied) inputs: only they may run in a
+# thread beside the grading (a reference drawing from NumPy's global random state there would make
+# the same submission's report depend on timing).
+PURE_REFERENCE_PLUGINS = {"grader.builtin_exercises"}
+
+
+def prepare_expected(exercises: list[Exercise]) -> None:
+    """Compute the cases' expected values in a background thread, while the worker loads the
+    submission and this process only waits for it: the references (a gradient descent of a
+    hundred numerical gradients) then cost no time of the grading's own."""
+    import threading
+
+    current = {id(e) for e in exercises}
+    for key, (exercise, _value) in list(_AHEAD.items()):  # values of exercises no longer graded go
+        if id(exercise) not in current:
+            _AHEAD.pop(key, None)
+    chosen = [e for e in exercises if e.cases and e.plugin in PURE_REFERENCE_PLUGINS]
+    if not chosen:
+        return
+
+    def compute() -> None:
+        for exercise in chosen:
+            try:
+                reference = exercise.load_reference()
+                for index, case in enumerate(exercise.cases):
+                    key = (id(exercise), index)
+                    if key not in _AHEAD:
+                        _AHEAD[key] = (exercise, _expected(exercise, reference, case, index))
+            except BaseException:  # the grading computes it again, and reports what goes wrong
+                continue
+
+    threading.Thread(target=compute, name="grade-expected-values", daemon=True).start()
+
+
+run_cases.prepare = prepare_expected
 
 
 def case_title(case: Case) -> str:
@@ -53,17 +125,16 @@ def case_title(case: Case) -> str:
     return _("{name} (seed {seed})").format(name=title, seed=case.seed) if case.seed is not None else title
 
 
-def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str]) -> list[CheckResult]:
-    expected = ctx.reference(*materialize(case.args))
-    if ctx.exercise.unpack_tuple:
-        expected = _first_if_tuple(expected)
+def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str],
+              answered: dict[int, Reply]) -> list[CheckResult]:
+    expected = _expected(ctx.exercise, ctx.reference, case, index)
     title, hint, book = case_title(case), _(case.hint or ctx.exercise.hint), case.book_value is not None
-    results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book)
+    results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book, answered.get(index))
     return [replace(r, hidden=True) for r in results] if case.hidden else results
 
 
 def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str], expected: Any,
-                    title: str, hint: str, book: bool) -> list[CheckResult]:
+                    title: str, hint: str, book: bool, answered: Reply | None = None) -> list[CheckResult]:
     """The case's value check, and its "input left unchanged" check when the spec asks for one.
 
     Every case costs the same checks whatever happens: a call that raises, times out or
@@ -78,10 +149,8 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
     # The grader's own copy of the inputs, taken before anything is sent: whether an input was
     # changed is judged against this, never against a value the worker reports as the input.
     pristine = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in case.args)
-    for candidate in ctx.candidates:
-        # Arguments the unchanged check reads back stay positional (the worker returns those).
-        args, kwargs = arrange(candidate, reference_names(ctx.reference), case.args,
-                               max(case.unchanged) + 1 if case.unchanged else 0)
+    for position, candidate in enumerate(ctx.candidates):
+        args, kwargs = _call_arguments(ctx, candidate, case)
         call = call_text(candidate.name, args, kwargs=kwargs)
         if candidate.label in given_up:
             failure = CheckResult(title, False, _("{call} was not run: {why}").format(call=call, why=given_up[candidate.label]),
@@ -89,7 +158,8 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
                                   outcome="skipped-after-failure", weight=case.weight)
             first_failure = first_failure or failure
             continue
-        reply = ctx.worker.call(candidate.target, args, kwargs, seed=seed, return_args=bool(case.unchanged))
+        reply = answered if position == 0 and answered is not None else \
+            ctx.worker.call(candidate.target, args, kwargs, seed=seed, return_args=bool(case.unchanged))
         if not reply.ok:
             message, outcome = ctx.failure_text(call, reply)
             if outcome in ("timeout", "crash"):

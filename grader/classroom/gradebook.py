@@ -10,14 +10,15 @@ prefixed with an apostrophe: file names and error messages come from submissions
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..hookspecs import hookimpl
-from .results import ClassReport, StudentResult, write_atomic
+
+if TYPE_CHECKING:  # a single `grade` registers this plugin too: the class code loads only when a class is graded
+    from .results import ClassReport, StudentResult
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,6 +48,8 @@ def _number(value: float) -> str:
 
 
 def render_csv(class_report: ClassReport) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends, as Excel writes them
     writer.writerow(header(class_report))
@@ -75,6 +78,8 @@ def render_json(class_report: ClassReport) -> Iterator[str]:
 
 @hookimpl
 def grader_class_report(class_report: ClassReport, outdir: Path) -> list[Path]:
+    from .results import write_atomic
+
     csv_path, json_path = outdir / "gradebook.csv", outdir / "gradebook.json"
     # The BOM is part of the text: plain UTF-8 encoding writes it as the three bytes EF BB BF.
     write_atomic(csv_path, render_csv(class_report))

@@ -76,6 +76,16 @@ def render(report: Report, tty: bool = False) -> str:
             percent=0 if not report.max_score else round(100 * report.score / report.max_score))
 
 
+def prepare() -> None:
+    """Import jinja2 and Pygments ahead of time: the CLI runs this in a thread while it waits for the worker."""
+    import jinja2, markupsafe  # noqa: F401
+    from pygments.formatters import HtmlFormatter  # noqa: F401
+    from pygments.lexers import PythonLexer  # noqa: F401
+
+
+render.prepare = prepare
+
+
 @hookimpl
 def grader_reporters() -> dict:
     return {"html": render}

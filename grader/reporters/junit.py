@@ -7,7 +7,6 @@ CI systems (GitHub Actions, GitLab, Jenkins) read this shape: ``<testsuites>`` w
 """
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import PurePath
 
 from ..hookspecs import hookimpl
@@ -20,7 +19,8 @@ from .visibility import student_view
 ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
 
 
-def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult, seconds: float, file: str) -> str:
+def _case(suite: "ET.Element", exercise: ExerciseResult, check: CheckResult, seconds: float, file: str) -> str:
+    import xml.etree.ElementTree as ET  # only when a JUnit report is asked for
     case = ET.SubElement(suite, "testcase", classname=f"dlfs.{exercise.id}", name=check.name,
                          time=f"{seconds:.3f}", file=file)
     details = "\n".join(part for part in (check.message, f"{_(labels.HINT)} {check.hint}" if check.hint else "")
@@ -37,6 +37,7 @@ def _case(suite: ET.Element, exercise: ExerciseResult, check: CheckResult, secon
 
 
 def render(report: Report, tty: bool = False) -> str:
+    import xml.etree.ElementTree as ET  # only when a JUnit report is asked for
     report = displayable(report)  # XML 1.0 cannot hold most control characters at all
     with use(report.lang):
         name = PurePath(report.submission).name or report.submission

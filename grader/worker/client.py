@@ -14,7 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import isolation, spawn
 from .cleanup import remove_tree
@@ -106,7 +106,7 @@ def private_copy(files: dict[str, bytes], paths: list[Path]) -> tuple[str, dict[
 
 
 class WorkerClient:
-    def __init__(self, limits: Limits = Limits(), started: tuple[Path, subprocess.Popen] | None = None, *,
+    def __init__(self, limits: Limits = Limits(), started: tuple[Path | None, subprocess.Popen] | None = None, *,
                  slot: int | None = None, sandbox: bool | None = None) -> None:
         """``started``: a (workdir, process) pair from :func:`grader.worker.spawn.spawn`, already running.
 
@@ -123,7 +123,8 @@ class WorkerClient:
         if started:
             self.proc = ProcessTree(started[1])
             if self.proc.sandboxed:
-                remove_tree(started[0])  # made before spawning, not needed by a sandboxed worker
+                if started[0] is not None:
+                    remove_tree(started[0])  # made before spawning, not needed by a sandboxed worker
             else:
                 self.workdir = started[0]
                 self.folders.append(started[0])
@@ -135,6 +136,9 @@ class WorkerClient:
         self.restarts = 0
         self.call_restarts = 0
         self.fallback = ""
+        # Called once, right after the first load request is sent: the callers' chance to start work
+        # of their own (in threads) while the worker runs the submission and this process only waits.
+        self.while_loading: list[Callable[[], None]] = []
 
     # ---- life cycle -------------------------------------------------------
     def start(self) -> None:
@@ -325,6 +329,8 @@ class WorkerClient:
         home = self.load_request["home"]
         self._send(dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home,
                         paths=[f"{root}/{home}", root]))
+        while self.while_loading:
+            self.while_loading.pop(0)()
         # Each statement at most once. Not in order: a folder's files run in import order.
         seen: set[tuple[str, int]] = set()
         while True:
@@ -373,18 +379,49 @@ class WorkerClient:
         try:
             self._send(message)
             raw = self._read(timeout + 1.0)
-        except WorkerTimeout:
+        except (WorkerTimeout, WorkerDied) as exc:
+            return self._lost(exc, timeout)
+        expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
+        return self._reply(raw, expected)
+
+    def stream(self, ops: list[dict[str, Any]], timeout: float | None = None) -> list[Reply]:
+        """Several calls in one round trip, each with the time limit of a call of its own.
+
+        The worker answers each call with its own frame as it returns, so the calls run while
+        this process judges the earlier answers. A call that times out or kills the worker ends
+        the stream with its timeout or crash reply: the calls after it are not run (fewer
+        replies than ops), and the next request starts a new worker, as after a single call.
+        """
+        timeout = self.limits.call_seconds if timeout is None else timeout
+        if not ops:
+            return []
+        try:
+            self._ensure_loaded()
+        except (WorkerDied, WorkerTimeout):
+            self.kill()
+            return [Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))]
+        replies: list[Reply] = []
+        try:
+            self._send({"op": "stream", "ops": [dict(op, budget=timeout) for op in ops]})
+            for _op in ops:
+                replies.append(self._reply(self._read(timeout + 1.0)))
+                if replies[-1].status == "timeout":
+                    break  # the worker stops there too
+        except (WorkerTimeout, WorkerDied) as exc:
+            replies.append(self._lost(exc, timeout))
+        return replies
+
+    def _lost(self, exc: Exception, timeout: float) -> Reply:
+        """The reply of a call whose worker hung or died: the worker is killed (a new one replays the submission)."""
+        if isinstance(exc, WorkerTimeout):
             self.kill()
             return Reply("timeout", error=StudentError("Timeout", _("no answer within {seconds:g} s").format(
                 seconds=timeout)))
-        except WorkerDied:
-            code = self._exit_code()
-            self.kill()
-            detail = _("the process ended (exit code {code})").format(code=code) if code is not None \
-                else _("the process broke off")
-            return Reply("crash", error=StudentError("WorkerCrash", detail))
-        expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
-        return self._reply(raw, expected)
+        code = self._exit_code()
+        self.kill()
+        detail = _("the process ended (exit code {code})").format(code=code) if code is not None \
+            else _("the process broke off")
+        return Reply("crash", error=StudentError("WorkerCrash", detail))
 
     def _exit_code(self, seconds: float = 1.0) -> int | None:
         """The exit code of a worker whose pipe just closed. Its end of the pipe closes a moment before
@@ -408,10 +445,15 @@ class WorkerClient:
         return self.request({"op": "batch", "ops": ops, "stop_on_error": stop_on_error}, timeout)
 
 
-def call_op(target: dict[str, Any], args: tuple = (), *, seed: int = 0, keep: bool = False) -> dict[str, Any]:
-    """One call inside a batch request."""
+def call_op(target: dict[str, Any], args: tuple = (), *, seed: int = 0, keep: bool = False,
+            kwargs: dict | None = None, return_args: bool = False) -> dict[str, Any]:
+    """One call inside a batch or stream request."""
     from . import wire
-    return {"op": "call", "target": target, "args": wire.encode(list(args)), "kwargs": {}, "seed": seed, "keep": keep}
+    op = {"op": "call", "target": target, "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs) if kwargs else {},
+          "seed": seed, "keep": keep}
+    if return_args:
+        op["return_args"] = True
+    return op
 
 
 def set_op(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:

@@ -543,6 +543,19 @@ class Worker:
             if output and kind != "batch":
                 request["_output"] = output
 
+    def stream(self, ops: list) -> None:
+        """Several calls in one request, each answered by its own frame as soon as it returns: the
+        trusted side reads them one by one, each within its own time limit, so a call that hangs
+        or kills the process costs that call alone, as if it had been sent by itself. Stops after
+        a call that ran out of its budget, as the trusted side then does."""
+        for sub in ops:
+            reply = self.op(sub)
+            if "_output" in sub:
+                reply["output"] = sub["_output"]
+            self.send(reply)
+            if reply.get("timeout"):
+                return
+
     def serve(self) -> None:
         while True:
             try:
@@ -552,6 +565,9 @@ class Worker:
             if request.get("op") == "load":
                 _unpack_files(request.pop("files", None) or {}, str(request.pop("cwd", "")))
                 reply = self.load(request)
+            elif request.get("op") == "stream":
+                self.stream(request["ops"])
+                continue
             else:
                 reply = self.op(request)
                 if "_output" in request:

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import isolation
@@ -39,6 +38,52 @@ WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
               "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
 
 
+# The runner is started as a module loaded by path, not as a script: Python never caches a
+# script's bytecode, and compiling the five worker scripts costs each worker about 10 ms before
+# it can say it is ready. Loaded like this, each script's compiled form in __pycache__ is used.
+BOOT = ("import sys, importlib.util as u; s = u.spec_from_file_location('_dlfs_runner', sys.argv[1]); "
+        "m = u.module_from_spec(s); sys.modules[s.name] = m; sys.argv = sys.argv[1:]; "
+        "s.loader.exec_module(m); m.main()")
+
+
+def _bytecode(path: Path) -> Path | None:
+    """The compiled form of a worker script, written once if this Python may write bytecode;
+    None when there is none (a read-only installation without it: the worker compiles, as before)."""
+    import importlib.util
+
+    cached = Path(importlib.util.cache_from_source(str(path)))
+    try:
+        source = path.stat()
+        with open(cached, "rb") as handle:
+            header = handle.read(16)
+        # A timestamp .pyc: this Python's magic, flags 0, the source's mtime and size (what the importer checks).
+        if header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0 and \
+                int.from_bytes(header[8:12], "little") == int(source.st_mtime) & 0xFFFFFFFF and \
+                int.from_bytes(header[12:16], "little") == source.st_size & 0xFFFFFFFF:
+            return cached
+    except OSError:
+        pass
+    if sys.dont_write_bytecode:
+        return None
+    try:
+        import py_compile
+        py_compile.compile(str(path), cfile=str(cached), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+        return cached
+    except (OSError, py_compile.PyCompileError):
+        return None
+
+
+def worker_binds() -> dict[str, Path]:
+    """What the sandbox shows in its worker folder: the scripts, and their compiled forms."""
+    binds = dict(WORKER_FILES)
+    for path in WORKER_FILES.values():
+        cached = _bytecode(path)
+        if cached is not None:
+            binds[f"__pycache__/{cached.name}"] = cached
+    return binds
+
+
 class WorkerProcess(subprocess.Popen):
     """The worker's process, with how it was isolated (``sandboxed``) and bwrap's info pipe."""
 
@@ -47,6 +92,8 @@ class WorkerProcess(subprocess.Popen):
 
 
 def new_workdir() -> Path:
+    import tempfile  # only a worker without the sandbox has a folder on this machine's disk
+
     return Path(tempfile.mkdtemp(prefix="dlfs-grade-"))
 
 
@@ -71,8 +118,9 @@ def spawn(workdir: Path, memory_mb: int, cpu_seconds: int, *, slot: int | None =
               "drop_to": None, "missing": list(SIMULATE_MISSING)}
     if not isolation.PLATFORM.startswith("linux"):
         config["missing"].append("seccomp")
+    worker_binds()  # the scripts' compiled forms beside them (-B: the worker itself writes none)
     process = WorkerProcess(
-        [sys.executable, "-I", str(RUNNER), json.dumps(config)],
+        [sys.executable, "-I", "-B", "-c", BOOT, str(RUNNER), json.dumps(config)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
         start_new_session=True, close_fds=True)
     return process
@@ -91,7 +139,8 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
               "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
     info_read, info_write = os.pipe()
     try:
-        command = isolation.bwrap_command([f"{worker}/runner.py", json.dumps(config)], WORKER_FILES, COMPAT_DIR,
+        command = isolation.bwrap_command(["-B", "-c", BOOT, f"{worker}/runner.py", json.dumps(config)], worker_binds(),
+                                          COMPAT_DIR,
                                           env=env, info_fd=info_write, uid=uid, privileged=privileged, mnist=mnist)
         process = WorkerProcess(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 cwd="/", env={}, start_new_session=True, close_fds=True, pass_fds=(info_write,))
