@@ -1,6 +1,6 @@
 """Time `grade` against the NumPy floor in paired rounds, and measure one grading's peak memory.
 
-Usage: python benchmarks/bench_grade.py [--runs N] [--memory-runs N] [--out FILE] [--compare-others
+Usage: python benchmarks/bench_grade.py [--runs N] [--memory-runs N] [--out FILE] [--baseline DIR] [--compare-others
        [--otter-zip ZIP] [--nbgrader-course DIR --nbgrader-assignment ID]] [SUBMISSION ...]
 
 Timing. The floor is `python -c "import numpy"`: no grader of NumPy code starts faster. Every
@@ -49,6 +49,7 @@ class Command:
     argv: list[str]
     cwd: Path = ROOT
     ok: tuple[int, ...] = (0,)
+    env: dict[str, str] | None = None  # another checkout's grader (--baseline): its own PYTHONPATH
     times: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     failures: int = 0
@@ -108,7 +109,7 @@ def paired_rounds(floor: Command, commands: list[Command], runs: int, env: dict[
 def run_once(command: Command, env: dict[str, str], notes: list[str] | None = None) -> float | None:
     """Wall-clock seconds of one run, or None (with a note) when it exits with an unexpected status."""
     start = time.perf_counter()
-    done = subprocess.run(command.argv, cwd=command.cwd, env=env, capture_output=True)
+    done = subprocess.run(command.argv, cwd=command.cwd, env=command.env or env, capture_output=True)
     seconds = time.perf_counter() - start
     if done.returncode in command.ok:
         return seconds
@@ -191,6 +192,9 @@ def main() -> None:
     parser.add_argument("--otter-zip", type=Path, help="otter autograder zip (with --compare-others)")
     parser.add_argument("--nbgrader-course", type=Path, help="nbgrader course directory (with --compare-others)")
     parser.add_argument("--nbgrader-assignment", help="nbgrader assignment id (with --nbgrader-course)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also time the grader in DIR (e.g. `git worktree add DIR <commit>`) on the same "
+                             "submissions, JSON report, in the same rounds")
     parser.add_argument("submissions", nargs="*", type=Path)
     args = parser.parse_args()
     if args.runs < 1 or args.memory_runs < 0:
@@ -200,6 +204,8 @@ def main() -> None:
             parser.error(f"not found: {path}")
     if (args.nbgrader_course is None) != (args.nbgrader_assignment is None):
         parser.error("--nbgrader-course and --nbgrader-assignment go together")
+    if args.baseline is not None and not (args.baseline / "grader" / "cli.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no grader/cli.py there")
     missing = [str(p) for p in args.submissions if not p.is_file()]
     if missing:
         parser.error(f"no such submission: {', '.join(missing)}")
@@ -218,6 +224,11 @@ def main() -> None:
     for sub in submissions:
         commands.append(Command(f"grade {sub.name} -f json", [*grade, str(sub), "-f", "json"], ok=GRADED))
         commands.append(Command(f"grade {sub.name} (terminal)", [*grade, str(sub)], ok=GRADED))
+        if args.baseline is not None:
+            commands.append(Command(f"baseline: grade {sub.name} -f json", [sys.executable, "-m", "grader.cli",
+                                    str(sub), "-f", "json"], ok=GRADED, cwd=args.baseline.resolve(),
+                                    # (-m puts the working folder first on sys.path: it must be DIR)
+                                    env=dict(env, PYTHONPATH=str(args.baseline.resolve()))))
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as out_dir:
         if args.compare_others:
             notebook = next((p for p in submissions if p.suffix == ".ipynb"), None)

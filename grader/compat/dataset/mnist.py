@@ -92,14 +92,24 @@ def _one_hot(labels):
     return rows
 
 
+def _images(data, key, normalize):
+    # Notebooks call load_mnist again and again with the same options: scaling 3 million pixels
+    # costs more than copying the scaled ones, so the scaled images are kept (and copied below).
+    images = np.asarray(data[key])
+    if not normalize:
+        return images
+    cached = _CACHE.get(("scaled", key))
+    if cached is None:
+        cached = _CACHE[("scaled", key)] = images.astype(np.float32) / 255.0
+    return cached.copy()  # fresh arrays on every call, as the book's: a student may change them
+
+
 def load_mnist(normalize=True, flatten=True, one_hot_label=False):
     """Returns ``(x_train, t_train), (x_test, t_test)`` as in the book."""
     data = _load_dataset()
     out = {}
     for key in ("train_img", "test_img"):
-        images = np.asarray(data[key])
-        if normalize:
-            images = images.astype(np.float32) / 255.0
+        images = _images(data, key, normalize)
         if not flatten:
             images = images.reshape(-1, 1, 28, 28)
         out[key] = images
