@@ -80,7 +80,8 @@ def on_spawn(module):
 
 def on_client(module):
     wrap(module.WorkerClient, "_await_ready", None, "worker ready (hello read)")
-    wrap(module.WorkerClient, "load", "load sent", "load done")
+    wrap(module.WorkerClient, "start_load", None, "load request sent (if it fits the pipe)")
+    wrap(module.WorkerClient, "finish_load", "waiting for the load", "load done")
     wrap(module.WorkerClient, "_read", waited=True)
 
 def on_tree(module):
@@ -100,13 +101,16 @@ def on_plugins(module):
 def on_session(module):
     stamp("grader.session imported")
     wrap(module, "load_exercises", None, "exercise specs loaded")
-    wrap(module, "load_submission", "submission: read", "submission: parsed")
     wrap(module, "grade_exercise", lambda exercise, *a: f"exercise {exercise.id}", None)
     wrap(module, "add_dependency_notes", "exercises done", None)
 
+def on_handover(module):
+    wrap(module, "load_submission", "submission: read", "submission: parsed")
+
 AFTER_IMPORT.update({"grader.worker.spawn": on_spawn, "grader.worker.client": on_client,
                      "grader.session": on_session, "grader.plugins": on_plugins,
-                     "grader.worker.tree": on_tree})
+                     "grader.worker.tree": on_tree,
+                     "grader.handover": on_handover})
 import grader.cli as cli
 stamp("grader.cli imported")
 wrap(cli, "_run", "arguments checked", None)

@@ -343,7 +343,30 @@ def _internal(exc: BaseException) -> str:
              "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
 
 
+def _hand_over_early(args: "argparse.Namespace", worker):
+    """The submission handed over to the worker before NumPy, the checks and the specs are loaded:
+    the worker runs the student's code while this process loads the rest (grader/handover.py).
+
+    Only when nothing but the built-in plugins is in play, so that the loaders and the answer keys
+    are exactly the ones the full plugin manager has. Anything that goes wrong here is left to the
+    usual order, which meets it again and reports it.
+    """
+    if worker is None or args.path is None:
+        return None
+    from .plugins import HANDOVER_PLUGINS, make_manager, only_builtins
+    if not only_builtins(args.plugin, args.exercises):
+        return None
+    try:
+        from .handover import hand_over, spec_folders_answer_keys
+        pm = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
+        protect = spec_folders_answer_keys(pm)
+        return hand_over(args.path, pm, worker, protect) if protect is not None else None
+    except Exception:
+        return None
+
+
 def _run(args: "argparse.Namespace", worker) -> int:
+    handed = _hand_over_early(args, worker)
     from .assignments import installed, resolve, select
     from .exercises import SpecError
     from .loaders.base import SubmissionError
@@ -381,7 +404,7 @@ def _run(args: "argparse.Namespace", worker) -> int:
     preparation = Preparation()
     if worker is not None:
         worker.while_loading.append(lambda: preparation.start(reporters[t.format] for t in args.targets))
-    report, status = _grade(args, pm, worker, exercises)
+    report, status = _grade(args, pm, worker, exercises, handed)
     from dataclasses import replace
 
     report = replace(report, assignment=assignment.id, grader_version=__version__)
@@ -439,7 +462,7 @@ def _exercise_listing(assignment, loaded, chosen) -> str:
     return "".join(lines)
 
 
-def _grade(args: "argparse.Namespace", pm, worker, exercises) -> tuple:
+def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tuple:
     """The report, and the exit status it implies when the submission could not be graded (else None)."""
     from dataclasses import replace
     from datetime import datetime, timezone
@@ -452,7 +475,7 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises) -> tuple:
     status = None
     try:
         with limit(args.total_timeout):
-            report = grade(args.path, pm, worker, args.only, lang=current(), exercises=exercises)
+            report = grade(args.path, pm, worker, args.only, lang=current(), exercises=exercises, handed=handed)
     except TotalTimeout:
         report = _not_graded(args.path, exercises, _(
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "

@@ -74,19 +74,8 @@ class Exercise:
 
     def protected_paths(self) -> list[str]:
         """Folders holding this exercise's spec and answer key: the worker may not read them."""
-        import importlib.util
-
-        paths = [str(Path(self.source).resolve().parent)] if self.source else []
-        try:
-            spec = importlib.util.find_spec(self.reference.partition(":")[0])
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None and spec.origin:
-            origin = Path(spec.origin).resolve().parent
-            # A module beside the specs or in its own package: protect its folder, never site-packages.
-            if origin.name not in ("site-packages", "dist-packages"):
-                paths.append(str(origin))
-        return paths
+        from .handover import answer_key_paths
+        return answer_key_paths(self.source, self.reference)
 
     def load_reference(self) -> Any:
         module_name, _, attr = self.reference.partition(":")

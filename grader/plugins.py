@@ -38,6 +38,19 @@ DEFAULT_PLUGINS = (
 )
 
 
+# The built-ins that read submissions and name the exercise folders, in DEFAULT_PLUGINS' order:
+# with no other plugin in play, `grade` hands the submission over with these alone, before NumPy
+# and the checks are loaded (grader/handover.py).
+HANDOVER_PLUGINS = ("grader.builtin_exercises", "grader.loaders.python_file", "grader.loaders.notebook",
+                    "grader.loaders.folder")
+ENTRY_POINT_GROUP = "grader"
+
+
+def only_builtins(extra: Iterable[str] = (), exercise_dirs: Iterable[Path] = ()) -> bool:
+    """No --plugin, no --exercises and (as far as a quick look can tell) no installed plugin."""
+    return not list(extra) and not list(exercise_dirs) and not _may_declare(ENTRY_POINT_GROUP)
+
+
 class PluginError(Exception):
     """A plugin that cannot be loaded; the message names it."""
 
@@ -75,7 +88,7 @@ def load_plugin(spec: str) -> ModuleType:
         raise PluginError(f"plugin {spec} could not be loaded: {type(exc).__name__}: {exc}") from None
 
 
-def make_manager(plugins: Iterable[str] = DEFAULT_PLUGINS, entry_points_group: str | None = "grader",
+def make_manager(plugins: Iterable[str] = DEFAULT_PLUGINS, entry_points_group: str | None = ENTRY_POINT_GROUP,
                  extra: Iterable[str] = (), exercise_dirs: Iterable[Path] = (),
                  entry_points: bool | None = None) -> pluggy.PluginManager:
     """Built-ins first, then installed plugins, then command-line ones: later ones may override."""

@@ -16,16 +16,15 @@ from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .instructor_secret import current_secret
+from .handover import MAX_CODE_BYTES, Handover, hand_over, load_submission  # noqa: F401 (re-exported)
 from .finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 from .not_run import statements
-from .toplevel import plan
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
-MAX_CODE_BYTES = 2_000_000  # the book's whole chapter 4 with every exercise is about 30 kB
 KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as named in messages
 
 
@@ -78,58 +77,35 @@ def _load_exercises(pm: pluggy.PluginManager, folders: list[tuple[str, Path]]) -
     return tuple(exercises)
 
 
-def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
-    # Call order is newest plugin first: a plugin's loader may claim a path before the built-ins.
-    loaders = [loader for group in pm.hook.grader_loaders() for loader in group or ()]
-    for loader in loaders:
-        if loader.accepts(path):
-            return loader.load(path)
-    if not path.exists():
-        raise SubmissionError(_("{path}: no such file or folder").format(path=path))
-    kinds = ", ".join(sorted({getattr(l, "name", "?") for l in loaders}))
-    raise SubmissionError(_("{path}: cannot grade this kind of file (loaders available: {kinds}); hand in your "
-                            "code as a .py file, a notebook (.ipynb) or a folder").format(path=path, kinds=kinds))
-
-
 def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
-          lang: str = "en", exercises: Iterable[Exercise] | None = None) -> Report:
+          lang: str = "en", exercises: Iterable[Exercise] | None = None, handed: Handover | None = None) -> Report:
     """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first).
 
     ``exercises``: what to grade (default: the ``chapter4`` assignment, or ``only`` those ids).
+    ``handed``: ``path`` already handed over to ``worker`` (:func:`grader.handover.hand_over`, which the
+    CLI calls before the rest of the grader is loaded); else it is handed over here.
     """
     with use(lang):
-        return _grade(path, pm, worker, only, lang, exercises)
+        return _grade(path, pm, worker, only, lang, exercises, handed)
 
 
 def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str,
-           exercises: Iterable[Exercise] | None) -> Report:
+           exercises: Iterable[Exercise] | None, handed: Handover | None) -> Report:
     from .assignments import exercises_for
     from .time_limit import grade_each
 
     worker.start()
-    submission = load_submission(pm, path)
-    size = sum(len(c.source.encode("utf-8")) for c in submission.cells)
-    if size > MAX_CODE_BYTES:
-        # Grading is linear in the code's size (about 0.3 s per 1,000 statements), but no one's
-        # chapter 4 is megabytes of code: refuse at once rather than spend the total time limit.
-        raise SubmissionError(_("{name}: {size:.1f} MB of code; a chapter-4 submission is far smaller, so the "
-                                "grader refuses more than {limit:g} MB (is a data file pasted into the code?)"
-                                ).format(name=path.name, size=size / 1e6, limit=MAX_CODE_BYTES / 1e6))
     exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
-    worker.files = submission.files
-    plotting: set[str] = set()
-    plans = {c.id: plan(c.source, plotting) for c in submission.cells}  # in order: a notebook shares its names
-    cells = [_cell_request(c, plans[c.id]) for c in submission.cells]
-    folder = submission.folder.resolve()
-    roots = [folder, folder, folder.parent]  # the worker's folder holds copies of the submission folder's files
+    if handed is None or handed.path != path:
+        handed = hand_over(path, pm, worker, {p for exercise in exercises for p in exercise.protected_paths()})
+    submission, plans, roots = handed.submission, handed.plans, list(handed.roots)
     checks = merged(pm.hook.grader_checks())
     # A check may prepare (expected values) while the worker runs the submission and this process waits.
     worker.while_loading += [lambda prepare=prepare: prepare(exercises)
                              for prepare in dict.fromkeys(getattr(c, "prepare", None) for c in checks.values())
                              if callable(prepare)]
     try:
-        protect = sorted({p for exercise in exercises for p in exercise.protected_paths()})
-        loaded = worker.load(cells, path.name, [str(r) for r in roots[1:]], protect)
+        loaded = worker.finish_load()
     except WorkerDied as exc:
         raise SubmissionError(_("{name}: the submission could not be run at all ({reason})").format(
             name=path.name, reason=exc)) from None
@@ -160,13 +136,6 @@ def identifiers(submission: Submission) -> tuple[str, ...]:
 
 
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*\b")
-
-
-def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
-    request = {"id": cell.id, "source": cell.source, "plan": categories}
-    if cell.module:
-        request.update(module=cell.module, importable=cell.importable, file=cell.origin)
-    return request
 
 
 def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> Submission:

@@ -52,8 +52,8 @@ class StudentWorker(WorkerClient):
         self.stage_dir = stage_dir
         self.class_protect = list(protect)
 
-    def load(self, cells, filename, paths=(), protect=()):
-        return super().load(cells, filename, paths, [*protect, *self.class_protect])
+    def start_load(self, cells, filename, paths=(), protect=()):
+        return super().start_load(cells, filename, paths, [*protect, *self.class_protect])
 
     def close(self) -> None:
         super().close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import json
 import subprocess
 import time
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ class WorkerClient:
                 self.folders.append(started[0])
         self.isolation: Isolation | None = None
         self.load_request: dict[str, Any] | None = None
+        self.sent_to: ProcessTree | None = None  # the process that holds the load request already
         self.keys: dict[tuple[str, int], float] = {}
         self.skip: dict[tuple[str, int], str] = {}
         self.running: tuple[str, int] | None = None
@@ -255,7 +257,8 @@ class WorkerClient:
     # ---- loading ------------------------------------------------------------
     def load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = (),
              protect: list[str] = ()) -> dict[str, Any]:
-        """Run the submission's top-level code; returns the first successful load's record.
+        """Run the submission's top-level code; returns the first successful load's record
+        (:meth:`start_load`, then :meth:`finish_load`).
 
         A statement that kills or hangs the worker is marked and skipped in the next
         worker (one restart per such statement); statements abandoned under their time
@@ -264,6 +267,17 @@ class WorkerClient:
         ``paths``: the submission's folder and its parent. The worker never sees them: it
         gets a private copy of ``files`` in a folder of the same name, and beside it copies
         of the book's helper folders found there (``common/``, ``dataset/``), nothing else.
+        """
+        self.start_load(cells, filename, paths, protect)
+        return self.finish_load()
+
+    def start_load(self, cells: list[dict[str, Any]], filename: str, paths: list[str] = (),
+                   protect: list[str] = ()) -> None:
+        """Build the load request (see :meth:`load`) and send it now, if it fits in the pipe.
+
+        The worker reads it the moment it is ready, while the caller goes on with work of its own
+        (the CLI loads the rest of the grader): :meth:`finish_load` then reads the answer. A request
+        larger than the pipe, or a worker that cannot take it, is sent by finish_load instead.
         """
         self.keys = statement_keys(cells, self.limits)
         home, tree = private_copy(self.files, [Path(p) for p in paths])
@@ -274,6 +288,19 @@ class WorkerClient:
                              "demo_statement_budget": self.limits.demo_statement_seconds,
                              "demo_budget": self.limits.demo_total_seconds,
                              "import_budget": self.limits.import_seconds}
+        self.sent_to = None
+        try:
+            self._spawn()
+            frame = self._load_frame()
+            if len(frame) <= self.proc.room():
+                self.proc.stdin.write(frame)
+                self.proc.stdin.flush()
+                self.sent_to = self.proc
+        except (WorkerDied, BrokenPipeError, OSError, ValueError, AttributeError):
+            self.sent_to = None  # finish_load starts the worker over and sends it then
+
+    def finish_load(self) -> dict[str, Any]:
+        """The record of the load :meth:`start_load` began (replays included)."""
         result = self._load_until_done()
         for record in result["statements"]:
             key = (record["cell"], record["index"])
@@ -282,6 +309,17 @@ class WorkerClient:
             if record["status"] in ("abandoned", "skipped-budget"):
                 self.skip.setdefault(key, record["status"])
         return result
+
+    def _load_message(self) -> dict[str, Any]:
+        root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
+        home = self.load_request["home"]
+        return dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home, paths=[f"{root}/{home}", root])
+
+    def _load_frame(self) -> bytes:
+        # The wire's framing (wire.frame: a big-endian 4-byte length, then compact JSON), written
+        # here because wire.py imports NumPy, which start_load must not wait for.
+        body = json.dumps(self._load_message(), separators=(",", ":")).encode("utf-8")
+        return len(body).to_bytes(4, "big") + body
 
     def _load_deadline(self) -> float:
         """One deadline for a whole load and its replays: what the statements' budgets allow, no more."""
@@ -324,11 +362,11 @@ class WorkerClient:
         """
         self.running = None
         self._spawn()
+        target, sent = self.proc, self.sent_to is not None and self.sent_to is self.proc
+        self.sent_to = None
         self._await_ready()
-        root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
-        home = self.load_request["home"]
-        self._send(dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home,
-                        paths=[f"{root}/{home}", root]))
+        if not sent or self.proc is not target:  # not sent ahead, or a new process replaced that one
+            self._send(self._load_message())
         while self.while_loading:
             self.while_loading.pop(0)()
         # Each statement at most once. Not in order: a folder's files run in import order.

@@ -32,6 +32,7 @@ class ProcessTree:
         self.child_pid: int | None = None
         self.ready = False  # the worker has said it is ready (before any student code ran)
         _widen(self.fd_out)
+        self.fd_in_size = _widen(popen.stdin.fileno()) if popen.stdin is not None else 0
         self.chunks: queue.Queue | None = None
         if USE_READER_THREAD:
             self.chunks = queue.Queue()
@@ -61,6 +62,10 @@ class ProcessTree:
             return os.read(self.fd_out, 1 << 20)
         except OSError:
             return b""
+
+    def room(self) -> int:
+        """Bytes that can be written to the worker before it reads any (an empty pipe's size; 0 if unknown)."""
+        return self.fd_in_size - 4096  # a margin: the size the kernel reports is rounded to pages
 
     def exit_code(self, seconds: float) -> int | None:
         """The process's exit code, waiting up to ``seconds`` for it to be reaped (None if it is not)."""
@@ -141,15 +146,17 @@ class ProcessTree:
 PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size)
 
 
-def _widen(fd: int) -> None:
-    """A 1 MiB pipe from the worker instead of 64 KiB: an array of the book's TwoLayerNet (W1 is
-    784 x 100, 836 kB on the wire) then crosses in one write and one read, not thirteen of each
-    with a switch between the processes every time. Where the system says no, the pipe stays as it is."""
+def _widen(fd: int) -> int:
+    """A 1 MiB pipe instead of 64 KiB, and its size (0 when unknown). From the worker, an array of
+    the book's TwoLayerNet (W1 is 784 x 100, 836 kB on the wire) then crosses in one write and one
+    read, not thirteen of each with a switch between the processes every time; to the worker, the
+    load request fits before the worker reads it (see WorkerClient.start_load). Where the system
+    says no, the pipe stays as it is."""
     try:
         import fcntl
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        return fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
     except (ImportError, OSError, ValueError):
-        pass
+        return 0
 
 
 def _alive(pid: int) -> bool:

@@ -182,9 +182,14 @@ def _list(value: Any) -> list:
     return value
 
 
-def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:
+def frame(message: dict[str, Any]) -> bytes:
+    """One message as it crosses the pipe: its length, then its JSON."""
     body = json.dumps(message, separators=(",", ":")).encode("utf-8")
-    stream.write(HEADER.pack(len(body)) + body)
+    return HEADER.pack(len(body)) + body
+
+
+def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:
+    stream.write(frame(message))
     stream.flush()
 
 

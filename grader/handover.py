@@ -1,0 +1,106 @@
+"""Handing a submission over to the worker: read it, plan its top-level statements, send the load.
+
+Kept apart from session.py (which grades) and light on purpose: it imports neither NumPy nor the
+checks. So ``grade`` can hand the submission over while the worker is still starting, and load the
+rest of the grader (NumPy, the plugins, the exercise specs) while the worker runs the student's
+code, instead of one after the other (issue 13).
+"""
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pluggy
+
+from .i18n import _
+from .loaders.base import CodeCell, Submission, SubmissionError
+from .toplevel import plan
+from .worker.client import WorkerClient
+
+MAX_CODE_BYTES = 2_000_000  # the book's whole chapter 4 with every exercise is about 30 kB
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A submission read and planned, and its load request on its way to the worker."""
+
+    path: Path
+    submission: Submission
+    plans: dict[str, list[str]]
+    roots: tuple[Path, ...]  # the submission's folder (its files are copied), again, and its parent
+
+
+def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
+    # Call order is newest plugin first: a plugin's loader may claim a path before the built-ins.
+    loaders = [loader for group in pm.hook.grader_loaders() for loader in group or ()]
+    for loader in loaders:
+        if loader.accepts(path):
+            return loader.load(path)
+    if not path.exists():
+        raise SubmissionError(_("{path}: no such file or folder").format(path=path))
+    kinds = ", ".join(sorted({getattr(l, "name", "?") for l in loaders}))
+    raise SubmissionError(_("{path}: cannot grade this kind of file (loaders available: {kinds}); hand in your "
+                            "code as a .py file, a notebook (.ipynb) or a folder").format(path=path, kinds=kinds))
+
+
+def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protect: Iterable[str]) -> Handover:
+    """Read ``path`` with ``pm``'s loaders, plan it, and start the worker's load (:meth:`WorkerClient.start_load`)."""
+    submission = load_submission(pm, path)
+    size = sum(len(c.source.encode("utf-8")) for c in submission.cells)
+    if size > MAX_CODE_BYTES:
+        # Grading is linear in the code's size (about 0.3 s per 1,000 statements), but no one's
+        # chapter 4 is megabytes of code: refuse at once rather than spend the total time limit.
+        raise SubmissionError(_("{name}: {size:.1f} MB of code; a chapter-4 submission is far smaller, so the "
+                                "grader refuses more than {limit:g} MB (is a data file pasted into the code?)"
+                                ).format(name=path.name, size=size / 1e6, limit=MAX_CODE_BYTES / 1e6))
+    worker.files = submission.files
+    plotting: set[str] = set()
+    plans = {c.id: plan(c.source, plotting) for c in submission.cells}  # in order: a notebook shares its names
+    cells = [_cell_request(c, plans[c.id]) for c in submission.cells]
+    folder = submission.folder.resolve()
+    roots = (folder, folder, folder.parent)  # the worker's folder holds copies of the submission folder's files
+    worker.start_load(cells, path.name, [str(r) for r in roots[1:]], sorted(set(protect)))
+    return Handover(path, submission, plans, roots)
+
+
+def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
+    request = {"id": cell.id, "source": cell.source, "plan": categories}
+    if cell.module:
+        request.update(module=cell.module, importable=cell.importable, file=cell.origin)
+    return request
+
+
+def answer_key_paths(source: str, reference: str) -> list[str]:
+    """Folders holding an exercise's spec (``source``) and its answer key (the module of
+    ``reference``, ``module:attribute``): the worker may not read them."""
+    paths = [str(Path(source).resolve().parent)] if source else []
+    try:
+        spec = importlib.util.find_spec(reference.partition(":")[0])
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        origin = Path(spec.origin).resolve().parent
+        # A module beside the specs or in its own package: protect its folder, never site-packages.
+        if origin.name not in ("site-packages", "dist-packages"):
+            paths.append(str(origin))
+    return paths
+
+
+def spec_folders_answer_keys(pm: pluggy.PluginManager) -> list[str] | None:
+    """What :func:`answer_key_paths` gives for every spec of every exercise folder, read from the
+    TOML alone (no cases drawn, no NumPy); None if a spec cannot be read (the full load says why)."""
+    found: set[str] = set()
+    for impl in pm.hook.grader_exercise_dirs.get_hookimpls():
+        for folder in impl.function() or ():
+            for spec in sorted(Path(folder).glob("*.toml")):
+                try:
+                    reference = tomllib.loads(spec.read_text(encoding="utf-8")).get("reference")
+                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    return None
+                if not isinstance(reference, str):
+                    return None
+                found.update(answer_key_paths(str(spec), reference))
+    return sorted(found)
