@@ -1,0 +1,278 @@
+"""The shortcuts taken for speed (issue 13) give what the long ways give.
+
+Each shortcut is checked against the way it replaces: the early hand-over against grading in
+the usual order, a v4 notebook read as JSON against nbformat, the quick look for installed
+plugins against importlib.metadata, a stream of calls against single calls (hangs and crashes
+included), the cached exercise specs against fresh ones, the kept MNIST images against new ones.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SUBMISSIONS, builtin_manager, run_grade
+from grader.worker.client import Limits, WorkerClient, call_op
+
+SEEDS = ROOT / "tests" / "fixtures" / "seeds"
+
+
+def _comparable(report) -> dict:
+    """The report as its JSON format shows it, without the times it took."""
+    from grader.reporters.json import render
+
+    data = json.loads(render(report))
+    for key in ("graded_at", "duration"):
+        data.pop(key, None)
+    for exercise in data["exercises"]:
+        exercise.pop("duration", None)
+    return data
+
+
+def _report_json(*args: str) -> dict:
+    result = run_grade(*args, "-f", "json")
+    assert result.returncode in (0, 1), result.stderr
+    data = json.loads(result.stdout)
+    for key in ("graded_at", "duration"):
+        data.pop(key, None)
+    for exercise in data["exercises"]:
+        exercise.pop("duration", None)
+    return data
+
+
+# ---- the early hand-over ------------------------------------------------------------------
+
+def test_the_early_hand_over_grades_as_the_usual_order_does():
+    from grader.handover import hand_over, spec_folders_answer_keys
+    from grader.plugins import HANDOVER_PLUGINS, make_manager
+    from grader.session import grade
+
+    path = SUBMISSIONS / "correct.py"
+    with WorkerClient(Limits()) as worker:
+        usual = grade(path, builtin_manager(), worker)
+    light = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
+    with WorkerClient(Limits()) as worker:
+        handed = hand_over(path, light, worker, spec_folders_answer_keys(light))
+        assert worker.sent_to is worker.proc  # the request went before the worker said it was ready
+        early = grade(path, builtin_manager(), worker, handed=handed)
+    assert _comparable(early) == _comparable(usual)
+
+
+def test_the_hand_over_plugins_are_the_built_ins_that_read_submissions_and_name_exercise_folders():
+    from grader.plugins import DEFAULT_PLUGINS, HANDOVER_PLUGINS
+
+    assert [p for p in DEFAULT_PLUGINS if p in HANDOVER_PLUGINS] == list(HANDOVER_PLUGINS)  # same order
+    pm = builtin_manager()
+    for hook in ("grader_loaders", "grader_exercise_dirs"):
+        implementers = {impl.plugin_name for impl in getattr(pm.hook, hook).get_hookimpls()}
+        assert implementers <= set(HANDOVER_PLUGINS), hook
+
+
+def test_the_answer_keys_read_from_the_specs_toml_are_those_of_the_loaded_exercises():
+    from grader.handover import spec_folders_answer_keys
+    from grader.session import load_exercises
+
+    expected = sorted({p for e in load_exercises(builtin_manager()) for p in e.protected_paths()})
+    assert spec_folders_answer_keys(builtin_manager()) == expected
+
+
+def test_handing_over_imports_neither_numpy_nor_the_checks():
+    code = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from grader.cli import build_parser, _hand_over_early
+        from grader.worker.client import Limits, WorkerClient
+        worker = WorkerClient(Limits())
+        handed = _hand_over_early(build_parser().parse_args([sys.argv[1]]), worker)
+        worker.close()
+        print(handed is not None, "numpy" in sys.modules, any(m.startswith("grader.checking") for m in sys.modules))
+    """)
+    result = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "correct.py")], cwd=ROOT,
+                            capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.stdout.split() == ["True", "False", "False"], result.stderr
+
+
+def test_a_plugin_on_the_command_line_takes_the_usual_order_and_changes_nothing_else(tmp_path):
+    plugin = tmp_path / "quiet_plugin.py"
+    plugin.write_text("from grader import hookimpl\n\n@hookimpl\ndef grader_report_ready(report):\n    pass\n")
+    path = str(SUBMISSIONS / "correct.py")
+    assert _report_json(path, "--plugin", str(plugin)) == _report_json(path)
+
+
+def test_a_load_request_larger_than_the_pipe_is_sent_once_the_worker_is_ready(tmp_path, monkeypatch):
+    from grader.worker.tree import ProcessTree
+
+    monkeypatch.setattr(ProcessTree, "room", lambda self: 0)
+    with WorkerClient(Limits()) as worker:
+        worker.files = {"s.py": b"def f(x):\n    return 2 * x\n"}
+        worker.start_load([{"id": "0", "source": "def f(x):\n    return 2 * x\n", "plan": ["def"]}], "s.py")
+        assert worker.sent_to is None
+        record = worker.finish_load()
+        assert [s["status"] for s in record["statements"]] == ["ok"]
+        assert worker.call({"name": "f", "version": 0}, (21,)).value == 42
+
+
+# ---- streams of calls ------------------------------------------------------------------------
+
+SLOW_AND_CRASHING = """\
+import os, time
+
+def f(x):
+    print("called with", x)
+    if x == 3:
+        while True:
+            pass
+    if x == 5:
+        os._exit(7)
+    return x * 10
+"""
+
+
+def _worker(source: str, **limits) -> WorkerClient:
+    worker = WorkerClient(Limits(**limits))
+    worker.files = {"s.py": source.encode()}
+    worker.load([{"id": "0", "source": source, "plan": ["import", "def"]}], "s.py")
+    return worker
+
+
+def test_a_stream_answers_each_call_as_a_single_call_would():
+    with _worker(SLOW_AND_CRASHING) as worker:
+        ops = [call_op({"name": "f", "version": 0}, (x,), seed=x) for x in (1, 2, 4)]
+        streamed = worker.stream(ops)
+        singles = [worker.call({"name": "f", "version": 0}, (x,), seed=x) for x in (1, 2, 4)]
+    assert [r.value for r in streamed] == [r.value for r in singles] == [10, 20, 40]
+    assert [r.output for r in streamed] == [r.output for r in singles] == [f"called with {x}\n" for x in (1, 2, 4)]
+
+
+def test_a_call_that_hangs_ends_the_stream_with_its_timeout_and_the_next_call_gets_a_new_worker():
+    with _worker(SLOW_AND_CRASHING, call_seconds=0.5) as worker:
+        replies = worker.stream([call_op({"name": "f", "version": 0}, (x,)) for x in (1, 3, 4)])
+        assert [r.status for r in replies] == ["ok", "timeout"]  # the call after the hang is not run
+        assert replies[0].value == 10
+        assert worker.call({"name": "f", "version": 0}, (4,)).value == 40
+
+
+def test_a_call_that_kills_the_worker_ends_the_stream_with_a_crash_and_costs_only_itself():
+    with _worker(SLOW_AND_CRASHING) as worker:
+        replies = worker.stream([call_op({"name": "f", "version": 0}, (x,)) for x in (1, 5, 4)])
+        assert [r.status for r in replies] == ["ok", "crash"]
+        assert "7" in replies[1].error.message  # the exit code is named, as for a single call
+        assert worker.call({"name": "f", "version": 0}, (4,)).value == 40
+
+
+# ---- reading notebooks -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("notebook", sorted(SEEDS.glob("*.ipynb")) + sorted((ROOT / "tests" / "fixtures").rglob("*.ipynb"))[:20],
+                         ids=lambda p: p.name)
+def test_a_v4_notebook_read_as_json_gives_the_cells_nbformat_gives(notebook, monkeypatch):
+    from grader.loaders import notebook as loader
+
+    try:
+        fast = loader.read_notebook_cells(notebook, notebook.name)
+    except Exception as exc:  # a broken fixture: nbformat must say the same
+        monkeypatch.setattr(loader, "_current_notebook", lambda text: None)
+        with pytest.raises(type(exc)):
+            loader.read_notebook_cells(notebook, notebook.name)
+        return
+    monkeypatch.setattr(loader, "_current_notebook", lambda text: None)  # the nbformat way
+    assert loader.read_notebook_cells(notebook, notebook.name) == fast
+
+
+def test_an_old_v3_notebook_is_still_read_through_nbformat(tmp_path):
+    from grader.loaders.notebook import read_notebook_cells
+
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": ["def f(x):\n", "    return x\n"], "language": "python",
+         "outputs": [], "prompt_number": 4, "metadata": {}}], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3), encoding="utf-8")
+    cells, _skipped = read_notebook_cells(path, path.name)
+    assert [c.source for c in cells] == ["def f(x):\n    return x\n"] and cells[0].origin == "In [4]"
+
+
+# ---- installed plugins, exercise specs, MNIST --------------------------------------------------
+
+def test_the_quick_look_for_installed_plugins_finds_a_declared_group_and_only_that(tmp_path, monkeypatch):
+    from grader.plugins import _may_declare
+
+    site = tmp_path / "site"
+    (site / "other-1.0.dist-info").mkdir(parents=True)
+    (site / "other-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert not _may_declare("grader")
+    (site / "mine-1.0.dist-info").mkdir()
+    (site / "mine-1.0.dist-info" / "entry_points.txt").write_text("[ grader ]\nmine = mine.plugin\n")
+    assert _may_declare("grader")
+    archive = tmp_path / "bundle.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    monkeypatch.setattr(sys, "path", [str(archive)])
+    assert _may_declare("grader")  # a zip on sys.path: only importlib.metadata can look inside
+
+
+def test_exercise_specs_are_loaded_once_until_a_spec_or_the_secret_changes(tmp_path, monkeypatch):
+    from grader.instructor_secret import use_secret
+    from grader.plugins import make_manager
+    from grader.session import load_exercises
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    spec = ("id = 'double'\ntitle = 'Double'\nnames = ['double']\nreference = 'tests_double_ref:double'\n"
+            "[[random]]\nname = 'random y and t'\ngenerator = 'probabilities'\nseeds = [1]\n")
+    (folder / "double.toml").write_text(spec)
+    pm = make_manager(exercise_dirs=[folder], entry_points=False)
+    first, again = load_exercises(pm), load_exercises(pm)
+    assert [id(e) for e in first] == [id(e) for e in again]
+    double = next(e for e in first if e.id == "double")
+    try:
+        use_secret("instructor")
+        salted = next(e for e in load_exercises(pm) if e.id == "double")
+    finally:
+        use_secret(None)
+    assert not np.array_equal(salted.cases[0].args[0], double.cases[0].args[0])
+    (folder / "double.toml").write_text(spec.replace("'Double'", "'Double it'"))
+    assert next(e for e in load_exercises(pm) if e.id == "double").title == "Double it"
+
+
+def test_load_mnist_gives_fresh_equal_arrays_on_every_call():
+    sys.path.insert(0, str(ROOT / "grader" / "compat"))
+    try:
+        from dataset.mnist import load_mnist
+        (a, _t), _ = load_mnist(normalize=True)
+        a[0, 0] = 99.0  # a student's change must not reach the next call
+        (b, _t), _ = load_mnist(normalize=True)
+        (c, _t), _ = load_mnist(normalize=False)
+    finally:
+        sys.path.remove(str(ROOT / "grader" / "compat"))
+    assert b[0, 0] != 99.0 and b.dtype == np.float32 and a is not b
+    assert np.array_equal(b, c.astype(np.float32) / 255.0)
+
+
+# ---- reports -----------------------------------------------------------------------------------
+
+def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(tmp_path):
+    plugin = tmp_path / "broken_reporter.py"
+    plugin.write_text("from grader import hookimpl\n\ndef render(report, tty=False):\n    raise RuntimeError('boom')\n\n"
+                      "@hookimpl\ndef grader_reporters():\n    return {'broken': render}\n")
+    out = tmp_path / "r.json"
+    result = run_grade(str(SUBMISSIONS / "correct.py"), "--plugin", str(plugin), "-f", "broken", "-f", "json",
+                       "-o", str(out))
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr and "broken report could not be written: RuntimeError: boom" in result.stderr
+    assert json.loads(out.read_text())["score"] == 100.0
+
+
+def test_the_terminal_report_is_the_same_with_its_imports_prepared_ahead():
+    from grader.cli import Preparation
+    from grader.reporters import terminal
+
+    report = run_grade(str(SUBMISSIONS / "correct.py"))
+    assert report.returncode == 0 and "sum_squares_error" in report.stdout
+    preparation = Preparation()
+    preparation.start([terminal.render])
+    preparation.wait()
+    assert "rich.table" in sys.modules
