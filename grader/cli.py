@@ -401,55 +401,28 @@ def _run(args: "argparse.Namespace", worker) -> int:
     except Exception as exc:  # never a traceback for a student; say what to report instead
         print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
-    preparation = Preparation()
     if worker is not None:
-        worker.while_loading.append(lambda: preparation.start(reporters[t.format] for t in args.targets))
+        _prepare_reports(worker, [reporters[t.format] for t in args.targets])
     report, status = _grade(args, pm, worker, exercises, handed)
     from dataclasses import replace
 
     report = replace(report, assignment=assignment.id, grader_version=__version__)
     if worker is not None:
         worker.close()  # the report is written only once the worker's whole process tree is gone
-    preparation.wait()
     return _write(report, status, args, reporters)
 
 
-class Preparation:
-    """The renderers' ``prepare`` steps (a reporter's slow imports: rich, jinja2, Pygments), run in a
-    background thread while the worker loads the submission and this process waits for its answers,
-    so that a report costs little more than the JSON one once grading is done.
+def _prepare_reports(worker, renderers) -> None:
+    """Import the renderers' slow modules (rich, jinja2, Pygments: a renderer's ``prepare``, the
+    modules it needs, smallest first) in the waits for the worker, one module a bite, so that a
+    report costs little more than the JSON one once grading is done."""
+    import importlib
 
-    Rendering waits for the thread (:meth:`wait`): a library that loads its parts lazily (Pygments)
-    must not be used by two threads at once. Anything a step raises is ignored: the renderer imports
-    what it needs again when it runs, and reports any error then.
-    """
+    def bite(name: str) -> None:
+        importlib.import_module(name)
 
-    def __init__(self) -> None:
-        self.thread = None
-
-    def start(self, renderers) -> None:
-        import threading
-
-        steps = list(dict.fromkeys(p for r in renderers if callable(p := getattr(r, "prepare", None))))
-        if steps:
-            self.thread = threading.Thread(target=self._run, args=(steps,), name="grade-prepare-reports",
-                                           daemon=True)
-            self.thread.start()
-
-    @staticmethod
-    def _run(steps) -> None:
-        for step in steps:
-            try:
-                step()
-            except BaseException:
-                pass
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join(PREPARE_SECONDS)
-
-
-PREPARE_SECONDS = 30.0  # an import that hangs (a broken network filesystem) must not hang the report
+    names = dict.fromkeys(n for r in renderers for n in getattr(r, "prepare", ()) if isinstance(n, str))
+    worker.idle.extend(lambda name=name: bite(name) for name in names)
 
 
 def _exercise_listing(assignment, loaded, chosen) -> str:

@@ -100,10 +100,10 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
         handed = hand_over(path, pm, worker, {p for exercise in exercises for p in exercise.protected_paths()})
     submission, plans, roots = handed.submission, handed.plans, list(handed.roots)
     checks = merged(pm.hook.grader_checks())
-    # A check may prepare (expected values) while the worker runs the submission and this process waits.
-    worker.while_loading += [lambda prepare=prepare: prepare(exercises)
-                             for prepare in dict.fromkeys(getattr(c, "prepare", None) for c in checks.values())
-                             if callable(prepare)]
+    # A check may prepare (expected values) in the waits for the worker: its bites join the worker's idle work.
+    for prepare in dict.fromkeys(getattr(c, "prepare", None) for c in checks.values()):
+        if callable(prepare):
+            worker.idle.extend(prepare(exercises))
     try:
         loaded = worker.finish_load()
     except WorkerDied as exc:

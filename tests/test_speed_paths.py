@@ -266,13 +266,25 @@ def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(
     assert json.loads(out.read_text())["score"] == 100.0
 
 
-def test_the_terminal_report_is_the_same_with_its_imports_prepared_ahead():
-    from grader.cli import Preparation
-    from grader.reporters import terminal
+def test_a_reports_modules_are_imported_one_a_bite_in_the_waits_for_the_worker():
+    from grader.cli import _prepare_reports
+    from grader.reporters import json as json_reporter, terminal
 
-    report = run_grade(str(SUBMISSIONS / "correct.py"))
-    assert report.returncode == 0 and "sum_squares_error" in report.stdout
-    preparation = Preparation()
-    preparation.start([terminal.render])
-    preparation.wait()
-    assert "rich.table" in sys.modules
+    with WorkerClient(Limits()) as worker:
+        _prepare_reports(worker, [terminal.render, json_reporter.render])  # JSON needs nothing ahead
+        assert len(worker.idle) == len(terminal.render.prepare)
+        for bite in list(worker.idle):
+            bite()
+    assert "rich.table" in sys.modules and "rich.panel" in sys.modules
+
+
+def test_idle_work_runs_while_an_answer_is_awaited_and_never_before_one_that_has_arrived():
+    done = []
+    with _worker(SLOW_AND_CRASHING) as worker:
+        worker.idle.extend([lambda: done.append(1), lambda: done.append(2)])
+        assert worker.call({"name": "f", "version": 0}, (1,)).value == 10
+        assert done == [1, 2]  # the call took longer than two empty bites
+        worker.idle.append(lambda: done.append(3))
+        worker.proc.readable = lambda: True  # an answer is there: it is read first
+        assert worker.call({"name": "f", "version": 0}, (2,)).value == 20
+        assert done == [1, 2] and len(worker.idle) == 1

@@ -83,38 +83,32 @@ def _expected(exercise: Exercise, reference: Any, case: Case, index: int) -> Any
 # Expected values computed ahead: (id of the Exercise, case index) -> (that Exercise, value). The entry
 # keeps its Exercise alive, so the id cannot be reused by another while the entry exists.
 _AHEAD: dict[tuple[int, int], tuple[Exercise, Any]] = {}
-# Whose references are known to be pure functions of their (copied) inputs: only they may run in a
-# thread beside the grading (a reference drawing from NumPy's global random state there would make
-# the same submission's report depend on timing).
+# Whose references are known to be pure functions of their (copied) inputs: only they may run ahead
+# of their turn (see prepare_expected).
 PURE_REFERENCE_PLUGINS = {"grader.builtin_exercises"}
 
 
-def prepare_expected(exercises: list[Exercise]) -> None:
-    """Compute the cases' expected values in a background thread, while the worker loads the
-    submission and this process only waits for it: the references (a gradient descent of a
-    hundred numerical gradients) then cost no time of the grading's own."""
-    import threading
-
+def prepare_expected(exercises: list[Exercise]) -> list:
+    """The cases' expected values as bites of work for the waits for the worker (one case each):
+    the references (a gradient descent of a hundred numerical gradients) then cost no time of
+    the grading's own. Only pure references run out of their turn: one that drew from NumPy's
+    global random state would make the report depend on when the waits came."""
     current = {id(e) for e in exercises}
     for key, (exercise, _value) in list(_AHEAD.items()):  # values of exercises no longer graded go
         if id(exercise) not in current:
             _AHEAD.pop(key, None)
-    chosen = [e for e in exercises if e.cases and e.plugin in PURE_REFERENCE_PLUGINS]
-    if not chosen:
-        return
+    bites = []
+    for exercise in exercises:
+        if exercise.cases and exercise.plugin in PURE_REFERENCE_PLUGINS:
+            bites += [lambda exercise=exercise, index=index: _compute_ahead(exercise, index)
+                      for index in range(len(exercise.cases))]
+    return bites
 
-    def compute() -> None:
-        for exercise in chosen:
-            try:
-                reference = exercise.load_reference()
-                for index, case in enumerate(exercise.cases):
-                    key = (id(exercise), index)
-                    if key not in _AHEAD:
-                        _AHEAD[key] = (exercise, _expected(exercise, reference, case, index))
-            except BaseException:  # the grading computes it again, and reports what goes wrong
-                continue
 
-    threading.Thread(target=compute, name="grade-expected-values", daemon=True).start()
+def _compute_ahead(exercise: Exercise, index: int) -> None:
+    key = (id(exercise), index)
+    if key not in _AHEAD:
+        _AHEAD[key] = (exercise, _expected(exercise, exercise.load_reference(), exercise.cases[index], index))
 
 
 run_cases.prepare = prepare_expected

@@ -13,6 +13,7 @@ import base64
 import json
 import subprocess
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -138,9 +139,10 @@ class WorkerClient:
         self.restarts = 0
         self.call_restarts = 0
         self.fallback = ""
-        # Called once, right after the first load request is sent: the callers' chance to start work
-        # of their own (in threads) while the worker runs the submission and this process only waits.
-        self.while_loading: list[Callable[[], None]] = []
+        # The grading process's own work to do while it waits for the worker (expected values,
+        # a report's imports), in small bites: one runs whenever an answer is awaited and none
+        # has arrived yet, so the waits are filled and an answer waits at most one bite.
+        self.idle: deque[Callable[[], None]] = deque()
 
     # ---- life cycle -------------------------------------------------------
     def start(self) -> None:
@@ -247,6 +249,13 @@ class WorkerClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerTimeout()
+            if self.idle and not proc.readable():
+                bite = self.idle.popleft()
+                try:
+                    bite()
+                except Exception:  # the work is done again where it is needed, and fails there if it must
+                    pass
+                continue
             chunk = proc.read(remaining)
             if chunk is None:
                 continue
@@ -367,8 +376,6 @@ class WorkerClient:
         self._await_ready()
         if not sent or self.proc is not target:  # not sent ahead, or a new process replaced that one
             self._send(self._load_message())
-        while self.while_loading:
-            self.while_loading.pop(0)()
         # Each statement at most once. Not in order: a folder's files run in import order.
         seen: set[tuple[str, int]] = set()
         while True:

@@ -48,6 +48,12 @@ class ProcessTree:
             if not chunk:
                 return
 
+    def readable(self) -> bool:
+        """Has the worker written something not yet read (without waiting)?"""
+        if self.chunks is not None:
+            return not self.chunks.empty()
+        return bool(select.select([self.fd_out], [], [], 0)[0])
+
     def read(self, timeout: float) -> bytes | None:
         """Some bytes, b"" at end of stream, None if nothing came within ``timeout``."""
         if self.chunks is not None:
