@@ -288,3 +288,21 @@ def test_idle_work_runs_while_an_answer_is_awaited_and_never_before_one_that_has
         worker.proc.readable = lambda: True  # an answer is there: it is read first
         assert worker.call({"name": "f", "version": 0}, (2,)).value == 20
         assert done == [1, 2] and len(worker.idle) == 1
+
+
+def test_the_html_template_compiled_once_renders_each_language_as_a_fresh_process_would(tmp_path):
+    import pickle
+    from grader.reporters.html import render
+    from grader.session import grade
+
+    with WorkerClient(Limits()) as worker:
+        report = grade(SUBMISSIONS / "mistake_sse_missing_half.py", builtin_manager(), worker, lang="en")
+    from dataclasses import replace
+    report = replace(report, duration=0.0, graded_at="2026-12-01T00:00:00+00:00")
+    korean_first = render(replace(report, lang="ko"))
+    english_after = render(report)
+    (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
+    fresh = subprocess.run([sys.executable, "-c", "import pickle, sys; from grader.reporters.html import render; "
+                            "sys.stdout.write(render(pickle.load(open(sys.argv[1], 'rb'))))", str(tmp_path / "report.pickle")],
+                           cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert english_after == fresh.stdout and korean_first != english_after

@@ -7,6 +7,7 @@ with Pygments. It reads only the report.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -52,15 +53,18 @@ def highlight(code: str, first_line: int) -> str:
     return Markup(pygments_highlight(code, PythonLexer(), formatter))
 
 
+@lru_cache(maxsize=1)
 def _pygments_css() -> str:
     from pygments.formatters import HtmlFormatter
 
     return HtmlFormatter(style="friendly").get_style_defs(".highlight")
 
 
-def render(report: Report, tty: bool = False) -> str:
+@lru_cache(maxsize=1)
+def _template():
+    """The page's template, compiled once per process: a class's pool process renders one page per
+    student, and compiling report.html.j2 again each time was about a quarter of that work."""
     from jinja2 import Environment, PackageLoader
-    from markupsafe import Markup
 
     # Autoescape always on (the template's name, report.html.j2, would not switch it on by
     # extension): every value is escaped unless marked safe, and only Pygments' output is.
@@ -68,10 +72,17 @@ def render(report: Report, tty: bool = False) -> str:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["shaped"] = shaped
     env.filters["student_view"] = lambda checks: [student_view(c) for c in checks]
+    # _ and ngettext read the language of the moment (i18n.use), so one environment serves every language.
+    env.globals.update(_=_, ngettext=ngettext, labels=labels)
+    return env.get_template("report.html.j2")
+
+
+def render(report: Report, tty: bool = False) -> str:
+    from markupsafe import Markup
+
     report = displayable(report)
     with use(report.lang):
-        env.globals.update(_=_, ngettext=ngettext, labels=labels)
-        return env.get_template("report.html.j2").render(
+        return _template().render(
             report=report, highlight=highlight, pygments_css=Markup(_pygments_css()),
             percent=0 if not report.max_score else round(100 * report.score / report.max_score))
 
