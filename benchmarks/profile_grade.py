@@ -235,6 +235,11 @@ def main() -> None:
              f"`python -c \"import numpy\"` median {floor * 1000:.0f} ms; this grade median {total * 1000:.0f} ms, "
              f"**{total / floor:.2f}x** the floor.", "",
              "## Timeline (median over the runs, ms since the launch of the grading process)", "",
+             "Two processes run side by side: the grading process (every row but two) and the worker, which is",
+             "spawned first and imports NumPy while the grading process loads itself. \"worker's hello arrived\"",
+             "is when the worker said it was ready (seen without reading it); \"load request sent\" is when the",
+             "submission was handed over (the worker reads it once ready). From \"waiting for the load\" on, the",
+             "grading process asks and the worker answers; the exercises' rows mark when each began.", "",
              "| event | ms | ms since previous |", "| --- | ---: | ---: |"]
     previous = 0.0
     for name, t in rows:
