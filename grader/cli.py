@@ -196,10 +196,6 @@ def run() -> None:
     os._exit(code)
 
 
-# Arguments after which `grade` grades nothing: no worker is started early for them.
-NOT_GRADING = ("-h", "--help", "--version", "--list-exercises", "--list-assignments", "--list-plugins", "--doctor")
-
-
 # The grading process's NumPy works on small arrays: a pool of BLAS threads would only spin on the
 # second core, which the worker needs (set before NumPy is imported, unless the user chose).
 SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -214,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
+            from .worker.early import EarlyWorker
             early = EarlyWorker.start(argv)
             try:
                 parser = build_parser()
@@ -227,46 +224,6 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(stop, "exit_code", 130)
 
 
-class EarlyWorker:
-    """The sandboxed worker, spawned before the arguments are even parsed: it imports NumPy while
-    this process parses them and loads the grader (the worker's start-up is otherwise the
-    critical path of a grading). Until :meth:`take` hands it over, :meth:`discard` removes it."""
-
-    def __init__(self, workdir: Path | None = None, process=None) -> None:
-        self.workdir, self.process = workdir, process
-
-    @classmethod
-    def start(cls, argv: list[str]) -> "EarlyWorker":
-        if not argv or any(arg in NOT_GRADING for arg in argv):
-            return cls()
-        # A stop signal waits until the worker has an owner that will remove it.
-        with interrupts.deferred():
-            _not_dumpable()
-            from .worker import isolation, spawn
-            sandbox = isolation.bwrap_unavailable_reason() == ""
-            workdir = None if sandbox else spawn.new_workdir()  # a sandboxed worker has a tmpfs of its own
-            try:
-                process = spawn.spawn(workdir or Path("/"), spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS,
-                                      sandbox=sandbox)
-            except OSError:  # not startable here: the WorkerClient tries again and reports why
-                process = None
-            return cls(workdir, process)
-
-    def take(self) -> tuple[Path | None, object] | None:
-        """The (workdir, process) pair for a WorkerClient, which owns it from now on."""
-        taken = (self.workdir, self.process) if self.process is not None else None
-        if taken is None and self.workdir is not None:
-            _discard(self.workdir, None)
-        self.workdir = self.process = None
-        return taken
-
-    def discard(self) -> None:
-        if self.process is not None or self.workdir is not None:
-            with interrupts.deferred():
-                _discard(self.workdir, self.process)
-            self.workdir = self.process = None
-
-
 def _threshold(text: str | None, parser: "argparse.ArgumentParser") -> tuple[float, bool] | None:
     if text is None:
         return None
@@ -277,7 +234,7 @@ def _threshold(text: str | None, parser: "argparse.ArgumentParser") -> tuple[flo
     return value, text.endswith("%")
 
 
-def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early: "EarlyWorker") -> int:
+def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) -> int:
     if args.doctor:
         from .worker import doctor
         return doctor.run()
@@ -318,20 +275,6 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early: 
                 worker.close()
 
 
-def _discard(workdir: Path | None, process) -> None:
-    import shutil
-    import signal
-
-    if process is not None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        except Exception:
-            pass
-    if workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def _visible(text: str) -> str:
     """A message that may quote the submission (a syntax error's line), with no raw control character."""
     from .reporters.safe_text import visible
@@ -343,30 +286,9 @@ def _internal(exc: BaseException) -> str:
              "with the submission.").format(error=f"{type(exc).__name__}: {exc}")
 
 
-def _hand_over_early(args: "argparse.Namespace", worker):
-    """The submission handed over to the worker before NumPy, the checks and the specs are loaded:
-    the worker runs the student's code while this process loads the rest (grader/handover.py).
-
-    Only when nothing but the built-in plugins is in play, so that the loaders and the answer keys
-    are exactly the ones the full plugin manager has. Anything that goes wrong here is left to the
-    usual order, which meets it again and reports it.
-    """
-    if worker is None or args.path is None:
-        return None
-    from .plugins import HANDOVER_PLUGINS, make_manager, only_builtins
-    if not only_builtins(args.plugin, args.exercises):
-        return None
-    try:
-        from .handover import hand_over, spec_folders_answer_keys
-        pm = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
-        protect = spec_folders_answer_keys(pm)
-        return hand_over(args.path, pm, worker, protect) if protect is not None else None
-    except Exception:
-        return None
-
-
 def _run(args: "argparse.Namespace", worker) -> int:
-    handed = _hand_over_early(args, worker)
+    from .handover import hand_over_early
+    handed = hand_over_early(args.path, worker, args.plugin, args.exercises)
     from .assignments import installed, resolve, select
     from .exercises import SpecError
     from .loaders.base import SubmissionError
@@ -514,16 +436,6 @@ def _write(report, status: int | None, args: "argparse.Namespace", reporters: di
         return EXIT_PASSED
     return EXIT_PASSED if report.all_passed else EXIT_NOT_PASSED
 
-
-
-def _not_dumpable() -> None:
-    """No core dumps of the grader, and no same-uid process may read its memory through /proc."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-        except (OSError, AttributeError):
-            pass
 
 
 if __name__ == "__main__":

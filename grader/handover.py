@@ -73,6 +73,27 @@ def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
     return request
 
 
+def hand_over_early(path: Path | None, worker: WorkerClient | None, plugins: Iterable[str] = (),
+                    exercise_dirs: Iterable[Path] = ()) -> Handover | None:
+    """``path`` handed over before NumPy, the checks and the specs are loaded, or None.
+
+    Only when nothing but the built-in plugins is in play (no ``--plugin``, no ``--exercises``, no
+    installed plugin), so that the loaders and the answer keys are exactly the ones the full plugin
+    manager has. Anything that goes wrong here is left to the usual order, which meets it again
+    and reports it.
+    """
+    from .plugins import HANDOVER_PLUGINS, make_manager, only_builtins
+
+    if worker is None or path is None or not only_builtins(plugins, exercise_dirs):
+        return None
+    try:
+        pm = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
+        protect = spec_folders_answer_keys(pm)
+        return hand_over(path, pm, worker, protect) if protect is not None else None
+    except Exception:
+        return None
+
+
 def answer_key_paths(source: str, reference: str) -> list[str]:
     """Folders holding an exercise's spec (``source``) and its answer key (the module of
     ``reference``, ``module:attribute``): the worker may not read them."""

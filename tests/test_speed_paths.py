@@ -85,10 +85,10 @@ def test_handing_over_imports_neither_numpy_nor_the_checks():
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from grader.cli import build_parser, _hand_over_early
+        from grader.handover import hand_over_early
         from grader.worker.client import Limits, WorkerClient
         worker = WorkerClient(Limits())
-        handed = _hand_over_early(build_parser().parse_args([sys.argv[1]]), worker)
+        handed = hand_over_early(Path(sys.argv[1]), worker)
         worker.close()
         print(handed is not None, "numpy" in sys.modules, any(m.startswith("grader.checking") for m in sys.modules))
     """)

@@ -8,9 +8,6 @@ code has written to. Every byte the worker sends is read as hostile (grader/work
 """
 from __future__ import annotations
 
-import ast
-import base64
-import json
 import subprocess
 import time
 from collections import deque
@@ -21,14 +18,13 @@ from typing import Any, Callable
 from . import isolation, spawn
 from .cleanup import remove_tree
 from .replies import BadReply, Reply, StudentError, call_reply, load_record, parse_frame  # noqa: F401 (API)
+from .requests import (BOOK_FOLDERS, call_op, get_op, load_frame, load_request, private_copy,  # noqa: F401 (API)
+                       set_op, statement_keys)
 from .tree import ProcessTree
 
 MAX_REPLY_BYTES = 32 * 1024 * 1024
 MAX_STARTUP_FAILURES = 3  # in a row: a worker that cannot even start is not the submission's doing
 MAX_CALL_RESTARTS = 40  # workers started again after calls that killed them, over one grading
-# The book's helper folders, copied from beside the submission (and its parent, the book's
-# layout: ch04/ next to common/ and dataset/) into the worker's private folder.
-BOOK_FOLDERS = ("common", "dataset")
 
 
 @dataclass(frozen=True)
@@ -70,41 +66,6 @@ class WorkerDied(Exception):
 
 class WorkerTimeout(Exception):
     """The worker did not answer in time."""
-
-
-def statement_keys(cells: list[dict[str, Any]], limits: Limits) -> dict[tuple[str, int], float]:
-    """Every top-level statement of the submission, in order, with its time budget (parsed here, never told)."""
-    keys: dict[tuple[str, int], float] = {}
-    for cell in cells:
-        try:
-            body = ast.parse(cell["source"]).body
-        except (SyntaxError, ValueError):
-            continue
-        plan = cell.get("plan") or []
-        for index, node in enumerate(body):
-            category = plan[index] if index < len(plan) else "demo"
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                budget = limits.import_seconds
-            elif category == "demo":
-                budget = limits.demo_statement_seconds
-            else:
-                budget = limits.statement_seconds
-            keys[(str(cell["id"]), index)] = budget
-    return keys
-
-
-def private_copy(files: dict[str, bytes], paths: list[Path]) -> tuple[str, dict[str, bytes]]:
-    """The worker's folder: ``home``/ with the student's files, and the book's folders beside it."""
-    home = paths[0].name if paths and paths[0].name not in ("", ".", "..") else "work"
-    tree = {f"{home}/{name}": data for name, data in files.items()}
-    from ..loaders.base import sibling_files
-    for base, folder in zip((f"{home}/", ""), paths[:2]):
-        for book in BOOK_FOLDERS:
-            source = folder / book
-            if source.is_dir() and not source.is_symlink():
-                for name, data in sibling_files(source).items():
-                    tree.setdefault(f"{base}{book}/{name}", data)
-    return home, tree
 
 
 class WorkerClient:
@@ -289,14 +250,7 @@ class WorkerClient:
         larger than the pipe, or a worker that cannot take it, is sent by finish_load instead.
         """
         self.keys = statement_keys(cells, self.limits)
-        home, tree = private_copy(self.files, [Path(p) for p in paths])
-        files = {name: base64.b64encode(data).decode("ascii") for name, data in tree.items()}
-        self.load_request = {"op": "load", "cells": cells, "file": filename, "home": home,
-                             "protect": list(protect), "files": files,
-                             "statement_budget": self.limits.statement_seconds,
-                             "demo_statement_budget": self.limits.demo_statement_seconds,
-                             "demo_budget": self.limits.demo_total_seconds,
-                             "import_budget": self.limits.import_seconds}
+        self.load_request = load_request(cells, filename, self.files, [Path(p) for p in paths], protect, self.limits)
         self.sent_to = None
         try:
             self._spawn()
@@ -325,10 +279,7 @@ class WorkerClient:
         return dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home, paths=[f"{root}/{home}", root])
 
     def _load_frame(self) -> bytes:
-        # The wire's framing (wire.frame: a big-endian 4-byte length, then compact JSON), written
-        # here because wire.py imports NumPy, which start_load must not wait for.
-        body = json.dumps(self._load_message(), separators=(",", ":")).encode("utf-8")
-        return len(body).to_bytes(4, "big") + body
+        return load_frame(self._load_message())
 
     def _load_deadline(self) -> float:
         """One deadline for a whole load and its replays: what the statements' budgets allow, no more."""
@@ -488,23 +439,3 @@ class WorkerClient:
 
     def batch(self, ops: list[dict[str, Any]], *, timeout: float | None = None, stop_on_error: bool = True) -> Reply:
         return self.request({"op": "batch", "ops": ops, "stop_on_error": stop_on_error}, timeout)
-
-
-def call_op(target: dict[str, Any], args: tuple = (), *, seed: int = 0, keep: bool = False,
-            kwargs: dict | None = None, return_args: bool = False) -> dict[str, Any]:
-    """One call inside a batch or stream request."""
-    from . import wire
-    op = {"op": "call", "target": target, "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs) if kwargs else {},
-          "seed": seed, "keep": keep}
-    if return_args:
-        op["return_args"] = True
-    return op
-
-
-def set_op(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
-    from . import wire
-    return {"op": "set", "target": target, "path": path, "value": wire.encode(value)}
-
-
-def get_op(target: dict[str, Any], path: list[str]) -> dict[str, Any]:
-    return {"op": "get", "target": target, "path": path}
