@@ -142,7 +142,8 @@ def check_exercises_main(argv: list[str]) -> int:
             lines.append(f"✔ {report.path}: {report.cases} cases, {report.checks} named checks")
     bad = sum(1 for r in reports if r.problems)
     lines.append(f"{len(reports) - bad} passed, {bad} failed")
-    write_stdout("\n".join(lines) + "\n")
+    if not write_stdout("\n".join(lines) + "\n"):
+        return EXIT_USAGE
     return EXIT_NOT_PASSED if bad else EXIT_PASSED
 
 
@@ -164,16 +165,44 @@ SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
 }
 
 
-def write_stdout(text: str) -> None:
-    """Print to standard output; a reader that stops early (`grade --list-exercises | head -1`) is no error."""
+def write_stdout(text: str) -> bool:
+    """Print to standard output; False, once stderr says why, when it cannot take the text.
+
+    A reader that stops early (`grade --list-exercises | head -1`) is no error. A full disk
+    (`> /dev/full`) or a closed descriptor (`>&-`) is: the report did not arrive.
+    """
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # Later writes, and the flush at exit, go nowhere instead of raising again.
+        _silence_stdout()
+    except (OSError, ValueError, AttributeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _("it is closed")
+        _silence_stdout()
+        try:
+            print(_("grade: error: cannot write to standard output: {reason}").format(reason=reason), file=sys.stderr)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return False
+    return True
+
+
+def _stdout_is_a_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):  # closed (`grade sub.py >&-`): writing it will say so
+        return False
+
+
+def _silence_stdout() -> None:
+    """Later writes, and the flush at exit, go nowhere instead of raising again."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, 1)
         os.close(devnull)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+    except OSError:
+        sys.stdout = None
 
 
 def run() -> None:
@@ -191,7 +220,7 @@ def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # a closed or full output: said where it failed
             pass
     os._exit(code)
 
@@ -237,7 +266,10 @@ def _threshold(text: str | None, parser: "argparse.ArgumentParser") -> tuple[flo
 def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) -> int:
     if args.doctor:
         from .worker import doctor
-        return doctor.run()
+        import io
+        listing = io.StringIO()
+        code = doctor.run(listing)
+        return code if write_stdout(listing.getvalue()) else EXIT_USAGE
     from .report_files import TargetError, check_targets, input_files, pair
     from .time_limit import DEFAULT_SECONDS
 
@@ -245,7 +277,7 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) 
     if not listing and args.path is None:
         parser.error(_("give the submission to grade, e.g. `grade chapter4.py`"))
     if args.timeout is not None and not 0 < args.timeout <= 600:
-        parser.error(_("--timeout must be between 0 and 600 seconds"))
+        parser.error(_("--timeout must be more than 0 and at most 600 seconds"))
     if args.total_timeout is None:
         args.total_timeout = DEFAULT_SECONDS
     elif not 0 < args.total_timeout <= 24 * 3600:
@@ -301,18 +333,17 @@ def _run(args: "argparse.Namespace", worker) -> int:
             else default_manager()
         reporters = merged(pm.hook.grader_reporters())
         if args.list_plugins:
-            write_stdout("".join(f"{name:<48} {origin}\n" for name, origin in describe(pm)))
-            return EXIT_PASSED
+            return EXIT_PASSED if write_stdout("".join(f"{name:<48} {origin}\n" for name, origin in describe(pm))) \
+                else EXIT_USAGE
         if args.list_assignments:
-            write_stdout("".join(f"{a.id:<16} {len(a.points):>2} exercises {a.total:>6g} pts  {_(a.title)}  [{a.plugin}]\n"
-                                 for a in installed(pm).values()))
-            return EXIT_PASSED
+            shown = write_stdout("".join(f"{a.id:<16} {len(a.points):>2} exercises {a.total:>6g} pts  {_(a.title)}  "
+                                         f"[{a.plugin}]\n" for a in installed(pm).values()))
+            return EXIT_PASSED if shown else EXIT_USAGE
         assignment = resolve(pm, args.assignment)
         loaded = load_exercises(pm)
         exercises = select(assignment, loaded, args.only)
         if args.list_exercises:
-            write_stdout(_exercise_listing(assignment, loaded, exercises))
-            return EXIT_PASSED
+            return EXIT_PASSED if write_stdout(_exercise_listing(assignment, loaded, exercises)) else EXIT_USAGE
         for target in args.targets:
             if target.format not in reporters:
                 raise TargetError(_("unknown format '{name}' (choose from {names})").format(
@@ -363,7 +394,7 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tu
     from datetime import datetime, timezone
 
     from .loaders.base import SubmissionError
-    from .session import grade
+    from .session import PluginHookError, grade
     from .time_limit import TotalTimeout, limit
 
     started, clock = datetime.now(timezone.utc), time.monotonic()
@@ -375,6 +406,11 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tu
         report = _not_graded(args.path, exercises, _(
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "
             "--total-timeout)").format(seconds=args.total_timeout), status="timeout")
+    except PluginHookError as exc:  # the report stands; the plugin that failed is named
+        for name, error in exc.failures:
+            print(_("grade: plugin {name} failed when the report was ready: {error}").format(
+                name=name, error=_visible(error)), file=sys.stderr)
+        report, status = exc.report, EXIT_INTERNAL
     except SubmissionError as exc:
         print(_("grade: error: {message}").format(message=_visible(str(exc))), file=sys.stderr)
         report, status = _not_graded(args.path, exercises, str(exc)), EXIT_USAGE
@@ -403,17 +439,18 @@ def _write(report, status: int | None, args: "argparse.Namespace", reporters: di
     from .report_files import write_atomically
 
     for target in args.targets:
-        if status is not None and target.format == "terminal" and target.path is None:
+        if status is not None and report.error and target.format == "terminal" and target.path is None:
             continue  # the error message on stderr is the terminal's report
         try:
-            text = reporters[target.format](report, tty=target.path is None and sys.stdout.isatty())
+            text = reporters[target.format](report, tty=target.path is None and _stdout_is_a_terminal())
         except Exception as exc:  # a broken renderer (a plugin's, or a library's) costs its own format only
             print(_("grade: the {format} report could not be written: {error}").format(
                 format=target.format, error=_visible(f"{type(exc).__name__}: {exc}")), file=sys.stderr)
             status = status or EXIT_INTERNAL
             continue
         if target.path is None:
-            write_stdout(text)
+            if not write_stdout(text):
+                status = status or EXIT_USAGE
             continue
         try:
             write_atomically(target.path, text)

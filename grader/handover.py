@@ -28,9 +28,10 @@ class Handover:
     """A submission read and planned, and its load request on its way to the worker."""
 
     path: Path
-    submission: Submission
+    submission: Submission | None
     plans: dict[str, list[str]]
     roots: tuple[Path, ...]  # the submission's folder (its files are copied), again, and its parent
+    refused: SubmissionError | None = None  # why the submission cannot be graded (grade raises it)
 
 
 def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
@@ -48,14 +49,18 @@ def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
 
 def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protect: Iterable[str]) -> Handover:
     """Read ``path`` with ``pm``'s loaders, plan it, and start the worker's load (:meth:`WorkerClient.start_load`)."""
+    try:
+        # A .py file's code is at least as long in UTF-8 as on disk: one over the limit is refused
+        # before it is read and parsed (a 9 MB file took 7 s and 750 MB only to be refused).
+        on_disk = path.stat().st_size if path.suffix.lower() == ".py" and path.is_file() else 0
+    except OSError:
+        on_disk = 0
+    if on_disk > MAX_CODE_BYTES:
+        raise _too_large(path, on_disk)
     submission = load_submission(pm, path)
     size = sum(len(c.source.encode("utf-8")) for c in submission.cells)
     if size > MAX_CODE_BYTES:
-        # Grading is linear in the code's size (about 0.3 s per 1,000 statements), but no one's
-        # chapter 4 is megabytes of code: refuse at once rather than spend the total time limit.
-        raise SubmissionError(_("{name}: {size:.1f} MB of code; a chapter-4 submission is far smaller, so the "
-                                "grader refuses more than {limit:g} MB (is a data file pasted into the code?)"
-                                ).format(name=path.name, size=size / 1e6, limit=MAX_CODE_BYTES / 1e6))
+        raise _too_large(path, size)
     worker.files = submission.files
     plotting: set[str] = set()
     plans = {c.id: plan(c.source, plotting) for c in submission.cells}  # in order: a notebook shares its names
@@ -64,6 +69,14 @@ def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protec
     roots = (folder, folder, folder.parent)  # the worker's folder holds copies of the submission folder's files
     worker.start_load(cells, path.name, [str(r) for r in roots[1:]], sorted(set(protect)))
     return Handover(path, submission, plans, roots)
+
+
+def _too_large(path: Path, size: int) -> SubmissionError:
+    # Grading is linear in the code's size (about 0.3 s per 1,000 statements), but no one's
+    # chapter 4 is megabytes of code: refuse at once rather than spend the total time limit.
+    return SubmissionError(_("{name}: {size:.1f} MB of code; a chapter-4 submission is far smaller, so the "
+                             "grader refuses more than {limit:g} MB (is a data file pasted into the code?)"
+                             ).format(name=path.name, size=size / 1e6, limit=MAX_CODE_BYTES / 1e6))
 
 
 def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
@@ -90,6 +103,8 @@ def hand_over_early(path: Path | None, worker: WorkerClient | None, plugins: Ite
         pm = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
         protect = spec_folders_answer_keys(pm)
         return hand_over(path, pm, worker, protect) if protect is not None else None
+    except SubmissionError as exc:  # the same loaders would refuse it again: say so once, not twice
+        return Handover(path, None, {}, (), refused=exc)
     except Exception:
         return None
 

@@ -12,6 +12,7 @@ old file or the whole new one, never half a report.
 """
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,9 +114,31 @@ def input_files(submission: Path | None, plugins: Iterable[str], exercise_dirs: 
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as UTF-8 via a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` as UTF-8 via a temporary file in the same folder and a rename.
+
+    Only a regular file is replaced that way. A symbolic link is followed (the file it names is
+    replaced; the link stays); a device, a FIFO or a terminal (``-o /dev/stdout``, ``/dev/null``)
+    is written to as it is, never replaced by a file; a regular file without write permission is
+    refused (OSError EACCES), as a shell's ``>`` would, even for root.
+    """
+    import stat
     import tempfile
 
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError:
+        mode = None  # a dangling or unreadable link target: the rename below says why if it fails
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        with open(path, "w", encoding="utf-8", newline="") as stream:  # a device or a pipe: written through
+            stream.write(text)
+        return
+    if mode is not None and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES) + " (the file is read-only)", str(path))
     folder = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False, newline="")

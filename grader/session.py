@@ -98,6 +98,8 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
     if handed is None or handed.path != path:
         handed = hand_over(path, pm, worker, {p for exercise in exercises for p in exercise.protected_paths()})
+    if handed.refused is not None:
+        raise handed.refused
     submission, plans, roots = handed.submission, handed.plans, list(handed.roots)
     checks = merged(pm.hook.grader_checks())
     # A check may prepare (expected values) in the waits for the worker: its bites join the worker's idle work.
@@ -119,8 +121,25 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     results = add_dependency_notes(results, exercises, inventory)
     report = Report(str(path), tuple(results), statements(submission.skipped, loaded, submission, plans), lang=lang,
                     isolation=worker.isolation.level if worker.isolation else "")
-    pm.hook.grader_report_ready(report=report)
+    failures = []
+    # Each plugin on its own, newest first as pluggy calls them: one that raises (an LMS that is
+    # down) costs its own work, not the report, which grade() still returns (PluginHookError).
+    for impl in reversed(pm.hook.grader_report_ready.get_hookimpls()):
+        try:
+            impl.function(report=report)
+        except Exception as exc:
+            failures.append((impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+    if failures:
+        raise PluginHookError(report, tuple(failures))
     return report
+
+
+class PluginHookError(Exception):
+    """A plugin's ``grader_report_ready`` raised; ``report`` is the finished report all the same."""
+
+    def __init__(self, report: Report, failures: tuple[tuple[str, str], ...]) -> None:
+        super().__init__("; ".join(f"{name}: {error}" for name, error in failures))
+        self.report, self.failures = report, failures
 
 
 def identifiers(submission: Submission) -> tuple[str, ...]:

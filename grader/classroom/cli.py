@@ -128,7 +128,7 @@ def _main(args: argparse.Namespace) -> int:
         from .cluster import require_dask
         require_dask()
     if not 0 < args.timeout <= 600 or not 0 < args.student_timeout <= 24 * 3600:
-        raise UsageError("--timeout must be between 0 and 600 seconds, --student-timeout positive")
+        raise UsageError("--timeout must be more than 0 and at most 600 seconds, --student-timeout positive")
     try:
         roster = read_roster(args.submissions, args.student_pattern, args.assignment)
         _check_folders(args.submissions, args.output)

@@ -95,7 +95,7 @@ class SlotGrader:
 
     def grade(self, job: Job) -> StudentResult:
         from ..loaders.base import SubmissionError
-        from ..session import grade
+        from ..session import PluginHookError, grade
         from .language import detect, handed_in_code
         from .staging import StagingError, stage
 
@@ -116,7 +116,12 @@ class SlotGrader:
             lang = self.options.lang or detect(staged.code_files)
             base = replace(base, lang=lang, notes=staged.notes)
             self._start_spare()  # the next student's worker starts while this one is graded
-            report = grade(staged.path, self.pm, worker, self.options.only, lang)
+            try:
+                report = grade(staged.path, self.pm, worker, self.options.only, lang)
+            except PluginHookError as exc:  # a plugin failed after grading: the grade stands, its note says so
+                report = exc.report
+                base = replace(base, notes=tuple(base.notes) + tuple(
+                    f"plugin {name} failed when the report was ready: {error}" for name, error in exc.failures))
             report = replace(report, submission=", ".join(files))
             result = StudentResult.from_report(base, report)
         except (StagingError, SubmissionError) as exc:

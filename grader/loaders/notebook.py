@@ -64,9 +64,18 @@ def _current_notebook(text: str) -> dict | None:
         data = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if isinstance(data, dict) and data.get("nbformat") == 4 and isinstance(data.get("cells"), list):
+    if isinstance(data, dict) and type(data.get("nbformat")) is int and data["nbformat"] == 4 \
+            and isinstance(data.get("cells"), list) and all(_plain_cell(c) for c in data["cells"]):
         return data
     return None
+
+
+def _plain_cell(cell) -> bool:
+    """A cell as Jupyter writes it: its source is text or a list of text (else nbformat decides)."""
+    if not isinstance(cell, dict):
+        return False
+    source = cell.get("source", "")
+    return isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))
 
 
 def _read_with_nbformat(text: str, label: str) -> dict:
