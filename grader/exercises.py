@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .handover import spec_table
 from .instructor_secret import salted_seed
 from .worker.wire import Fn
 
@@ -161,7 +162,7 @@ def _positions(table: Mapping[str, Any], args: tuple, where: str) -> tuple[int, 
 def load_exercise(path: Path, generators: Mapping[str, Generator]) -> Exercise:
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = spec_table(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(f"{where}: {exc}") from None
     _unknown(data, _TOP_FIELDS, where)

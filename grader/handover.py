@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -125,6 +126,19 @@ def answer_key_paths(source: str, reference: str) -> list[str]:
     return paths
 
 
+def spec_table(path: Path) -> dict:
+    """A spec file's TOML, parsed once per process while the file is unchanged: the hand-over reads
+    the answer keys' modules from it, then the exercise loader reads everything (never modify it).
+    Raises what reading and parsing raise."""
+    stat = path.stat()
+    return _parsed_spec(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=128)
+def _parsed_spec(path: str, _mtime_ns: int, _size: int) -> dict:
+    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def spec_folders_answer_keys(pm: pluggy.PluginManager) -> list[str] | None:
     """What :func:`answer_key_paths` gives for every spec of every exercise folder, read from the
     TOML alone (no cases drawn, no NumPy); None if a spec cannot be read (the full load says why)."""
@@ -133,7 +147,7 @@ def spec_folders_answer_keys(pm: pluggy.PluginManager) -> list[str] | None:
         for folder in impl.function() or ():
             for spec in sorted(Path(folder).glob("*.toml")):
                 try:
-                    reference = tomllib.loads(spec.read_text(encoding="utf-8")).get("reference")
+                    reference = spec_table(spec).get("reference")
                 except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                     return None
                 if not isinstance(reference, str):

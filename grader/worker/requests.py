@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..toplevel import parsed
+
 if TYPE_CHECKING:
     from .client import Limits
 
@@ -25,7 +27,7 @@ def statement_keys(cells: list[dict[str, Any]], limits: Limits) -> dict[tuple[st
     keys: dict[tuple[str, int], float] = {}
     for cell in cells:
         try:
-            body = ast.parse(cell["source"]).body
+            body = parsed(cell["source"]).body  # the tree the plan was made from, not a second parse
         except (SyntaxError, ValueError):
             continue
         plan = cell.get("plan") or []
