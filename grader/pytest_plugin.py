@@ -59,15 +59,23 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
 def _grade(config: pytest.Config, path: Path):
     from .loaders.base import SubmissionError
     from .plugins import PluginError, make_manager
-    from .session import grade
+    from .reporters.safe_text import displayable
+    from .session import PluginHookError, grade
     from .worker.client import WorkerClient
 
     try:
         pm = make_manager(extra=config.getoption("grade_plugin"))
         with WorkerClient() as worker:
-            return grade(path, pm, worker, config.getoption("grade_only"), lang=config.getoption("grade_lang"))
+            try:
+                report = grade(path, pm, worker, config.getoption("grade_only"), lang=config.getoption("grade_lang"))
+            except PluginHookError as exc:  # the report stands; pytest shows the plugin's failure as a warning
+                import warnings
+                warnings.warn(f"--grade {path}: a plugin failed when the report was ready: {exc}")
+                report = exc.report
     except (SubmissionError, PluginError) as exc:
         raise pytest.UsageError(f"--grade {path}: {exc}") from None
+    # Messages quote the student's code and output: no control character reaches the terminal as it is.
+    return displayable(report)
 
 
 class _Submission:

@@ -246,6 +246,16 @@ def test_pytest_grade_fails_exactly_the_checks_a_mistake_breaks(tmp_path):
     assert junit.exists() and 'failures="7"' in junit.read_text()
 
 
+def test_pytest_grade_shows_no_control_character_a_submission_prints(tmp_path):
+    student = tmp_path / "escapes.py"
+    student.write_text("import numpy as np\n\ndef sum_squares_error(y, t):\n"
+                       "    raise ValueError('\\x1b]0;pwned\\x07\\x1b[2J')\n", encoding="utf-8")
+    result = _pytest_grade(student, "-k", "sum_squares_error")
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "pwned" in result.stdout  # the message is there, its escapes made visible
+
+
 def test_pytest_grade_selects_exercises_with_k():
     result = _pytest_grade(SUBMISSIONS / "mistake_forward_difference.py", "-k", "gradient_descent")
     assert result.returncode == 0
