@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             early = EarlyWorker.start(argv)
             try:
                 parser = build_parser()
-                args = parser.parse_args(argv)
+                args = _parse(parser, argv)
                 with use(args.lang or from_environment()):
                     return _main(args, parser, early)
             finally:
@@ -251,6 +251,19 @@ def main(argv: list[str] | None = None) -> int:
     except (interrupts.Interrupted, KeyboardInterrupt) as stop:
         print(_("grade: interrupted"), file=sys.stderr)
         return getattr(stop, "exit_code", 130)
+
+
+def _parse(parser: "argparse.ArgumentParser", argv: list[str]) -> "argparse.Namespace":
+    """parse_args, with a pointer to `grade class` for a second submission (`grade a.py b.py`)."""
+    import argparse
+
+    args, extra = parser.parse_known_args(argv)
+    if extra and not any(arg.startswith("-") for arg in extra):
+        parser.error(_("grade grades one submission at a time ({extra} is one more); for several, put them in a "
+                       "folder and run `grade class FOLDER -o OUTDIR`").format(extra=" ".join(extra)))
+    if extra:
+        parser.error(argparse._("unrecognized arguments: %s") % " ".join(extra))  # argparse's own words
+    return args
 
 
 def _threshold(text: str | None, parser: "argparse.ArgumentParser") -> tuple[float, bool] | None:

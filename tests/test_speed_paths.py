@@ -386,3 +386,9 @@ def test_a_plugin_that_fails_once_the_report_is_ready_is_named_and_the_report_st
     assert result.returncode == 3 and "Traceback" not in result.stderr
     assert "lms_down" in result.stderr and "ConnectionError: the LMS is down" in result.stderr
     assert json.loads(out.read_text())["score"] == 100.0 and "sum_squares_error" in result.stdout
+
+
+def test_a_second_submission_on_the_command_line_points_to_grade_class():
+    result = run_grade(str(SUBMISSIONS / "correct.py"), str(SUBMISSIONS / "hard_coded.py"))
+    assert result.returncode == 2 and "grade class FOLDER" in result.stderr and "hard_coded.py" in result.stderr
+    assert "unrecognized arguments: --bogus" in run_grade(str(SUBMISSIONS / "correct.py"), "--bogus").stderr
