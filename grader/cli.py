@@ -12,11 +12,16 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Only what starting the worker needs is imported up front (argparse, dataclasses and the rest
 # load while the worker imports NumPy; see EarlyWorker).
 from . import __version__, interrupts
 from .i18n import LANGUAGES, _, current, from_environment, use
+
+if TYPE_CHECKING:  # for the annotations only: argparse loads after the worker is spawned
+    import argparse
+    from typing import Callable
 
 EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 

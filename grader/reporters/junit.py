@@ -8,6 +8,7 @@ CI systems (GitHub Actions, GitLab, Jenkins) read this shape: ``<testsuites>`` w
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from ..hookspecs import hookimpl
 from ..i18n import _, use
@@ -15,6 +16,9 @@ from ..report import CheckResult, ExerciseResult, Report
 from . import labels
 from .safe_text import displayable
 from .visibility import student_view
+
+if TYPE_CHECKING:  # xml.etree loads only when a JUnit report is written
+    import xml.etree.ElementTree as ET
 
 ERROR_OUTCOMES = {"error", "timeout", "crash", "grader-error", "skipped-after-failure"}
 
