@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..i18n import N_
+from ..worker.cleanup import alive as _alive, remove_stale_folders  # noqa: F401 (remote.py and tests use them here)
 from .grading import GradingOptions, Job, SlotGrader, write_failure
 from .results import StudentResult
 
@@ -188,28 +189,6 @@ class ClassRunError(Exception):
 def remove_stale_tmp() -> None:
     """Class folders left by a run that was killed (its process is gone): removed."""
     remove_stale_folders(CLASS_TMP_PREFIX)
-
-
-def remove_stale_folders(prefix: str) -> None:
-    """Temporary folders named ``<prefix><pid>-...`` whose process is gone: removed."""
-    base = Path(tempfile.gettempdir())
-    for folder in base.glob(f"{prefix}*"):
-        try:
-            pid = int(folder.name[len(prefix):].split("-")[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _relative(path: Path, root: Path) -> str:

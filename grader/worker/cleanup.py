@@ -103,3 +103,27 @@ def _remove_by_path(path: str) -> None:
             os.rmdir(folder)
         except OSError:
             pass
+
+
+def remove_stale_folders(prefix: str) -> None:
+    """Temporary folders named ``<prefix><pid>-...`` whose process is gone (killed with SIGKILL,
+    which no clean-up survives): removed by the next run. Another user's are left alone."""
+    import tempfile
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            pid = int(folder.name[len(prefix):].split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not alive(pid):
+            remove_tree(folder)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -90,6 +90,22 @@ def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> bool:
     return True
 
 
+def _die_with_parent() -> None:
+    """Linux: this process is killed when the one that started it dies, however it dies (SIGKILL
+    included). bwrap's --die-with-parent does this for the sandbox; this does it for a plain worker,
+    which otherwise ran on until it next read its closed pipe."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent was already gone when the request took effect
+        os._exit(1)
+
+
 def _drop_privileges(uid: int, gid: int) -> None:
     """Become an unprivileged uid of this machine (bwrap ran as root, so the sandbox starts as root)."""
     os.setgroups([])
@@ -601,6 +617,7 @@ def _start() -> "Worker":
     sys.argv = ["submission"]  # nothing about the grader's location is left in plain sight
     if config.get("drop_to"):
         _drop_privileges(*config["drop_to"])
+    _die_with_parent()  # after the uid change, which would clear it
     # Keep the protocol on private descriptors; the student's prints go to a capped buffer
     # and anything written to fd 1/2 directly goes nowhere.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)

@@ -91,10 +91,17 @@ class WorkerProcess(subprocess.Popen):
     info_fd: int | None = None
 
 
-def new_workdir() -> Path:
-    import tempfile  # only a worker without the sandbox has a folder on this machine's disk
+WORKDIR_PREFIX = "dlfs-grade-"
 
-    return Path(tempfile.mkdtemp(prefix="dlfs-grade-"))
+
+def new_workdir() -> Path:
+    """A plain worker's folder, named after this process: a run killed with SIGKILL leaves it, and the
+    next run removes it (a sandboxed worker has no folder on this machine's disk)."""
+    import tempfile
+
+    from .cleanup import remove_stale_folders
+    remove_stale_folders(WORKDIR_PREFIX)
+    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
 
 
 def spawn(workdir: Path, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
