@@ -196,6 +196,8 @@ def _in_import_order(parsed: list) -> list:
     groups: dict[str, list] = {}
     for cell, tree in parsed:
         groups.setdefault(str(cell.get("module") or SUBMISSION_MODULE), []).append((cell, tree))
+    if len(groups) < 2:  # one file or notebook: nothing to order, and no tree to walk
+        return list(parsed)
     importable = {name for name, items in groups.items() if items[0][0].get("importable")}
     needs: dict[str, list[str]] = {}
     for name, items in groups.items():
