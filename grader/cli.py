@@ -389,11 +389,8 @@ def _prepare_reports(worker, renderers) -> None:
     report costs little more than the JSON one once grading is done."""
     import importlib
 
-    def bite(name: str) -> None:
-        importlib.import_module(name)
-
     names = dict.fromkeys(n for r in renderers for n in getattr(r, "prepare", ()) if isinstance(n, str))
-    worker.idle.extend(lambda name=name: bite(name) for name in names)
+    worker.idle.extend(lambda name=name: importlib.import_module(name) for name in names)
 
 
 def _exercise_listing(assignment, loaded, chosen) -> str:

@@ -16,7 +16,7 @@ from .i18n import N_, _, use
 from .definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .instructor_secret import current_secret
-from .handover import MAX_CODE_BYTES, Handover, hand_over, load_submission  # noqa: F401 (re-exported)
+from .handover import Handover, hand_over
 from .finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged

@@ -159,7 +159,8 @@ def left_behind(since: float = 0.0, pid: int | None = None) -> tuple[list[Path],
     (Other class runs on the machine, still going or killed by their own tests, keep theirs.)"""
     import tempfile
 
-    from grader.classroom.pool import CLASS_TMP_PREFIX, _alive
+    from grader.classroom.pool import CLASS_TMP_PREFIX
+    from grader.worker.cleanup import alive as _alive
 
     def owner(path: Path) -> int:
         return int(path.name[len(CLASS_TMP_PREFIX):].split("-")[0])

@@ -70,7 +70,7 @@ def grade_in_process(subs: Path, out: Path, *extra: str) -> int:
 def remote_folders_of_dead_processes() -> list[Path]:
     import tempfile
 
-    from grader.classroom.pool import _alive
+    from grader.worker.cleanup import alive as _alive
     from grader.classroom.remote import REMOTE_TMP_PREFIX
 
     return [p for p in Path(tempfile.gettempdir()).glob(f"{REMOTE_TMP_PREFIX}*")

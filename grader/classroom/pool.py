@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..i18n import N_
-from ..worker.cleanup import alive as _alive, remove_stale_folders  # noqa: F401 (remote.py and tests use them here)
+from ..worker.cleanup import remove_stale_folders
 from .grading import GradingOptions, Job, SlotGrader, write_failure
 from .results import StudentResult
 

@@ -181,6 +181,6 @@ def timeout_result(result: StudentResult, student_seconds: float) -> StudentResu
 
 def remove_stale_tmp() -> None:
     """Folders of Dask worker processes that were killed (a nanny restarts them under a new pid)."""
-    from .pool import remove_stale_folders
+    from ..worker.cleanup import remove_stale_folders
 
     remove_stale_folders(REMOTE_TMP_PREFIX)
