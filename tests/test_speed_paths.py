@@ -251,6 +251,24 @@ def test_load_mnist_gives_fresh_equal_arrays_on_every_call():
     assert np.array_equal(b, c.astype(np.float32) / 255.0)
 
 
+def test_the_bundled_subset_gives_the_books_arrays_scaled_exactly_as_the_book_scales():
+    sys.path.insert(0, str(ROOT / "grader" / "compat"))
+    try:
+        from dataset.mnist import load_mnist
+        (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False)
+        (scaled, one_hot), (scaled_test, _t) = load_mnist(normalize=True, one_hot_label=True)
+    finally:
+        sys.path.remove(str(ROOT / "grader" / "compat"))
+    assert (x_train.shape, x_test.shape, t_train.shape, t_test.shape) == ((4000, 784), (1000, 784), (4000,), (1000,))
+    assert {a.dtype for a in (x_train, x_test, t_train, t_test)} == {np.dtype(np.uint8)}
+    assert np.bincount(t_train).tolist() == [400] * 10 and np.bincount(t_test).tolist() == [100] * 10
+    assert 0 < x_train.mean() < 255 and x_train.max() == 255  # images, not labels or padding
+    # The same bits as the book's astype(np.float32) / 255.0, computed in one pass.
+    for got, raw in ((scaled, x_train), (scaled_test, x_test)):
+        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), (raw.astype(np.float32) / 255.0).view(np.uint32))
+    assert np.array_equal(one_hot.argmax(axis=1), t_train) and one_hot.sum() == 4000
+
+
 # ---- reports -----------------------------------------------------------------------------------
 
 def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(tmp_path):
