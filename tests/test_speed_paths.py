@@ -269,6 +269,44 @@ def test_the_bundled_subset_gives_the_books_arrays_scaled_exactly_as_the_book_sc
     assert np.array_equal(one_hot.argmax(axis=1), t_train) and one_hot.sum() == 4000
 
 
+# ---- shape probes ------------------------------------------------------------------------------
+
+def test_a_shape_probe_brings_an_arrays_shape_and_dtype_and_anything_else_whole():
+    source = ("import numpy as np\nclass Net:\n    def __init__(self):\n"
+              "        self.params = {'W1': np.ones((784, 100)), 'n': np.int32(3), 'l': [1, 2], 'o': object()}\n")
+    with WorkerClient(Limits()) as worker:
+        worker.files = {"net.py": source.encode()}
+        worker.load([{"id": "net.py", "source": source}], "net.py")
+        handle = worker.call({"name": "Net", "version": 0}, keep=True).value.id
+        probe = {"op": "get", "target": {"handle": handle}, "shape_only": True}
+        from grader.worker.wire import shape_from_wire
+        got = {key: worker.request(dict(probe, path=["params", key]), decode=shape_from_wire).value
+               for key in ("W1", "n", "l", "o")}
+    assert got["W1"].shape == (784, 100) and got["W1"].dtype == np.float64 and not got["W1"].flags.writeable
+    assert not np.any(got["W1"]) and got["W1"].base.nbytes == 8  # a stand-in: no data came
+    assert got["n"].shape == () and int(got["n"]) == 3  # a NumPy scalar travels whole, as without the probe
+    assert got["l"] == [1, 2] and type(got["o"]).__name__ == "Opaque"
+
+
+def test_the_init_check_judges_a_probed_weight_as_it_judged_the_whole_array(write_submission):
+    from conftest import grade_path
+
+    path = write_submission(textwrap.dedent("""\
+        import numpy as np
+        class TwoLayerNet:
+            def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+                self.params = {'W1': weight_init_std * np.random.randn(hidden_size, input_size),
+                               'b1': np.ones(hidden_size),
+                               'W2': (weight_init_std * np.random.randn(hidden_size, output_size)).astype(np.float32),
+                               'b2': np.zeros(output_size)}
+        """))
+    report = grade_path(path, ("two_layer_net",))
+    init = next(c for e in report.exercises for c in e.checks if c.name.startswith("TwoLayerNet(784, 100, 10)"))
+    assert not init.passed
+    assert "params['W1'] is an array of shape (100, 784) (float64), expected shape (784, 100)" in init.message
+    assert "params['b1'] is not all zeros" in init.message and "W2" not in init.message
+
+
 # ---- reports -----------------------------------------------------------------------------------
 
 def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(tmp_path):

@@ -22,7 +22,7 @@ from ..exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
 from ..worker.client import StudentError, call_op, get_op, set_op
-from ..worker.wire import Handle, Opaque
+from ..worker.wire import Handle, Opaque, shape_from_wire
 
 TWO_LAYER_KEYWORDS = ("input_size", "hidden_size", "output_size", "weight_init_std")
 # Other names learners give the book's methods, tried in order when the book's name is absent.
@@ -125,8 +125,12 @@ class StudentNet:
             handle = reply.value.id
         return handle
 
-    def get(self, path: tuple[str, ...]) -> Any:
-        reply = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
+    def get(self, path: tuple[str, ...], shape_only: bool = False) -> Any:
+        """The value at ``path``; with ``shape_only`` an array comes back as a stand-in of its shape
+        and dtype (all zeros, see :func:`wire.shape_from_wire`), for checks that look at no more."""
+        message = {"op": "get", "target": {"handle": self.handle}, "path": list(path)}
+        reply = self.ctx.worker.request(dict(message, shape_only=True), decode=shape_from_wire) if shape_only \
+            else self.ctx.worker.request(message)
         if not reply.ok:
             self.script.append(f"net{_path_text(path)}")  # name the failing access in the message
         self._check(reply)

@@ -362,8 +362,11 @@ class WorkerClient:
         self._load_until_done()
 
     # ---- requests -------------------------------------------------------------
-    def request(self, message: dict[str, Any], timeout: float | None = None) -> Reply:
-        """Send one request; a timeout, crash or unreadable answer costs this request only."""
+    def request(self, message: dict[str, Any], timeout: float | None = None, *, decode=None) -> Reply:
+        """Send one request; a timeout, crash or unreadable answer costs this request only.
+
+        ``decode``: how the reply's value is read (default: :func:`wire.decode`; a shape probe's
+        is :func:`wire.shape_from_wire`)."""
         timeout = self.limits.call_seconds if timeout is None else timeout
         try:
             self._ensure_loaded()
@@ -378,7 +381,7 @@ class WorkerClient:
         except (WorkerTimeout, WorkerDied) as exc:
             return self._lost(exc, timeout)
         expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
-        return self._reply(raw, expected)
+        return self._reply(raw, expected, decode)
 
     def stream(self, ops: list[dict[str, Any]], timeout: float | None = None) -> list[Reply]:
         """Several calls in one round trip, each with the time limit of a call of its own.
@@ -425,9 +428,9 @@ class WorkerClient:
         and 'broke off' on another (DESIGN.md principle 6)."""
         return self.proc.exit_code(seconds) if self.proc is not None else None
 
-    def _reply(self, raw: dict[str, Any], expected_replies: int = 0) -> Reply:
+    def _reply(self, raw: dict[str, Any], expected_replies: int = 0, decode=None) -> Reply:
         from . import wire
-        return call_reply(raw, wire.decode, nested=expected_replies)
+        return call_reply(raw, decode or wire.decode, nested=expected_replies)
 
     # ---- conveniences used by checks --------------------------------------------
     def call(self, target: dict[str, Any], args: tuple = (), kwargs: dict | None = None, *, seed: int = 0,

@@ -530,7 +530,9 @@ class Worker:
                     reply["args"] = [self.encode(a) for a in args]
                 return reply
             if kind == "get":
-                return {"ok": True, "value": self.encode(self.walk(self.target(request["target"]), request["path"]))}
+                value = self.walk(self.target(request["target"]), request["path"])
+                probe = self.wire.shape_to_wire(value) if request.get("shape_only") else None
+                return {"ok": True, "value": probe if probe is not None else self.encode(value)}
             if kind == "set":
                 parent = self.walk(self.target(request["target"]), request["path"][:-1])
                 key = request["path"][-1]

@@ -94,6 +94,36 @@ def _array_from_wire(data: dict[str, Any]) -> Any:
     return np.frombuffer(raw, dtype=dtype).reshape(tuple(shape)).copy()
 
 
+def shape_to_wire(value: Any) -> dict[str, Any] | None:
+    """A plain numeric array's shape and dtype without its data (a probe: the 784 x 100 W1 of a
+    TwoLayerNet is 830 kB on the wire, and its shape is all the check needs); None for anything
+    else, which then travels as :func:`encode` sends it."""
+    if type(value) is np.ndarray and value.dtype.kind in _NUMERIC_KINDS and not value.dtype.names:
+        return {"$shape": list(value.shape), "dtype": value.dtype.str}
+    return None
+
+
+def shape_from_wire(data: Any) -> Any:
+    """The reply to a shape probe: an array standing in for the one in the worker, of its shape
+    and dtype, all zeros and read-only (no memory of its own), under the limits a real array
+    meets; anything else is decoded as a value."""
+    if not (isinstance(data, dict) and "$shape" in data):
+        return decode(data)
+    if set(data) != {"$shape", "dtype"}:
+        raise ValueError("shape with unknown fields")
+    spelled, shape = data["dtype"], data["$shape"]
+    if not isinstance(spelled, str) or not _DTYPE.fullmatch(spelled) or not isinstance(shape, list) or \
+            len(shape) > MAX_DIMS or not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
+        raise ValueError("shape out of range")
+    dtype = np.dtype(spelled)
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize > MAX_ARRAY_BYTES or dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError("array data does not match its shape")  # as for an array sent whole
+    return np.broadcast_to(np.zeros((), dtype=dtype), tuple(shape))
+
+
 def encode(value: Any, *, describe=repr, _depth: int = 0) -> Any:
     """Turn a Python value into JSON-ready data; unknown objects become an opaque description."""
     if _depth > 20:

@@ -128,6 +128,35 @@ def test_any_load_record_is_validated_field_by_field(raw):
         assert item["name"].isidentifier() and item["kind"] in ("class", "function")
 
 
+shapes = st.fixed_dictionaries({
+    "$shape": st.lists(st.integers(min_value=-3, max_value=2**62), max_size=40) | json_values,
+    "dtype": st.sampled_from(["<f8", "<i4", "|b1", "O", "V8", "<U3", "<f8,<f8", ">c16", "", "<f16"]) | json_values},
+    optional={"$nd": json_values, "x": json_values})
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=shapes | json_values | arrays)
+def test_a_shape_probe_reply_gives_a_bounded_stand_in_plain_data_or_a_value_error(value):
+    try:
+        decoded = wire.shape_from_wire(value)
+    except (ValueError, TypeError):
+        return
+    if isinstance(decoded, np.ndarray):
+        assert decoded.dtype.kind in "biufc" and decoded.nbytes <= wire.MAX_ARRAY_BYTES
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=shapes | json_values, then_silent=st.booleans())
+def test_any_reply_to_a_shape_probe_costs_at_most_that_probe(value, then_silent):
+    client = WorkerClient(Limits(call_seconds=TIMEOUT))
+    client.proc = FakeWorker(frame(json.dumps({"ok": True, "value": value}).encode()), then_silent)
+    reply = client.request({"op": "get", "target": {"handle": 0}, "path": ["W1"], "shape_only": True},
+                           decode=wire.shape_from_wire)
+    assert reply.status in ("ok", "error", "timeout", "crash")
+    if reply.status == "ok" and isinstance(reply.value, np.ndarray):
+        assert reply.value.nbytes <= wire.MAX_ARRAY_BYTES and not reply.value.flags.writeable
+
+
 def test_an_array_whose_shape_asks_for_terabytes_is_refused_before_any_allocation():
     huge = {"$nd": "", "dtype": "<f8", "shape": [2**20, 2**20, 2**20]}
     try:
