@@ -11,17 +11,23 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-# Only what starting the worker needs is imported up front (argparse, dataclasses and the rest
-# load while the worker imports NumPy; see EarlyWorker).
+# Only what starting the worker needs is imported up front: the worker is spawned before pathlib,
+# typing, gettext, argparse and the rest load (they load while the worker imports NumPy; see
+# EarlyWorker), so these names are imported where they are used.
 from . import __version__, interrupts
-from .i18n import LANGUAGES, _, current, from_environment, use
 
-if TYPE_CHECKING:  # for the annotations only: argparse loads after the worker is spawned
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # for the annotations only
     import argparse
+    from pathlib import Path
     from typing import Callable
+
+
+def _(message: str) -> str:
+    """Translate (grader.i18n, imported once the worker is on its way)."""
+    from .i18n import _ as translate
+    return translate(message)
 
 EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -59,6 +65,9 @@ USAGE = """grade [options] PATH
 
 def build_parser() -> "argparse.ArgumentParser":
     import argparse
+    from pathlib import Path
+
+    from .i18n import LANGUAGES
 
     class _InOrder(argparse.Action):
         """-f and -o are paired by their order on the command line, so both are recorded in one list."""
@@ -113,6 +122,7 @@ def build_parser() -> "argparse.ArgumentParser":
 def check_exercises_main(argv: list[str]) -> int:
     """`grade check-exercises [DIR ...]`: validate exercise specs (default: every loaded exercise folder)."""
     import argparse
+    from pathlib import Path
 
     parser = argparse.ArgumentParser(prog="grade check-exercises",
                                      description="Validate exercise spec files and their reference code.")
@@ -249,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 parser = build_parser()
                 args = _parse(parser, argv)
+                from .i18n import from_environment, use
                 with use(args.lang or from_environment()):
                     return _main(args, parser, early)
             finally:
@@ -416,7 +427,8 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tu
     status = None
     try:
         with limit(args.total_timeout):
-            report = grade(args.path, pm, worker, args.only, lang=current(), exercises=exercises, handed=handed)
+            report = grade(args.path, pm, worker, args.only, lang=current_language(), exercises=exercises,
+                           handed=handed)
     except TotalTimeout:
         report = _not_graded(args.path, exercises, _(
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "
@@ -442,12 +454,17 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tu
     return report, status
 
 
-def _not_graded(path: Path, exercises, reason: str, status: str = "error"):
+def current_language() -> str:
+    from .i18n import current
+    return current()
+
+
+def _not_graded(path: "Path", exercises, reason: str, status: str = "error"):
     from .report import ExerciseResult, Report
 
     results = tuple(ExerciseResult(e.id, _(e.title), e.section, status, 0.0, e.points, "", message=reason,
                                    graded=False) for e in exercises)
-    return Report(str(path), results, lang=current(), error=reason)
+    return Report(str(path), results, lang=current_language(), error=reason)
 
 
 def _write(report, status: int | None, args: "argparse.Namespace", reporters: dict) -> int:

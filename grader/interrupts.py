@@ -8,8 +8,12 @@ later ones are ignored so the clean-up itself is not cut short.
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+
+TYPE_CHECKING = False  # this module is loaded before the worker is spawned: typing would delay it
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
@@ -42,9 +46,10 @@ def _handler(signum: int, frame: Any) -> None:
 @contextmanager
 def as_exceptions() -> Iterator[None]:
     """Turn the stop signals into :class:`Interrupted` inside the block (main thread only)."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+    # Only the main thread may set handlers. Without threading loaded there is no other thread
+    # to be in (and `grade` gets to its worker's start without loading it).
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {number: signal.signal(number, _handler) for number in SIGNALS}

@@ -57,6 +57,12 @@ def read(path):
         return type(exc).__name__
 def ids():
     return [os.getuid(), os.getgid(), os.getpid()]
+def fd_open(number):
+    try:
+        os.fstat(number)
+    except OSError:
+        return False
+    return True
 def inet():
     try:
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -89,7 +95,7 @@ def test_sandboxed_worker_sees_no_grader_no_answer_key_no_submission_folder_and_
     assert sandboxed.isolation.level == isolation.STRONG
     runtime = [Path(p) for p in (os.path.realpath(sys.executable), sys.prefix, sys.base_prefix)]
     for hidden in (ROOT, ROOT / "reference", ROOT / "exercises", ROOT / "grader", folder, tmp_path / "bob",
-                   Path("/etc/passwd"), spawn.GRADER_DIR):
+                   Path("/etc/passwd"), Path(spawn.GRADER_DIR)):
         if hidden == ROOT and any(ROOT in r.parents for r in runtime):
             continue  # CI's venv is inside the checkout: the checkout is then only the way to it (below)
         assert _call(sandboxed, "exists", str(hidden)) is False, hidden
@@ -113,6 +119,42 @@ def test_sandboxed_worker_runs_as_an_unprivileged_uid_alone_in_its_pid_namespace
     processes = [p for p in _call(sandboxed, "listing", "/proc") if p.isdigit()]
     assert len(processes) <= 3
     assert _call(sandboxed, "read", f"/proc/{os.getpid()}/environ") in ("FileNotFoundError", "PermissionError")
+
+
+@pytest.mark.parametrize("sandbox", [pytest.param(True, marks=needs_sandbox), False])
+def test_a_descriptor_the_grading_process_may_pass_on_never_reaches_the_worker(sandbox):
+    # Whoever started `grade` may have left a descriptor open and inheritable (a CI runner's log
+    # pipe): the worker, spawned with posix_spawn in the sandbox or by subprocess, must not get it.
+    read, write = os.pipe()
+    leaked = 200
+    os.dup2(write, leaked, inheritable=True)
+    try:
+        with WorkerClient(LIMITS, sandbox=sandbox) as worker:
+            worker.start()
+            _load(worker, PROBE)
+            assert worker.isolation.sandboxed is sandbox
+            assert _call(worker, "fd_open", leaked) is False
+            assert _call(worker, "fd_open", 2) is True  # (the probe itself sees descriptors)
+    finally:
+        for fd in (read, write, leaked):
+            os.close(fd)
+
+
+def test_a_sandbox_process_is_waited_for_killed_and_reaped_as_subprocess_would():
+    read, write = os.pipe()
+    try:
+        process = spawn.SpawnedProcess.start(["/bin/sleep", "5"], keep_fd=write)
+    finally:
+        os.close(read)
+        os.close(write)
+    import subprocess
+    assert process.poll() is None and os.getsid(process.pid) == process.pid  # a session of its own
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=0.05)
+    process.kill()
+    assert process.wait(timeout=5) == -9 and process.poll() == -9
+    for stream in (process.stdin, process.stdout, process.stderr):
+        stream.close()
 
 
 @needs_sandbox
@@ -238,7 +280,7 @@ def test_the_sandbox_command_binds_nothing_of_the_checkout_but_the_worker_script
             # The worker scripts, their compiled forms when there are any, and the book's helpers.
             assert from_checkout == sorted([str(p) for p in spawn.worker_binds().values()] + [str(spawn.COMPAT_DIR)])
             assert {Path(p).resolve() for p in from_checkout if not p.endswith(".pyc")} == \
-                {p.resolve() for p in spawn.WORKER_FILES.values()} | {spawn.COMPAT_DIR.resolve()}
+                {Path(p).resolve() for p in spawn.WORKER_FILES.values()} | {Path(spawn.COMPAT_DIR).resolve()}
             assert "--bind" not in command  # nothing of the host is writable
             assert ("--unshare-user" in command) is (not privileged)
             for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--clearenv"):

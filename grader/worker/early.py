@@ -7,10 +7,14 @@ the grader, on the other core. Until a WorkerClient takes it over, whoever start
 """
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from .. import interrupts
+
+TYPE_CHECKING = False  # typing itself costs the worker's start 2 ms
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Arguments after which `grade` grades nothing: no worker is started early for them.
 NOT_GRADING = ("-h", "--help", "--version", "--list-exercises", "--list-assignments", "--list-plugins", "--doctor")
@@ -28,15 +32,16 @@ class EarlyWorker:
             return cls()
         # A stop signal waits until the worker has an owner that will remove it.
         with interrupts.deferred():
-            not_dumpable()
             from . import isolation, spawn
             sandbox = isolation.bwrap_unavailable_reason() == ""
             workdir = None if sandbox else spawn.new_workdir()  # a sandboxed worker has a tmpfs of its own
             try:
-                process = spawn.spawn(workdir or Path("/"), spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS,
+                process = spawn.spawn(workdir or os.sep, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS,
                                       sandbox=sandbox)
             except OSError:  # not startable here: the WorkerClient tries again and reports why
                 process = None
+            # After the spawn (ctypes costs 1.5 ms): the worker runs no student code before its load.
+            not_dumpable()
             return cls(workdir, process)
 
     def take(self) -> tuple[Path | None, object] | None:

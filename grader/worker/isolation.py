@@ -17,16 +17,16 @@ The worker's view of the filesystem is an explicit list (Flatpak's way), built h
 
 Nothing else exists in it: not the grader, the answer key, the specs, any checkout, the
 submission's folder or its parent, other students' files, the home directory, /etc.
+
+Paths are strings and os.path does the work: this module is on the way to the worker's start,
+which comes before the grading process has imported anything (pathlib, shutil and functools
+alone cost `grade` about 10 ms there, issue 13).
 """
 from __future__ import annotations
 
-import functools
 import os
-import shutil
 import site
 import sys
-import sysconfig
-from pathlib import Path
 
 STRONG = "namespaces+seccomp"
 NAMESPACES = "namespaces"
@@ -67,7 +67,14 @@ PLATFORM = sys.platform  # a module attribute, so that tests can play macOS or W
 
 
 def bwrap_path() -> str | None:
-    return shutil.which("bwrap") if PLATFORM.startswith("linux") else None
+    """Where ``bwrap`` is on the PATH (what ``shutil.which`` finds), or None."""
+    if not PLATFORM.startswith("linux"):
+        return None
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or os.curdir, "bwrap")
+        if os.access(candidate, os.F_OK | os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
 
 
 def bwrap_unavailable_reason() -> str:
@@ -85,9 +92,10 @@ def bwrap_unavailable_reason() -> str:
                           ("/proc/sys/user/max_user_namespaces", "0"),
                           ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1")):
             try:
-                if Path(knob).read_text().strip() == bad:
-                    return f"user namespaces are disabled ({knob} = {bad})"
-            except OSError:
+                with open(knob, encoding="utf-8") as handle:
+                    if handle.read().strip() == bad:
+                        return f"user namespaces are disabled ({knob} = {bad})"
+            except (OSError, ValueError):
                 continue
     return ""
 
@@ -113,25 +121,27 @@ def _symlink_chain(path: str) -> tuple[list[str], str]:
     return args, path
 
 
-def _excluded_distributions(site_dir: Path) -> set[str]:
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return ""
+
+
+def _excluded_distributions(site_dir: str) -> set[str]:
     """Top-level entries of distributions that belong to the grader: itself and its plugins."""
     excluded: set[str] = set()
     try:
-        infos = [p for p in site_dir.iterdir() if p.name.endswith((".dist-info", ".egg-info"))]
+        infos = [name for name in os.listdir(site_dir) if name.endswith((".dist-info", ".egg-info"))]
     except OSError:
         return excluded
-    for info in infos:
-        try:
-            entry_points = (info / "entry_points.txt").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            entry_points = ""
-        if "[grader]" not in entry_points and not info.name.lower().startswith(("dlfs_grader", "dlfs-grader")):
+    for name in infos:
+        entry_points = _read_text(os.path.join(site_dir, name, "entry_points.txt"))
+        if "[grader]" not in entry_points and not name.lower().startswith(("dlfs_grader", "dlfs-grader")):
             continue
-        excluded.add(info.name)
-        try:
-            record = (info / "RECORD").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            record = ""
+        excluded.add(name)
+        record = _read_text(os.path.join(site_dir, name, "RECORD"))
         for line in record.splitlines():
             top = line.split(",", 1)[0].split("/", 1)[0]
             if top and not top.startswith(".."):
@@ -139,8 +149,9 @@ def _excluded_distributions(site_dir: Path) -> set[str]:
     return excluded
 
 
-def site_exclusions(site_dir: Path) -> list[str]:
+def site_exclusions(site_dir: str | os.PathLike) -> list[str]:
     """Entries of a site folder the worker must not see: the grader's own, its plugins', path files."""
+    site_dir = os.fspath(site_dir)
     excluded = _excluded_distributions(site_dir) | GRADER_NAMES
     try:
         names = sorted(os.listdir(site_dir))
@@ -155,9 +166,40 @@ def site_exclusions(site_dir: Path) -> list[str]:
     return hide
 
 
-@functools.lru_cache(maxsize=1)
+_RUNTIME_BINDS: list[tuple[str, ...]] = []  # computed once per process (a class pool starts many workers)
+
+
 def runtime_binds() -> tuple[str, ...]:
     """bwrap arguments for the read-only runtime: libraries, interpreter, stdlib, filtered site-packages."""
+    if not _RUNTIME_BINDS:
+        _RUNTIME_BINDS.append(_runtime_binds())
+    return _RUNTIME_BINDS[0]
+
+
+def _stdlib_dir() -> str:
+    """sysconfig's "stdlib" path: the folder of the os module, which is where sysconfig finds it
+    too (reading sysconfig's configuration costs the worker's start about a millisecond)."""
+    return os.path.dirname(os.path.abspath(os.__file__))
+
+
+def _glob_site_folders(root: str) -> list[str]:
+    """``root``/python3*/site-packages, python3*/dist-packages and python3/dist-packages, as glob finds them."""
+    found = []
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return found
+    for name in names:
+        if not name.startswith("python3") or name.startswith("."):
+            continue
+        for leaf in ("site-packages", "dist-packages"):
+            path = os.path.join(root, name, leaf)
+            if os.path.isdir(path):
+                found.append(path)
+    return found
+
+
+def _runtime_binds() -> tuple[str, ...]:
     args: list[str] = []
     for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/local/lib"):
         if os.path.isdir(lib) and not os.path.islink(lib):
@@ -175,34 +217,32 @@ def runtime_binds() -> tuple[str, ...]:
     if not any(real.startswith(b + "/") for b in bound):
         args += ["--ro-bind", real, real]
     args += chain
-    venv_cfg = Path(sys.prefix) / "pyvenv.cfg"
-    if venv_cfg.is_file():
-        args += ["--ro-bind", str(venv_cfg), str(venv_cfg)]
+    venv_cfg = os.path.join(sys.prefix, "pyvenv.cfg")
+    if os.path.isfile(venv_cfg):
+        args += ["--ro-bind", venv_cfg, venv_cfg]
     # The standard library and the shared libpython beside it (pyenv and /usr/local builds).
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for folder in (stdlib.parent, Path(sys.base_prefix) / "lib"):
-        text = str(folder)
-        if folder.is_dir() and not any(text == b or text.startswith(b + "/") for b in bound):
-            args += ["--ro-bind", text, text]
-            bound.add(text)
+    for folder in (os.path.dirname(_stdlib_dir()), os.path.join(sys.base_prefix, "lib")):
+        folder = os.path.normpath(folder)
+        if os.path.isdir(folder) and not any(folder == b or folder.startswith(b + "/") for b in bound):
+            args += ["--ro-bind", folder, folder]
+            bound.add(folder)
     # Every site folder under what is bound is hidden, except the worker's own (filtered below).
     wanted = worker_site_dirs()
     hidden = set()
     for root in sorted(bound):
-        for pattern in ("python3*/site-packages", "python3*/dist-packages", "python3/dist-packages"):
-            hidden.update(str(p) for p in Path(root).glob(pattern))
-    masks = sorted(hidden - {str(w) for w in wanted})
+        hidden.update(_glob_site_folders(root))
+    masks = sorted(hidden - set(wanted))
     # The worker's own site folders are bound whole (one mount instead of one per entry:
     # half of bwrap's start-up time) and what it must not see is masked: folders by an
     # empty read-only tmpfs, files by /dev/null.
     for folder in wanted:
-        args += ["--ro-bind", str(folder), str(folder)]
+        args += ["--ro-bind", folder, folder]
         for name in site_exclusions(folder):
-            path = folder / name
-            if path.is_dir() and not path.is_symlink():
-                masks.append(str(path))
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                masks.append(path)
             else:
-                args += ["--ro-bind", os.devnull, str(path)]
+                args += ["--ro-bind", os.devnull, path]
     for folder in masks:
         args += ["--tmpfs", folder]
     for folder in masks:
@@ -219,27 +259,29 @@ def _open_ancestors(args: list[str]) -> list[str]:
     tmpfs = {args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"}  # their own modes are set by --perms
     ancestors = set()
     for target in targets:
-        for parent in Path(target).parents:
-            text = str(parent)
-            if text != "/" and text not in tmpfs and not any(text == m or text.startswith(m + "/") for m in read_only):
+        text = os.path.dirname(target)
+        while text not in ("/", ""):
+            if text not in tmpfs and not any(text == m or text.startswith(m + "/") for m in read_only):
                 ancestors.add(text)
+            text = os.path.dirname(text)
     return [a for folder in sorted(ancestors) for a in ("--chmod", "0755", folder)]
 
 
-def worker_site_dirs() -> list[Path]:
+def worker_site_dirs() -> list[str]:
     """The site folders the worker's interpreter will use (Debian's site.getsitepackages()
-    names dist-packages folders that a venv does not have, so sys.path is asked too)."""
-    candidates = list(site.getsitepackages()) + [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    names dist-packages folders that a venv does not have, so sys.path is asked too; and
+    sysconfig's purelib and platlib, which are site.getsitepackages()'s first entries)."""
+    candidates = list(site.getsitepackages())
     candidates += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
-    found: list[Path] = []
+    found: list[str] = []
     for candidate in candidates:
-        path = Path(candidate)
-        if path.is_dir() and path not in found:
+        path = os.path.normpath(candidate)
+        if os.path.isdir(path) and path not in found:
             found.append(path)
     return found
 
 
-def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat: Path, *,
+def bwrap_command(python_args: list[str], worker_files: dict[str, str], compat: str, *,
                   env: dict[str, str], info_fd: int, uid: int, privileged: bool,
                   mnist: str | None = None) -> list[str]:
     """The full bwrap command line running ``python -I <python_args>`` in the sandbox.
@@ -261,9 +303,9 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, Path], compat:
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     args += list(runtime_binds())
     for name, path in worker_files.items():
-        args += ["--ro-bind", str(path), f"{WORKER_DIR}/{name}"]
-    if compat.is_dir():
-        args += ["--ro-bind", str(compat), COMPAT_DIR]
+        args += ["--ro-bind", os.fspath(path), f"{WORKER_DIR}/{name}"]
+    if os.path.isdir(compat):
+        args += ["--ro-bind", os.fspath(compat), COMPAT_DIR]
     if mnist and os.path.exists(mnist):
         args += ["--ro-bind", mnist, MNIST_DIR]
     # bwrap gives the folders it creates on the way the host's modes (/root is 0700): open them.

@@ -11,22 +11,20 @@ hook before any student code runs.
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 from . import isolation
 
-HERE = Path(__file__).resolve().parent
-WORKER_FILES = {name: HERE / name for name in isolation.WORKER_SCRIPTS}
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER_FILES = {name: os.path.join(HERE, name) for name in isolation.WORKER_SCRIPTS}
 RUNNER = WORKER_FILES["runner.py"]
 WIRE = WORKER_FILES["wire.py"]
-GRADER_DIR = HERE.parent
-COMPAT_DIR = GRADER_DIR / "compat"
+GRADER_DIR = os.path.dirname(HERE)
+COMPAT_DIR = os.path.join(GRADER_DIR, "compat")
 # The answer key and the specs sit beside the grader, whether in a checkout or in site-packages.
-PROTECTED = (GRADER_DIR, GRADER_DIR.parent / "reference", GRADER_DIR.parent / "exercises")
+PROTECTED = (GRADER_DIR, os.path.join(os.path.dirname(GRADER_DIR), "reference"),
+             os.path.join(os.path.dirname(GRADER_DIR), "exercises"))
 # The worker's environment is built from nothing: the student's code sees none of
 # the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
 DEFAULT_MEMORY_MB = 2048  # address space of the worker
@@ -46,18 +44,27 @@ BOOT = ("import sys, importlib.util as u; s = u.spec_from_file_location('_dlfs_r
         "s.loader.exec_module(m); m.main()")
 
 
-def _bytecode(path: Path) -> Path | None:
+def _importer():
+    """The import system's own helpers (cache_from_source, MAGIC_NUMBER): loaded with the
+    interpreter, where importlib.util would cost the worker's start about 3 ms."""
+    try:
+        import _frozen_importlib_external as importer
+    except ImportError:  # another Python than CPython
+        import importlib.util as importer
+    return importer
+
+
+def _bytecode(path: str) -> str | None:
     """The compiled form of a worker script, written once if this Python may write bytecode;
     None when there is none (a read-only installation without it: the worker compiles, as before)."""
-    import importlib.util
-
-    cached = Path(importlib.util.cache_from_source(str(path)))
+    importer = _importer()
+    cached = importer.cache_from_source(path)
     try:
-        source = path.stat()
+        source = os.stat(path)
         with open(cached, "rb") as handle:
             header = handle.read(16)
         # A timestamp .pyc: this Python's magic, flags 0, the source's mtime and size (what the importer checks).
-        if header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0 and \
+        if header[:4] == importer.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0 and \
                 int.from_bytes(header[8:12], "little") == int(source.st_mtime) & 0xFFFFFFFF and \
                 int.from_bytes(header[12:16], "little") == source.st_size & 0xFFFFFFFF:
             return cached
@@ -65,75 +72,91 @@ def _bytecode(path: Path) -> Path | None:
         pass
     if sys.dont_write_bytecode:
         return None
+    import py_compile
     try:
-        import py_compile
-        py_compile.compile(str(path), cfile=str(cached), doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+        py_compile.compile(path, cfile=cached, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
         return cached
     except (OSError, py_compile.PyCompileError):
         return None
 
 
-def worker_binds() -> dict[str, Path]:
+def worker_binds() -> dict[str, str]:
     """What the sandbox shows in its worker folder: the scripts, and their compiled forms."""
     binds = dict(WORKER_FILES)
     for path in WORKER_FILES.values():
         cached = _bytecode(path)
         if cached is not None:
-            binds[f"__pycache__/{cached.name}"] = cached
+            binds[f"__pycache__/{os.path.basename(cached)}"] = cached
     return binds
-
-
-class WorkerProcess(subprocess.Popen):
-    """The worker's process, with how it was isolated (``sandboxed``) and bwrap's info pipe."""
-
-    sandboxed: bool = False
-    info_fd: int | None = None
 
 
 WORKDIR_PREFIX = "dlfs-grade-"
 
 
-def new_workdir() -> Path:
+def new_workdir():
     """A plain worker's folder, named after this process: a run killed with SIGKILL leaves it, and the
     next run removes it (a sandboxed worker has no folder on this machine's disk)."""
     import tempfile
+    from pathlib import Path
 
     from .cleanup import remove_stale_folders
     remove_stale_folders(WORKDIR_PREFIX)
     return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
 
 
-def spawn(workdir: Path, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
-          sandbox: bool | None = None) -> WorkerProcess:
+def _json(value) -> str:
+    """The worker's configuration as JSON, for the plain values it holds (str, int, bool, None,
+    lists): the json module is not loaded yet when the worker is spawned."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        return '"' + "".join(ch if ch >= " " and ch not in '"\\' else
+                             "\\u%04x" % ord(ch) for ch in value) + '"'
+    if type(value) in (list, tuple):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if type(value) is dict:
+        return "{" + ",".join(_json(str(k)) + ":" + _json(v) for k, v in value.items()) + "}"
+    raise TypeError(f"not a configuration value: {type(value).__name__}")
+
+
+def spawn(workdir, memory_mb: int, cpu_seconds: int, *, slot: int | None = None, sandbox: bool | None = None):
     """A fresh interpreter (-I) in its own session, so its whole process group can be killed.
 
     ``sandbox``: None uses bubblewrap when this machine allows it; False forces a plain process.
+    The sandboxed worker is started with os.posix_spawn (:class:`SpawnedProcess`), the plain one
+    with subprocess; either has ``sandboxed`` and ``info_fd`` for the ProcessTree that owns it.
     """
     if sandbox is None:
         sandbox = isolation.bwrap_unavailable_reason() == ""
     mnist = os.environ.get("DLFS_MNIST")
     if sandbox:
         return _spawn_sandboxed(memory_mb, cpu_seconds, slot, mnist)
-    env = dict(WORKER_ENV, HOME=str(workdir), TMPDIR=str(workdir))
+    import subprocess
+
+    workdir = os.fspath(workdir)
+    env = dict(WORKER_ENV, HOME=workdir, TMPDIR=workdir)
     if mnist:  # the one setting of the student's environment the worker needs: where MNIST is
         env["DLFS_MNIST"] = mnist
-    config = {"wire": str(WIRE), "guard": str(WORKER_FILES["guard.py"]),
-              "student_imports": str(WORKER_FILES["student_imports.py"]),
-              "filter": str(WORKER_FILES["syscall_filter.py"]), "memory_mb": memory_mb,
-              "cpu_seconds": cpu_seconds, "protected": [str(p) for p in PROTECTED], "compat": [str(COMPAT_DIR)],
+    config = {"wire": WIRE, "guard": WORKER_FILES["guard.py"], "student_imports": WORKER_FILES["student_imports.py"],
+              "filter": WORKER_FILES["syscall_filter.py"], "memory_mb": memory_mb,
+              "cpu_seconds": cpu_seconds, "protected": list(PROTECTED), "compat": [COMPAT_DIR],
               "drop_to": None, "missing": list(SIMULATE_MISSING)}
     if not isolation.PLATFORM.startswith("linux"):
         config["missing"].append("seccomp")
     worker_binds()  # the scripts' compiled forms beside them (-B: the worker itself writes none)
-    process = WorkerProcess(
-        [sys.executable, "-I", "-B", "-c", BOOT, str(RUNNER), json.dumps(config)],
+    process = subprocess.Popen(
+        [sys.executable, "-I", "-B", "-c", BOOT, RUNNER, _json(config)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
         start_new_session=True, close_fds=True)
+    process.sandboxed, process.info_fd = False, None
     return process
 
 
-def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: str | None) -> WorkerProcess:
+def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: str | None) -> "SpawnedProcess":
     privileged = os.geteuid() == 0
     uid = isolation.sandbox_uid(slot)
     env = dict(WORKER_ENV, HOME=isolation.WORK_DIR, TMPDIR="/tmp")
@@ -146,16 +169,122 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
               "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
     info_read, info_write = os.pipe()
     try:
-        command = isolation.bwrap_command(["-B", "-c", BOOT, f"{worker}/runner.py", json.dumps(config)], worker_binds(),
-                                          COMPAT_DIR,
-                                          env=env, info_fd=info_write, uid=uid, privileged=privileged, mnist=mnist)
-        process = WorkerProcess(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd="/", env={}, start_new_session=True, close_fds=True, pass_fds=(info_write,))
+        command = isolation.bwrap_command(["-B", "-c", BOOT, f"{worker}/runner.py", _json(config)], worker_binds(),
+                                          COMPAT_DIR, env=env, info_fd=info_write, uid=uid, privileged=privileged,
+                                          mnist=mnist)
+        process = SpawnedProcess.start(command, keep_fd=info_write)
     except BaseException:
         os.close(info_read)
         raise
     finally:
         os.close(info_write)
-    process.sandboxed = True
     process.info_fd = info_read
     return process
+
+
+class SpawnedProcess:
+    """bwrap started with os.posix_spawn, with what a ProcessTree uses of a subprocess.Popen: pid,
+    stdin (buffered), stdout and stderr pipes, poll, wait and kill.
+
+    subprocess costs the worker's start about 9 ms of imports (threading, selectors, signal ...)
+    before the process can even be spawned; posix_spawn needs nothing but os. What subprocess
+    does for the sandbox is done here too: the child gets its own session, SIGPIPE and SIGXFSZ
+    back at their defaults, the three pipes as its standard streams, and of this process's
+    descriptors only ``keep_fd`` (every one Python opened is close-on-exec; any other inherited
+    one is closed in the child, as close_fds does). Where posix_spawn is missing or a pipe lands
+    on a standard stream's number, subprocess starts it instead.
+    """
+
+    sandboxed = True
+    info_fd: int | None = None
+
+    def __init__(self, pid: int, stdin, stdout, stderr, popen=None) -> None:
+        self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, stderr
+        self.returncode: int | None = None
+        self._popen = popen
+
+    @classmethod
+    def start(cls, command: list[str], keep_fd: int) -> "SpawnedProcess":
+        pipes = [os.pipe() for _ in range(3)]
+        ends = [fd for pair in pipes for fd in pair]
+        if not hasattr(os, "posix_spawn") or min(ends) <= 2:
+            for fd in ends:
+                os.close(fd)
+            return cls._with_subprocess(command, keep_fd)
+        (in_read, in_write), (out_read, out_write), (err_read, err_write) = pipes
+        actions = [(os.POSIX_SPAWN_DUP2, in_read, 0), (os.POSIX_SPAWN_DUP2, out_write, 1),
+                   (os.POSIX_SPAWN_DUP2, err_write, 2)]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd > 2 and fd != keep_fd]
+        import signal
+        try:
+            os.set_inheritable(keep_fd, True)
+            pid = os.posix_spawn(command[0], command, {}, file_actions=actions, setsid=True,
+                                 setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+        except BaseException:
+            for fd in ends:
+                os.close(fd)
+            raise
+        for fd in (in_read, out_write, err_write):
+            os.close(fd)
+        return cls(pid, os.fdopen(in_write, "wb"), os.fdopen(out_read, "rb"), os.fdopen(err_read, "rb"))
+
+    @classmethod
+    def _with_subprocess(cls, command: list[str], keep_fd: int) -> "SpawnedProcess":
+        import subprocess
+        popen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 cwd="/", env={}, start_new_session=True, close_fds=True, pass_fds=(keep_fd,))
+        return cls(popen.pid, popen.stdin, popen.stdout, popen.stderr, popen)
+
+    def poll(self) -> int | None:
+        if self._popen is not None:
+            self.returncode = self._popen.poll()
+        elif self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: its status is lost (as subprocess says then)
+                self.returncode = 0
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit code; subprocess.TimeoutExpired after ``timeout`` seconds, as Popen.wait."""
+        if self._popen is not None:
+            self.returncode = self._popen.wait(timeout)
+            return self.returncode
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.poll() is None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                import subprocess
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(min(delay, 0.05, remaining) if remaining is not None else min(delay, 0.05))
+            delay *= 2
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, 9)  # SIGKILL
+            except ProcessLookupError:
+                pass
+
+
+def _inherited_fds() -> list[int]:
+    """This process's descriptors that a child would inherit (open and not close-on-exec)."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # no /proc: the first thousand numbers
+        names = [str(fd) for fd in range(1024)]
+    found = []
+    for name in names:
+        try:
+            fd = int(name)
+            if os.get_inheritable(fd):
+                found.append(fd)
+        except (ValueError, OSError):  # not a number, or not open (the listing's own descriptor)
+            continue
+    return found
