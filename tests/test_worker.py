@@ -614,6 +614,15 @@ def test_kept_instances_answer_method_calls_and_attribute_reads(worker):
 # 10. determinism
 # ---------------------------------------------------------------------------
 
+def test_student_code_runs_with_the_garbage_collector_on_at_its_usual_thresholds(worker):
+    # The worker loads itself with the collector off (speed); the student's code must not notice.
+    load_ok(worker, "import gc\ndef state():\n    return [gc.isenabled(), list(gc.get_threshold())]\n"
+                    "class Cycle:\n    pass\n"
+                    "def collects():\n    a = Cycle(); a.me = a\n    del a\n    return gc.collect() >= 1\n")
+    assert call(worker, "state").value == [True, [700, 10, 10]]
+    assert call(worker, "collects").value is True
+
+
 def test_same_seed_gives_the_same_random_numbers_and_another_seed_others(worker):
     load_ok(worker, "import random\nimport numpy as np\n"
                     "def draw():\n    return np.random.rand(4), np.random.randn(2), random.random()\n")
