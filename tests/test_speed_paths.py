@@ -307,6 +307,49 @@ def test_the_init_check_judges_a_probed_weight_as_it_judged_the_whole_array(writ
     assert "params['b1'] is not all zeros" in init.message and "W2" not in init.message
 
 
+# ---- the nets' round trips ----------------------------------------------------------------------
+# Pinned from the grader before the writes were queued and the method names looked up with the call
+# (each fixture graded the same, message for message, by both).
+
+def _net_checks(name: str) -> list:
+    from conftest import grade_path
+    report = grade_path(SUBMISSIONS / name, ("simple_net", "two_layer_net"), call_seconds=3.0)
+    return [c for e in report.exercises for c in e.checks]
+
+
+def test_methods_under_the_students_names_are_found_and_named_in_the_messages():
+    checks = _net_checks("nets_renamed_methods.py")
+    assert all(c.passed for c in checks if not c.skipped)
+    messages = " ".join(c.message for c in checks)
+    assert "net.forward(np.array([0.6, 0.9])) returned [1.05414809, 0.63071653, 1.1328074 ] as expected. " \
+           "(found under your names: `forward` for predict)" in messages
+    assert "net.acc(<array (20, 5) float64>, <array (20, 3) float64>) returned 0.75 as expected. " \
+           "(found under your names: `acc` for accuracy)" in messages
+    assert "grads = net.numeric_gradient(x, t)" in messages
+
+
+def test_a_renamed_method_that_kills_the_worker_is_named_by_the_students_name():
+    checks = _net_checks("nets_crash_in_renamed_method.py")
+    predict = next(c for c in checks if c.name.startswith("predict on a batch of 6"))
+    assert predict.outcome == "crash" and predict.message == (
+        "`net = TwoLayerNet(input_size=5, hidden_size=4, output_size=3); net.params[W1, b1, W2, b2] = the grader's "
+        "values; net.forward(<array (6, 5) float64>)` ended the grading process (the process ended (exit code 3)).")
+    assert all(c.passed for c in checks if c.name.startswith(("simpleNet()", "predict with", "loss with")))
+
+
+def test_a_write_that_fails_is_reported_as_the_write_without_the_call_after_it():
+    checks = _net_checks("nets_readonly_params.py")
+    loss = next(c for c in checks if c.name.startswith("loss on a batch of 6"))
+    assert loss.outcome == "error" and loss.message == (
+        "`net = TwoLayerNet(input_size=5, hidden_size=4, output_size=3)` raised AttributeError: 'mappingproxy' "
+        "object has no attribute 'W1'.")
+    init = next(c for c in checks if c.name.startswith("TwoLayerNet(784, 100, 10)"))
+    assert init.message == ("`net = TwoLayerNet(input_size=784, hidden_size=100, output_size=10); net.params['W1']` "
+                            "raised AttributeError: 'mappingproxy' object has no attribute 'W1'.")
+    # A read-only property holding a float32 W of the right shape is written in place.
+    assert next(c for c in checks if c.name.startswith("predict with the book's W")).passed
+
+
 # ---- reports -----------------------------------------------------------------------------------
 
 def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(tmp_path):

@@ -179,9 +179,9 @@ def two_layer_net_init(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
         i, h, o = sizes
         shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
         problems = []
-        for key, shape in shapes.items():
-            # Only the weights' shapes matter here: W1 (784 x 100) is not sent whole.
-            value = net.get(("params", key), shape_only=key.startswith("W"))
+        # One round trip for the four; only the weights' shapes matter here: W1 (784 x 100) is not sent whole.
+        values = net.get_many([("params", key) for key in shapes], shape_only=[key.startswith("W") for key in shapes])
+        for (key, shape), value in zip(shapes.items(), values):
             if not isinstance(value, np.ndarray) or value.shape != shape:
                 problems.append(_("params['{key}'] is {got}, expected shape {shape}").format(
                     key=key, got=describe_kind(value), shape=shape))
@@ -283,7 +283,8 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
         net, ref, x, t, params = _two_layer_setup(ctx, spec)
         actual = net.call("numerical_gradient", x, t)
         # ``params`` is the grader's own copy of what it wrote; the net's are read back after the call.
-        changed = [k for k in PARAMS if not _same(net.get(("params", k)), params[k])]
+        changed = [k for k, now in zip(PARAMS, net.get_many([("params", k) for k in PARAMS]))
+                   if not _same(now, params[k])]
         facts = {"loss_reads_params": net.loss_reads_params(x, t)} if _all_zero(actual) else {}
         value = _verdict(ctx, spec, net, ref.numerical_gradient(x, t), actual, 1e-4, 1e-6, **facts)
         ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))

@@ -21,7 +21,8 @@ from .display import source_text
 from ..exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
-from ..worker.client import StudentError, call_op, get_op, set_op
+from ..worker.client import Reply, StudentError, call_op, set_op
+from ..worker.requests import has_op, hold_op, put_op
 from ..worker.wire import Handle, Opaque, shape_from_wire
 
 TWO_LAYER_KEYWORDS = ("input_size", "hidden_size", "output_size", "weight_init_std")
@@ -47,13 +48,20 @@ class _Stop(Exception):
 
 
 class StudentNet:
-    """One instance of the student's class in the worker, with calls described as source text."""
+    """One instance of the student's class in the worker, with calls described as source text.
+
+    Writes (:meth:`set`, :meth:`set_params`) are queued and travel with the next request, in one
+    batch that stops at the first failure: a check costs one round trip per call it makes, not
+    four more per parameter it sets (issue 13). A write that fails is reported as it would have
+    been on its own, with the script as it stood when the write was made.
+    """
 
     def __init__(self, ctx: CheckContext, spec: CheckSpec, args: tuple, seed: int,
                  keywords: tuple[str, ...] = ()) -> None:
         self.ctx, self.spec, self.seed = ctx, spec, seed
         self.cls = ctx.primary.name
         self.aliases: dict[str, str] = {}
+        self.pending: list[tuple[dict[str, Any], int]] = []  # queued writes, and the script's length then
         kwargs = dict(zip(keywords, args))
         reply = None
         if kwargs:
@@ -72,84 +80,110 @@ class StudentNet:
     def text(self) -> str:
         return "; ".join(self.script)
 
-    def _check(self, reply) -> None:
+    def _check(self, reply, upto: int | None = None) -> None:
+        """Stop the check at a failed step; ``upto``: the script's length when that step was queued."""
         if not reply.ok:
-            message, outcome = self.ctx.failure_text(f"`{self.text}`", reply)
-            raise _Stop(CheckResult(self.spec.name, False, message, call=self.text, outcome=outcome,
+            text = "; ".join(self.script[:upto]) if upto is not None else self.text
+            message, outcome = self.ctx.failure_text(f"`{text}`", reply)
+            raise _Stop(CheckResult(self.spec.name, False, message, call=text, outcome=outcome,
                                     hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
                                     weight=self.spec.weight), reply.error)
+
+    def _run(self, ops: list[dict[str, Any]], decode=None) -> list[Reply]:
+        """The queued writes, then ``ops``, in one round trip (a stream: each step answered on its own,
+        with a call's time limit, stopping at the first that fails, as steps sent one by one would
+        have been); the replies of ``ops`` (fewer when one failed: the last is that failure). A
+        write that failed stops the check, reported with the script as it stood when it was queued."""
+        queued, self.pending = self.pending, []
+        steps = [op for op, _n in queued] + ops
+        if not steps:
+            return []
+        replies = self.ctx.worker.stream(steps, stop_on_error=True, decode=decode)
+        for sub, (_op, upto) in zip(replies, queued):
+            self._check(sub, upto)
+        if len(replies) < len(queued) or not replies:  # the stream broke off in the writes: blame the last
+            self._check(replies[-1] if replies else Reply("crash", error=StudentError("WorkerCrash", "")),
+                        queued[len(replies) - 1][1] if replies else None)
+        return replies[len(queued):]
 
     def set(self, path: tuple[str, ...], value: Any, quiet: bool = False) -> None:
         """``net.W = value`` or ``net.params['W1'] = value``, written into the existing array when
         it has the same shape, so that every object sharing that array (a layer) sees it."""
         if not quiet:
             self.script.append(f"net{_path_text(path)}[...] = {source_text(value)}")
-        array = self.array_handle(path, value)
-        if array is not None:
-            self._check(self.ctx.worker.request(fill_op(array, value)))
-        else:
-            self._check(self.ctx.worker.request(set_op({"handle": self.handle}, list(path), value)))
+        self.pending.append((put_op({"handle": self.handle}, list(path), value), len(self.script)))
 
     def set_params(self, values: dict[str, np.ndarray]) -> None:
-        """``net.params[key][...] = value`` for every key, in three round trips whatever the count:
-        the params dict, then each array (its value, to check its shape, and a handle), then the writes."""
-        reply = self.ctx.worker.call({"handle": self.handle, "method": "__getattribute__"}, ("params",), keep=True)
-        handles: dict[str, int | None] = {key: None for key in values}
-        if reply.ok and isinstance(reply.value, Handle):
-            params = {"handle": reply.value.id, "method": "__getitem__"}
-            ops = [op for key in values for op in (get_op({"handle": self.handle}, ["params", key]),
-                                                    call_op(params, (key,), keep=True))]
-            found = self.ctx.worker.batch(ops, stop_on_error=False)
-            pairs = list(zip(found.replies[0::2], found.replies[1::2])) if found.ok else []
-            for (key, like), (current, array) in zip(values.items(), pairs):
-                if current.ok and array.ok and isinstance(array.value, Handle) and _same_kind(current.value, like):
-                    handles[key] = array.value.id
-        writes = [fill_op(handles[key], value) if handles[key] is not None
-                  else set_op({"handle": self.handle}, ["params", key], value) for key, value in values.items()]
-        reply = self.ctx.worker.batch(writes)
-        self._check(reply)
-        for sub in reply.replies:
-            self._check(sub)
+        """``net.params[key][...] = value`` for every key (each as :meth:`set` writes it)."""
+        for key, value in values.items():
+            self.pending.append((put_op({"handle": self.handle}, ["params", key], value), len(self.script)))
+
+    def array_handles(self, wanted: list[tuple[tuple[str, ...], tuple[int, ...]]]) -> list[int | None]:
+        """A handle to the float array at each path if it has the given shape, else None; one round trip."""
+        self._run([])
+        reply = self.ctx.worker.batch([hold_op({"handle": self.handle}, list(path), shape) for path, shape in wanted],
+                                      stop_on_error=False)
+        subs = reply.replies if reply.ok and len(reply.replies) == len(wanted) else [None] * len(wanted)
+        return [sub.value.id if sub is not None and sub.ok and isinstance(sub.value, Handle) else None for sub in subs]
 
     def array_handle(self, path: tuple[str, ...], like: Any) -> int | None:
         """A handle to the float array at ``path`` if it has ``like``'s shape, else None."""
-        current = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": list(path)})
-        if not (current.ok and _same_kind(current.value, like)):
-            return None
-        handle = self.handle
-        for depth, key in enumerate(path):
-            method = "__getattribute__" if depth == 0 else "__getitem__"
-            reply = self.ctx.worker.call({"handle": handle, "method": method}, (key,), keep=True)
-            if not reply.ok:
-                return None
-            handle = reply.value.id
-        return handle
+        return self.array_handles([(path, np.shape(like))])[0]
 
     def get(self, path: tuple[str, ...], shape_only: bool = False) -> Any:
         """The value at ``path``; with ``shape_only`` an array comes back as a stand-in of its shape
         and dtype (all zeros, see :func:`wire.shape_from_wire`), for checks that look at no more."""
-        message = {"op": "get", "target": {"handle": self.handle}, "path": list(path)}
-        reply = self.ctx.worker.request(dict(message, shape_only=True), decode=shape_from_wire) if shape_only \
-            else self.ctx.worker.request(message)
-        if not reply.ok:
-            self.script.append(f"net{_path_text(path)}")  # name the failing access in the message
-        self._check(reply)
-        return reply.value
+        return self.get_many([path], shape_only=[shape_only])[0]
+
+    def get_many(self, paths: list[tuple[str, ...]], shape_only: list[bool] | None = None) -> list[Any]:
+        """The values at ``paths``, in one round trip; the first that cannot be read stops the check
+        (naming that access), as reading them one by one would."""
+        flags = shape_only or [False] * len(paths)
+        ops = [dict({"op": "get", "target": {"handle": self.handle}, "path": list(path)},
+                    **({"shape_only": True} if flag else {})) for path, flag in zip(paths, flags)]
+        values = []
+        for path, sub in zip(paths, self._run(ops, decode=shape_from_wire if any(flags) else None)):
+            if not sub.ok:
+                self.script.append(f"net{_path_text(path)}")  # name the failing access in the message
+            self._check(sub)
+            values.append(sub.value)
+        if len(values) < len(paths):  # (a worker that stopped answering without saying why)
+            self.script.append(f"net{_path_text(paths[len(values)])}")
+            self._check(Reply("crash", error=StudentError("WorkerCrash", "")))
+        return values
 
     def method(self, name: str) -> str:
         """The student's name for the book's method ``name`` (``forward`` for ``predict``)."""
         if name in self.aliases:
             return self.aliases[name]
-        chosen = name
-        if not self.has(name):
-            chosen = next((alias for alias in METHOD_ALIASES.get(name, ()) if self.has(alias)), name)
-        self.aliases[name] = chosen
-        return chosen
+        names = [name, *METHOD_ALIASES.get(name, ())]
+        self.aliases[name] = self._chosen(names, self._run([has_op({"handle": self.handle}, names, first=True)]))
+        return self.aliases[name]
+
+    @staticmethod
+    def _chosen(names: list[str], replies: list[Reply]) -> str:
+        """The first of ``names`` a 'has' reply says the object has, else the book's."""
+        reply = replies[0] if replies else None
+        present = reply.value if reply is not None and reply.ok and isinstance(reply.value, list) else []
+        return next((n for n, here in zip(names, present) if here is True), names[0])
 
     def call(self, method: str, *args: Any) -> Any:
-        actual = self.method(method)
-        self.script.append(f"net.{actual}({', '.join(source_text(a) for a in args)})")
-        reply = self.ctx.worker.call({"handle": self.handle, "method": actual}, args, seed=self.seed)
+        """``net.method(*args)`` by the student's name for it. The first call of a method by several
+        names asks which one the object has and calls it in the same round trip (the worker picks
+        the same name by the same rule; the answer to the question names it even if the call kills
+        the worker)."""
+        arguments = ", ".join(source_text(a) for a in args)
+        names = [self.aliases[method]] if method in self.aliases else [method, *METHOD_ALIASES.get(method, ())]
+        if len(names) == 1:
+            self.aliases[method] = names[0]
+            self.script.append(f"net.{names[0]}({arguments})")
+            replies = self._run([call_op({"handle": self.handle, "method": names[0]}, args, seed=self.seed)])
+        else:
+            replies = self._run([has_op({"handle": self.handle}, names, first=True),
+                                 call_op({"handle": self.handle, "method": names}, args, seed=self.seed)])
+            self.aliases[method] = self._chosen(names, replies)
+            self.script.append(f"net.{self.aliases[method]}({arguments})")
+        reply = replies[-1] if replies else Reply("crash", error=StudentError("WorkerCrash", ""))
         self._check(reply)
         return reply.value
 
@@ -162,8 +196,8 @@ class StudentNet:
             pairs=", ".join(f"`{mine}` for {book}" for book, mine in pairs))
 
     def has(self, method: str) -> bool:
-        reply = self.ctx.worker.request({"op": "has", "target": {"handle": self.handle}, "names": [method]})
-        return bool(reply.ok and reply.value and reply.value[0])
+        replies = self._run([has_op({"handle": self.handle}, [method])])
+        return bool(replies and replies[0].ok and replies[0].value and replies[0].value[0] is True)
 
     def loss_reads_params(self, x: np.ndarray, t: np.ndarray) -> bool:
         """Does the student's loss change when W1 changes? Tells a numerical gradient that moves a
@@ -187,6 +221,7 @@ class StudentNet:
 
     def ends_in_softmax_with_loss(self) -> bool:
         """A chapter-5 net: its last layer is a SoftmaxWithLoss, so its predict returns scores."""
+        self._run([])
         for name in LAST_LAYER_NAMES:
             reply = self.ctx.worker.request({"op": "get", "target": {"handle": self.handle}, "path": [name]})
             if reply.ok and isinstance(reply.value, Opaque) and "softmaxwithloss" in reply.value.type_name.lower():

@@ -68,7 +68,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         ref.params = {k: v.copy() for k, v in params.items()}
         before = float(ref.loss(x, t))
         # The arrays the net holds, found once: the steps write into them (a layer net shares them).
-        handles = {k: net.array_handle(("params", k), params[k]) for k in PARAMS}
+        handles = dict(zip(PARAMS, net.array_handles([(("params", k), np.shape(params[k])) for k in PARAMS])))
         updates = _updates(net, params, handles)
         method, grads = _training_gradients(ctx, net, ref, x, t, updates, seed)
         net.script.append(_("net.params[W1, b1, W2, b2] = the grader's values"))

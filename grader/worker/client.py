@@ -381,15 +381,18 @@ class WorkerClient:
         except (WorkerTimeout, WorkerDied) as exc:
             return self._lost(exc, timeout)
         expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
-        return self._reply(raw, expected, decode)
+        return self._reply(raw, expected, decode=decode)
 
-    def stream(self, ops: list[dict[str, Any]], timeout: float | None = None) -> list[Reply]:
+    def stream(self, ops: list[dict[str, Any]], timeout: float | None = None, *, stop_on_error: bool = False,
+               decode=None) -> list[Reply]:
         """Several calls in one round trip, each with the time limit of a call of its own.
 
         The worker answers each call with its own frame as it returns, so the calls run while
         this process judges the earlier answers. A call that times out or kills the worker ends
         the stream with its timeout or crash reply: the calls after it are not run (fewer
         replies than ops), and the next request starts a new worker, as after a single call.
+        With ``stop_on_error`` any failed step ends it (the worker stops there too): the steps
+        run as one after another would, each answered on its own. ``decode`` as for :meth:`request`.
         """
         timeout = self.limits.call_seconds if timeout is None else timeout
         if not ops:
@@ -401,10 +404,11 @@ class WorkerClient:
             return [Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))]
         replies: list[Reply] = []
         try:
-            self._send({"op": "stream", "ops": [dict(op, budget=timeout) for op in ops]})
+            self._send({"op": "stream", "ops": [dict(op, budget=timeout) for op in ops],
+                        **({"stop_on_error": True} if stop_on_error else {})})
             for _op in ops:
-                replies.append(self._reply(self._read(timeout + 1.0)))
-                if replies[-1].status == "timeout":
+                replies.append(self._reply(self._read(timeout + 1.0), decode=decode))
+                if replies[-1].status == "timeout" or (stop_on_error and not replies[-1].ok):
                     break  # the worker stops there too
         except (WorkerTimeout, WorkerDied) as exc:
             replies.append(self._lost(exc, timeout))
@@ -428,7 +432,7 @@ class WorkerClient:
         and 'broke off' on another (DESIGN.md principle 6)."""
         return self.proc.exit_code(seconds) if self.proc is not None else None
 
-    def _reply(self, raw: dict[str, Any], expected_replies: int = 0, decode=None) -> Reply:
+    def _reply(self, raw: dict[str, Any], expected_replies: int = 0, *, decode=None) -> Reply:
         from . import wire
         return call_reply(raw, decode or wire.decode, nested=expected_replies)
 

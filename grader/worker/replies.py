@@ -18,7 +18,7 @@ MAX_DEFINITIONS = 10_000
 MAX_MODULES = 1_000
 STATUSES = frozenset({"ok", "error", "abandoned", "skipped", "skipped-training", "skipped-budget", "syntax-error",
                       "killed", "timeout"})
-REPLY_KEYS = frozenset({"ok", "value", "args", "output", "error", "timeout", "replies"})
+REPLY_KEYS = frozenset({"ok", "value", "args", "output", "error", "timeout", "replies", "method"})
 
 
 def _(message: str) -> str:
@@ -57,6 +57,7 @@ class Reply:
     args: tuple[Any, ...] | None = None
     output: str = ""
     replies: tuple["Reply", ...] = ()
+    method: str = ""  # the name a call given several names for one method used (see call_op)
 
     @property
     def ok(self) -> bool:
@@ -207,6 +208,9 @@ def _call_reply(raw: Any, decode, nested: int) -> Reply:
     if not isinstance(output, str):
         raise BadReply("output is not text")
     output = output[:MAX_OUTPUT]
+    method = raw.get("method", "")
+    if not isinstance(method, str) or len(method) > 200:
+        raise BadReply("method is not a name")
     if raw.get("ok") is True:
         value = decode(raw.get("value"))
         args = None
@@ -219,8 +223,8 @@ def _call_reply(raw: Any, decode, nested: int) -> Reply:
             if nested < 0 or not isinstance(raw["replies"], list) or len(raw["replies"]) > nested:
                 raise BadReply("unexpected replies")
             replies = tuple(call_reply(r, decode, nested=-1) for r in raw["replies"])
-        return Reply("ok", value=value, args=args, output=output, replies=replies)
+        return Reply("ok", value=value, args=args, output=output, replies=replies, method=method)
     if raw.get("ok") is not False:
         raise BadReply("no ok field")
     return Reply("timeout" if raw.get("timeout") is True else "error", error=student_error(raw.get("error")),
-                 output=output)
+                 output=output, method=method)

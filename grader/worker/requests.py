@@ -92,3 +92,21 @@ def set_op(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any
 
 def get_op(target: dict[str, Any], path: list[str]) -> dict[str, Any]:
     return {"op": "get", "target": target, "path": path}
+
+
+def put_op(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    """``target.path = value``, written into the float array already there when it has the value's
+    shape (whatever shares that array sees the change), else replacing it (see Worker.put)."""
+    from . import wire
+    return {"op": "put", "target": target, "path": path, "value": wire.encode(value)}
+
+
+def hold_op(target: dict[str, Any], path: list[str], shape: tuple[int, ...]) -> dict[str, Any]:
+    """A handle to the float array at ``path`` if it has this shape, else None (see Worker.holder)."""
+    return {"op": "hold", "target": target, "path": path, "shape": list(shape)}
+
+
+def has_op(target: dict[str, Any], names: list[str], first: bool = False) -> dict[str, Any]:
+    """Which of ``names`` are callable attributes of the target, one flag each; with ``first`` they are
+    looked up in order until one is (as asking for one name after another would)."""
+    return {"op": "has", "target": target, "names": names, **({"first": True} if first else {})}

@@ -499,8 +499,73 @@ class Worker:
     def target(self, spec: dict):
         if "handle" in spec:
             obj = self.handles[int(spec["handle"])]
-            return getattr(obj, spec["method"]) if "method" in spec else obj
+            if "method" not in spec:
+                return obj
+            method = spec["method"]
+            if isinstance(method, list):  # the book's name, then the student's other names for it
+                method = self.chosen = self.first_callable(obj, method)
+            return getattr(obj, method)
         return self.versions[spec["name"]][int(spec["version"])][0]
+
+    @staticmethod
+    def callables(obj, names: list, first: bool = False) -> list:
+        """Which of ``names`` are callable attributes of ``obj`` (one whose lookup raises counts as
+        absent); with ``first``, looked up in order until one is (the rest count as absent)."""
+        found = []
+        for name in names:
+            if first and True in found:
+                found.append(False)
+                continue
+            try:
+                found.append(callable(getattr(obj, str(name), None)))
+            except BaseException:
+                found.append(False)
+        return found
+
+    def first_callable(self, obj, names: list) -> str:
+        """The first of ``names`` that is a callable attribute, else the first (whose lookup then raises)."""
+        present = self.callables(obj, names, first=True)
+        return str(names[present.index(True)] if True in present else names[0])
+
+    def holder(self, obj, path: list, shape: tuple):
+        """The array at ``path`` (reached by ``obj.__getattribute__``, then ``__getitem__``) when it
+        is a plain float array of that ``shape``, else None: the array a write goes into, so every
+        object sharing it (a chapter-5 layer) sees the change. What the trusted side judged from a
+        'get' of the array, judged here (same kinds, same size limit)."""
+        np = self.np
+        try:
+            current = self.walk(obj, path)
+            same = ((type(current) is np.ndarray and not current.dtype.names
+                     and current.nbytes <= self.wire.MAX_ARRAY_BYTES)
+                    or (isinstance(current, np.generic) and current.dtype.kind in "biufc")) \
+                and current.dtype.kind == "f" and np.shape(current) == shape
+        except BudgetExceeded:
+            raise
+        except BaseException:
+            return None
+        if not same:
+            return None
+        held = obj
+        try:
+            for depth, key in enumerate(path):
+                held = (held.__getattribute__ if depth == 0 else held.__getitem__)(key)
+        except BudgetExceeded:
+            raise
+        except BaseException:
+            return None
+        return held
+
+    def put(self, obj, path: list, value) -> None:
+        """``obj.path = value``: into the array already there (see :meth:`holder`), else replacing it."""
+        held = self.holder(obj, path, self.np.shape(value))
+        if held is not None:
+            held.__setitem__((), value)
+            return
+        parent = self.walk(obj, path[:-1])
+        if isinstance(parent, dict):
+            parent[path[-1]] = value
+        else:
+            setattr(parent, path[-1], value)
 
     def walk(self, obj, path: list):
         for key in path:
@@ -508,6 +573,13 @@ class Worker:
         return obj
 
     def op(self, request: dict) -> dict:
+        self.chosen = None
+        reply = self._op(request)
+        if self.chosen is not None and request.get("op") == "call":
+            reply["method"] = self.chosen  # which of several names a call used (also when it raised)
+        return reply
+
+    def _op(self, request: dict) -> dict:
         kind = request["op"]
         seed = int(request.get("seed", 0))
         self.np.random.seed(seed)
@@ -542,9 +614,23 @@ class Worker:
                 else:
                     setattr(parent, key, value)
                 return {"ok": True, "value": None}
-            if kind == "has":
-                obj = self.target(request["target"])
-                return {"ok": True, "value": [callable(getattr(obj, n, None)) for n in request["names"]]}
+            if kind == "has":  # each name on its own: one whose lookup raises is absent, the others still count
+                return {"ok": True, "value": self.callables(self.target(request["target"]), list(request["names"]),
+                                                            request.get("first") is True)}
+            if kind == "put":
+                value = self.wire.decode(request["value"], resolve=self.resolve)
+                self.run_budgeted(request.get("budget", 10.0), self.put, self.target(request["target"]),
+                                  request["path"], value)
+                return {"ok": True, "value": None}
+            if kind == "hold":  # a handle to the array at path, if it is one of the given shape
+                shape = tuple(int(n) for n in request["shape"])
+                held = self.run_budgeted(request.get("budget", 10.0), self.holder, self.target(request["target"]),
+                                         request["path"], shape)
+                if held is None:
+                    return {"ok": True, "value": None}
+                self.handles[self.next_handle] = held
+                self.next_handle += 1
+                return {"ok": True, "value": {"$handle": self.next_handle - 1}}
             if kind == "batch":
                 replies = []
                 for sub in request["ops"]:
@@ -563,17 +649,18 @@ class Worker:
             if output and kind != "batch":
                 request["_output"] = output
 
-    def stream(self, ops: list) -> None:
+    def stream(self, ops: list, stop_on_error: bool = False) -> None:
         """Several calls in one request, each answered by its own frame as soon as it returns: the
         trusted side reads them one by one, each within its own time limit, so a call that hangs
         or kills the process costs that call alone, as if it had been sent by itself. Stops after
-        a call that ran out of its budget, as the trusted side then does."""
+        a call that ran out of its budget, as the trusted side then does, and with ``stop_on_error``
+        after any step that failed (the trusted side stops reading there too)."""
         for sub in ops:
             reply = self.op(sub)
             if "_output" in sub:
                 reply["output"] = sub["_output"]
             self.send(reply)
-            if reply.get("timeout"):
+            if reply.get("timeout") or (stop_on_error and not reply.get("ok")):
                 return
 
     def serve(self) -> None:
@@ -586,7 +673,7 @@ class Worker:
                 _unpack_files(request.pop("files", None) or {}, str(request.pop("cwd", "")))
                 reply = self.load(request)
             elif request.get("op") == "stream":
-                self.stream(request["ops"])
+                self.stream(request["ops"], request.get("stop_on_error") is True)
                 continue
             else:
                 reply = self.op(request)
