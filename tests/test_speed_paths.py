@@ -269,6 +269,19 @@ def test_the_bundled_subset_gives_the_books_arrays_scaled_exactly_as_the_book_sc
     assert np.array_equal(one_hot.argmax(axis=1), t_train) and one_hot.sum() == 4000
 
 
+def test_html_text_escapes_exactly_as_html_escape_does():
+    import html
+
+    from hypothesis import given, settings, strategies as st
+    from grader.reporters.safe_text import html_text, visible
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text())
+    def same(text):
+        assert html_text(text) == html.escape(visible(text), quote=True)
+    same()
+
+
 # ---- shape probes ------------------------------------------------------------------------------
 
 def test_a_shape_probe_brings_an_arrays_shape_and_dtype_and_anything_else_whole():
