@@ -262,14 +262,22 @@ def main(argv: list[str] | None = None) -> int:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
             from .worker.early import EarlyWorker
             early = EarlyWorker.start(argv)
+            renders = None
             try:
+                if early.process is not None:  # grading: the terminal or HTML report's render process
+                    from .reporters.render_process import RenderProcess, formats_asked
+                    with interrupts.deferred():  # a stop waits until it has an owner that ends it
+                        renders = RenderProcess.spawn(formats_asked(argv))
                 parser = build_parser()
                 args = _parse(parser, argv)
+                args.renders = renders
                 from .i18n import from_environment, use
                 with use(args.lang or from_environment()):
                     return _main(args, parser, early)
             finally:
                 early.discard()  # unless _main took it over: a usage error, --help, a listing
+                if renders is not None:
+                    renders.close()
     except (interrupts.Interrupted, KeyboardInterrupt) as stop:
         print(_("grade: interrupted"), file=sys.stderr)
         return getattr(stop, "exit_code", 130)
@@ -331,6 +339,9 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) 
     worker = None
     try:
         if not listing:
+            renders = getattr(args, "renders", None)
+            if renders is not None:  # the language and the output are known: it can warm its renderers up
+                renders.start(current_language(), any(t.path is None for t in args.targets) and _stdout_is_a_terminal())
             from .worker.client import Limits, WorkerClient
             limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
             with interrupts.deferred():
@@ -389,19 +400,21 @@ def _run(args: "argparse.Namespace", worker) -> int:
     except Exception as exc:  # never a traceback for a student; say what to report instead
         print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
+    renders = getattr(args, "renders", None)
     if worker is not None:
-        _prepare_reports(worker, [reporters[t.format] for t in args.targets])
+        _prepare_reports(worker, [reporters[t.format] for t in args.targets
+                                  if renders is None or not renders.handles(t.format, reporters[t.format])])
     report, status = _grade(args, pm, worker, exercises, handed)
     from dataclasses import replace
 
     report = replace(report, assignment=assignment.id, grader_version=__version__)
     if worker is not None:
         worker.close()  # the report is written only once the worker's whole process tree is gone
-    return _write(report, status, args, reporters)
+    return _write(report, status, args, reporters, renders)
 
 
 def _prepare_reports(worker, renderers) -> None:
-    """Import the renderers' slow modules (rich, jinja2, Pygments: a renderer's ``prepare``, the
+    """Import the slow modules of renderers no render process makes (a renderer's ``prepare``, the
     modules it needs, smallest first) in the waits for the worker, one module a bite, so that a
     report costs little more than the JSON one once grading is done."""
     import importlib
@@ -473,17 +486,29 @@ def _not_graded(path: "Path", exercises, reason: str, status: str = "error"):
     return Report(str(path), results, lang=current_language(), error=reason)
 
 
-def _write(report, status: int | None, args: "argparse.Namespace", reporters: dict) -> int:
+def _render(format_name: str, renderer, report, tty: bool, renders) -> str:
+    """The renderer's text: from the render process when it makes that renderer, else made here."""
+    if renders is not None and renders.handles(format_name, renderer):
+        text = renders.render(format_name, report, tty)
+        if text is not None:
+            return text
+    return renderer(report, tty=tty)
+
+
+def _write(report, status: int | None, args: "argparse.Namespace", reporters: dict, renders=None) -> int:
     from .report_files import write_atomically
+    from .reporters.render_process import RenderError
 
     for target in args.targets:
         if status is not None and report.error and target.format == "terminal" and target.path is None:
             continue  # the error message on stderr is the terminal's report
         try:
-            text = reporters[target.format](report, tty=target.path is None and _stdout_is_a_terminal())
+            text = _render(target.format, reporters[target.format], report,
+                           target.path is None and _stdout_is_a_terminal(), renders)
         except Exception as exc:  # a broken renderer (a plugin's, or a library's) costs its own format only
+            detail = exc.detail if isinstance(exc, RenderError) else f"{type(exc).__name__}: {exc}"
             print(_("grade: the {format} report could not be written: {error}").format(
-                format=target.format, error=_visible(f"{type(exc).__name__}: {exc}")), file=sys.stderr)
+                format=target.format, error=_visible(detail)), file=sys.stderr)
             status = status or EXIT_INTERNAL
             continue
         if target.path is None:
