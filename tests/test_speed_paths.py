@@ -363,6 +363,47 @@ def test_a_write_that_fails_is_reported_as_the_write_without_the_call_after_it()
     assert next(c for c in checks if c.name.startswith("predict with the book's W")).passed
 
 
+BOOK_NETS = (SUBMISSIONS / "nets_book_names.py").read_text(encoding="utf-8")
+GRADIENTS = "        return {k: numerical_gradient(f, self.params[k]) for k in ('W1', 'b1', 'W2', 'b2')}"
+
+
+def _training(write_submission, source: str, **limits):
+    from conftest import grade_path
+    report = grade_path(write_submission(source), ("two_layer_net",), **limits)
+    return next(c for c in report.exercises[0].checks if c.name.startswith("20 steps"))
+
+
+@pytest.mark.parametrize("change, passed, ending", [
+    # a gradient method that raises on its fifth call: the step it raised in, named
+    (("    def numerical_gradient(self, x, t):\n", "    def numerical_gradient(self, x, t):\n        CALLS[0] += 1\n"
+      "        if CALLS[0] == 5:\n            raise ValueError('fifth call')\n"), False,
+     "raised ValueError: fifth call at line 60: `raise ValueError('fifth call')`."),
+    # gradients that stop being a dict on the seventh call
+    ((GRADIENTS, "        CALLS[0] += 1\n        g = {k: numerical_gradient(f, self.params[k]) for k in ('W1', 'b1', 'W2', "
+                 "'b2')}\n        return g if CALLS[0] < 7 else list(g.values())"), False,
+     "`net.numerical_gradient(x, t)` returned a list; expected a dict of arrays shaped like params."),
+    # a gradient method that scales its x in place: every step gets the grader's x again
+    (("    def numerical_gradient(self, x, t):\n", "    def numerical_gradient(self, x, t):\n        x *= 0.9\n"), True,
+     "went from 1.0986574052373121 to 0.22548652014826712."),
+    # one that replaces params['W1'] with a new array: the next step writes into the array it holds now
+    ((GRADIENTS, "        g = {k: numerical_gradient(f, self.params[k]) for k in ('W1', 'b1', 'W2', 'b2')}\n"
+                 "        self.params = dict(self.params)\n        self.params['W1'] = self.params['W1'] * 1.0\n"
+                 "        return g"), False,
+     "went from 1.0986574052373121 to 1.0155943258977551; it should drop by at least 10%."),
+])
+def test_the_training_steps_in_one_request_grade_as_one_request_a_step_did(write_submission, change, passed, ending):
+    source = BOOK_NETS.replace(*change) + "\nCALLS = [0]\n"
+    check = _training(write_submission, source)
+    assert check.passed is passed and check.message.endswith(ending), check.message
+
+
+def test_a_training_step_that_hangs_ends_the_steps_with_its_timeout(write_submission):
+    source = BOOK_NETS.replace("    def numerical_gradient(self, x, t):\n", "    def numerical_gradient(self, x, t):\n"
+                               "        CALLS[0] += 1\n        while CALLS[0] == 3:\n            pass\n") + "\nCALLS = [0]\n"
+    check = _training(write_submission, source, call_seconds=1.0)
+    assert check.outcome == "timeout" and check.message.endswith("did not finish within 1 s. Look for a loop that never ends.")
+
+
 # ---- reports -----------------------------------------------------------------------------------
 
 def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(tmp_path):

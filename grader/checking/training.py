@@ -18,7 +18,7 @@ from ..diagnoses.model import Observation
 from ..exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
-from ..worker.client import call_op, set_op
+from ..worker.client import Reply, StudentError, call_op, set_op
 
 
 def _updates(net: StudentNet, params: dict[str, np.ndarray], handles: dict[str, int | None]) -> list[dict]:
@@ -75,22 +75,23 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
-        for step in range(steps):
-            if step or grads is None:
-                # One round trip a step: the parameters the grader computed, then the gradients there.
-                reply = ctx.worker.batch(updates + [grad_call])
+        if grads is not None:  # the first step's gradients came with the check of `gradient`
+            params = _step(spec, net, method, params, grads, lr)
+        # The other steps in one request: each step's writes and gradients come back as the batch of
+        # one round trip a step would have (see WorkerClient.descend); the parameters are still
+        # this process's, computed here from the gradients.
+        descent = ctx.worker.descend(net.handle, [handles.get(k) for k in PARAMS], params, grad_call, lr,
+                                     steps - (grads is not None))
+        try:
+            for reply in descent:
                 net._check(reply)
                 for sub in reply.replies:
                     net._check(sub)
-                grads = reply.replies[-1].value
-            if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
-                                                      grads[k].shape == np.shape(params[k]) for k in PARAMS):
-                raise _Stop(CheckResult(spec.name, False, _("`net.{method}(x, t)` returned {got}; expected a dict "
-                                                         "of arrays shaped like params.").format(
-                                        method=method, got=describe_kind(grads)), call=net.text,
-                                        graded_by=ctx.primary.label, outcome="wrong", weight=spec.weight))
-            params = {k: params[k] - lr * as_float(grads[k]) for k in PARAMS}
-            updates = _updates(net, params, handles)
+                if len(reply.replies) != len(PARAMS) + 1:  # (a worker that skipped a step's writes)
+                    net._check(Reply("crash", error=StudentError("BadReply", "")))
+                params = _step(spec, net, method, params, reply.replies[-1].value, lr)
+        finally:
+            descent.close()
         ref.params = {k: v.copy() for k, v in params.items()}
         with np.errstate(all="ignore"):
             after = float(ref.loss(x, t))
@@ -105,6 +106,18 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
                             call=net.text, text=text), _("a lower loss"), [to_jsonable(before), to_jsonable(after)], net.text,
                             spec.params.get("hint", ""), ctx.primary.label, outcome="wrong", weight=spec.weight)]
     return _run(ctx, spec, body)
+
+
+def _step(spec: CheckSpec, net: StudentNet, method: str, params: dict[str, np.ndarray], grads: Any,
+          lr: float) -> dict[str, np.ndarray]:
+    """params - lr * grads, for gradients that are an array per parameter of its shape; else the check stops."""
+    if not isinstance(grads, dict) or not all(isinstance(grads.get(k), np.ndarray) and
+                                              grads[k].shape == np.shape(params[k]) for k in PARAMS):
+        raise _Stop(CheckResult(spec.name, False, _("`net.{method}(x, t)` returned {got}; expected a dict "
+                                                 "of arrays shaped like params.").format(
+                                method=method, got=describe_kind(grads)), call=net.text,
+                                graded_by=net.ctx.primary.label, outcome="wrong", weight=spec.weight))
+    return {k: params[k] - lr * as_float(grads[k]) for k in PARAMS}
 
 
 def as_float(grad: np.ndarray) -> np.ndarray:

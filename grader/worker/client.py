@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import isolation, spawn
 from .cleanup import remove_tree
@@ -413,6 +413,42 @@ class WorkerClient:
         except (WorkerTimeout, WorkerDied) as exc:
             replies.append(self._lost(exc, timeout))
         return replies
+
+    def descend(self, net: int, writes: list[int | None], params: dict[str, Any], call: dict[str, Any],
+                lr: float, steps: int) -> Iterator[Reply]:
+        """Steps of gradient descent in one request (the worker's Worker.descend): yields each step's
+        reply, shaped as the reply to the batch ``[writes of params..., call]`` that step would have
+        sent, each read within a call's time limit; a step that hangs or kills the worker ends it
+        with its timeout or crash reply, as that batch would have. The caller computes the parameters
+        itself from each step's gradients and stops where the worker does (a failed step, gradients
+        that are not an array per key of the params' shapes). Close it (it is a generator) when done:
+        a worker left with steps to answer is killed, and the next request gets a new one."""
+        timeout = self.limits.call_seconds
+        if steps <= 0:
+            return
+        try:
+            self._ensure_loaded()
+        except (WorkerDied, WorkerTimeout):
+            self.kill()
+            yield Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))
+            return
+        from . import wire
+        request = {"op": "descend", "net": net, "keys": list(params), "writes": list(writes),
+                   "params": [wire.encode(v) for v in params.values()], "call": call, "lr": lr, "steps": steps}
+        more, answered = True, 0
+        try:
+            self._send(request)
+            while more and answered < steps:
+                raw = self._read(timeout + 1.0)
+                answered += 1
+                more = raw.get("more") is True
+                yield self._reply(raw, len(params) + 1)
+        except (WorkerTimeout, WorkerDied) as exc:
+            more = False
+            yield self._lost(exc, timeout)
+        finally:
+            if more and self.proc is not None:
+                self.kill()
 
     def _lost(self, exc: Exception, timeout: float) -> Reply:
         """The reply of a call whose worker hung or died: the worker is killed (a new one replays the submission)."""

@@ -18,7 +18,7 @@ MAX_DEFINITIONS = 10_000
 MAX_MODULES = 1_000
 STATUSES = frozenset({"ok", "error", "abandoned", "skipped", "skipped-training", "skipped-budget", "syntax-error",
                       "killed", "timeout"})
-REPLY_KEYS = frozenset({"ok", "value", "args", "output", "error", "timeout", "replies", "method"})
+REPLY_KEYS = frozenset({"ok", "value", "args", "output", "error", "timeout", "replies", "method", "more"})
 
 
 def _(message: str) -> str:

@@ -265,6 +265,8 @@ class Worker:
         self.versions: dict[str, list[object]] = {}
         self.handles: dict[int, object] = {}
         self.next_handle = 1
+        self.chosen: str | None = None  # the name a call by several names used (net_ops.first_callable)
+        self.budget_exceeded = BudgetExceeded  # for net_ops, which lets a budget's end through
         self.filename_prefix = filename_prefix
         import numpy
         self.np = numpy
@@ -503,69 +505,9 @@ class Worker:
                 return obj
             method = spec["method"]
             if isinstance(method, list):  # the book's name, then the student's other names for it
-                method = self.chosen = self.first_callable(obj, method)
+                method = self.chosen = net_ops.first_callable(obj, method)
             return getattr(obj, method)
         return self.versions[spec["name"]][int(spec["version"])][0]
-
-    @staticmethod
-    def callables(obj, names: list, first: bool = False) -> list:
-        """Which of ``names`` are callable attributes of ``obj`` (one whose lookup raises counts as
-        absent); with ``first``, looked up in order until one is (the rest count as absent)."""
-        found = []
-        for name in names:
-            if first and True in found:
-                found.append(False)
-                continue
-            try:
-                found.append(callable(getattr(obj, str(name), None)))
-            except BaseException:
-                found.append(False)
-        return found
-
-    def first_callable(self, obj, names: list) -> str:
-        """The first of ``names`` that is a callable attribute, else the first (whose lookup then raises)."""
-        present = self.callables(obj, names, first=True)
-        return str(names[present.index(True)] if True in present else names[0])
-
-    def holder(self, obj, path: list, shape: tuple):
-        """The array at ``path`` (reached by ``obj.__getattribute__``, then ``__getitem__``) when it
-        is a plain float array of that ``shape``, else None: the array a write goes into, so every
-        object sharing it (a chapter-5 layer) sees the change. What the trusted side judged from a
-        'get' of the array, judged here (same kinds, same size limit)."""
-        np = self.np
-        try:
-            current = self.walk(obj, path)
-            same = ((type(current) is np.ndarray and not current.dtype.names
-                     and current.nbytes <= self.wire.MAX_ARRAY_BYTES)
-                    or (isinstance(current, np.generic) and current.dtype.kind in "biufc")) \
-                and current.dtype.kind == "f" and np.shape(current) == shape
-        except BudgetExceeded:
-            raise
-        except BaseException:
-            return None
-        if not same:
-            return None
-        held = obj
-        try:
-            for depth, key in enumerate(path):
-                held = (held.__getattribute__ if depth == 0 else held.__getitem__)(key)
-        except BudgetExceeded:
-            raise
-        except BaseException:
-            return None
-        return held
-
-    def put(self, obj, path: list, value) -> None:
-        """``obj.path = value``: into the array already there (see :meth:`holder`), else replacing it."""
-        held = self.holder(obj, path, self.np.shape(value))
-        if held is not None:
-            held.__setitem__((), value)
-            return
-        parent = self.walk(obj, path[:-1])
-        if isinstance(parent, dict):
-            parent[path[-1]] = value
-        else:
-            setattr(parent, path[-1], value)
 
     def walk(self, obj, path: list):
         for key in path:
@@ -615,17 +557,17 @@ class Worker:
                     setattr(parent, key, value)
                 return {"ok": True, "value": None}
             if kind == "has":  # each name on its own: one whose lookup raises is absent, the others still count
-                return {"ok": True, "value": self.callables(self.target(request["target"]), list(request["names"]),
-                                                            request.get("first") is True)}
+                return {"ok": True, "value": net_ops.callables(self.target(request["target"]), list(request["names"]),
+                                                               request.get("first") is True)}
             if kind == "put":
                 value = self.wire.decode(request["value"], resolve=self.resolve)
-                self.run_budgeted(request.get("budget", 10.0), self.put, self.target(request["target"]),
+                self.run_budgeted(request.get("budget", 10.0), net_ops.put, self, self.target(request["target"]),
                                   request["path"], value)
                 return {"ok": True, "value": None}
             if kind == "hold":  # a handle to the array at path, if it is one of the given shape
                 shape = tuple(int(n) for n in request["shape"])
-                held = self.run_budgeted(request.get("budget", 10.0), self.holder, self.target(request["target"]),
-                                         request["path"], shape)
+                held = self.run_budgeted(request.get("budget", 10.0), net_ops.holder, self,
+                                         self.target(request["target"]), request["path"], shape)
                 if held is None:
                     return {"ok": True, "value": None}
                 self.handles[self.next_handle] = held
@@ -675,6 +617,12 @@ class Worker:
             elif request.get("op") == "stream":
                 self.stream(request["ops"], request.get("stop_on_error") is True)
                 continue
+            elif request.get("op") == "descend":
+                try:
+                    net_ops.descend(self, request)
+                except Exception as exc:  # a malformed request: one frame that says so, and no more
+                    self.send({"ok": False, "error": self.error_info(exc)})
+                continue
             else:
                 reply = self.op(request)
                 if "_output" in request:
@@ -694,10 +642,11 @@ def main() -> None:
 
 _saved_stderr = 0
 student_imports: types.ModuleType  # student_imports.py, loaded by path in _start()
+net_ops: types.ModuleType  # net_ops.py, loaded by path in _start()
 
 
 def _start() -> "Worker":
-    global _saved_stderr, _ROOT, HAS_ALARM, resource, student_imports
+    global _saved_stderr, _ROOT, HAS_ALARM, resource, student_imports, net_ops
     import gc
     import json
     # No garbage collection while the worker loads NumPy and itself (40 passes, about 3 ms, over
@@ -725,6 +674,7 @@ def _start() -> "Worker":
     guard = _load_by_path("_dlfs_guard", config["guard"])
     syscall_filter = _load_by_path("_dlfs_syscall_filter", config["filter"])
     student_imports = _load_by_path("_dlfs_student_imports", config["student_imports"])
+    net_ops = _load_by_path("_dlfs_net_ops", config["net_ops"])
     wire = _load_wire(config["wire"])  # imports numpy: before the memory limit, which it would trip
     # Every call seeds NumPy's global generator (Worker.op), and nearly every submission draws from
     # it: importing numpy.random (about 13 ms, OpenSSL through `secrets`) before saying "ready" puts

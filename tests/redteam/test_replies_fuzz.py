@@ -157,6 +157,29 @@ def test_any_reply_to_a_shape_probe_costs_at_most_that_probe(value, then_silent)
         assert reply.value.nbytes <= wire.MAX_ARRAY_BYTES and not reply.value.flags.writeable
 
 
+descend_frames = st.lists(st.one_of(
+    st.fixed_dictionaries({"ok": st.just(True), "value": st.none(), "more": st.booleans() | json_values,
+                           "replies": st.lists(replies, max_size=6)}),
+    replies), max_size=25).map(lambda frames: b"".join(frame(json.dumps(f).encode()) for f in frames))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=descend_frames | frames, then_silent=st.booleans(), steps=st.integers(min_value=1, max_value=20))
+def test_any_answer_to_the_training_steps_yields_at_most_a_reply_a_step_and_never_raises(data, then_silent, steps):
+    client = WorkerClient(Limits(call_seconds=TIMEOUT))
+    client.proc = FakeWorker(data, then_silent)
+    started = time.monotonic()
+    descent = client.descend(1, [None, None], {"W1": np.ones((2, 2)), "b1": np.zeros(2)},
+                             {"op": "call", "target": {"handle": 1, "method": "gradient"}}, 2.0, steps)
+    try:
+        got = list(descent)
+    finally:
+        descent.close()
+    assert 1 <= len(got) <= steps
+    assert all(r.status in ("ok", "error", "timeout", "crash") for r in got)
+    assert time.monotonic() - started < steps * (TIMEOUT + 1.0) + 1.0
+
+
 def test_an_array_whose_shape_asks_for_terabytes_is_refused_before_any_allocation():
     huge = {"$nd": "", "dtype": "<f8", "shape": [2**20, 2**20, 2**20]}
     try:
