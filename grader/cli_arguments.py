@@ -6,6 +6,8 @@ way (argparse is imported here, not before the worker is spawned).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from . import __version__
 from .i18n import _
@@ -42,6 +44,28 @@ USAGE = """grade [options] PATH
        grade --list-exercises | --list-assignments | --list-plugins | --version"""
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's, told the terminal's width: argparse would import shutil for it (and shutil bz2 and
+    lzma, 2 ms of every `grade`) each time an option is added, only to check the option's metavar."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The width shutil.get_terminal_size() gives: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     """The `grade` command line; ``subcommands``: name -> (function, one-line description), for the help."""
     from pathlib import Path
@@ -58,8 +82,7 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
 
     subcommands = "\n".join(f"  {name:<20} {text}" for name, (_main, text) in subcommands.items())
     parser = argparse.ArgumentParser(prog="grade", usage=USAGE, description=DESCRIPTION,
-                                     epilog=EPILOG.format(subcommands=subcommands),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=EPILOG.format(subcommands=subcommands), formatter_class=_Formatter)
     parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
                         help="the submission: a .py file, a notebook (.ipynb) or a folder")
     parser.add_argument("--version", action="version", version=f"grade (dlfs-grader) {__version__}")

@@ -4,11 +4,8 @@ The renderables are built from the report alone; printing them is the console's 
 """
 from __future__ import annotations
 
-import shlex
-
 import io
 import os
-import shutil
 
 from ..hookspecs import hookimpl
 from ..i18n import _, ngettext, use
@@ -83,6 +80,7 @@ def _exercise_details(e: ExerciseResult, escape, submission: str) -> str:
     if len(failing) > MAX_FAILURES_SHOWN:
         more = len(failing) - MAX_FAILURES_SHOWN
         # The command to run as it is: the submission's path, quoted for the shell.
+        import shlex
         path = shlex.quote(submission)
         parts.append(f"[dim]{escape(ngettext(*labels.MORE_FAILURES, more).format(count=more, path=path))}[/dim]")
     return "\n".join(parts)
@@ -93,6 +91,7 @@ def render(report: Report, tty: bool = False) -> str:
 
     buffer = io.StringIO()
     color = (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
+    import shutil  # here, not on top: the plugin manager loads this module for every format
     width = shutil.get_terminal_size((110, 24)).columns if tty else 110
     # emoji=False: a student's ":warning:" stays text.
     console = Console(file=buffer, width=width, force_terminal=color, color_system="truecolor" if color else None,
