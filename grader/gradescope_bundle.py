@@ -108,7 +108,7 @@ dlfs_grader = "grader.pytest_plugin"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-"*" = ["**/*.toml", "**/*.po", "**/*.pot", "**/*.j2", "**/*.npz", "**/*.npy", "**/*.md"]
+"*" = ["**/*.toml", "**/*.po", "**/*.pot", "**/*.mo", "**/*.j2", "**/*.npz", "**/*.npy", "**/*.md"]
 """
 
 

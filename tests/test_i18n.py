@@ -36,6 +36,37 @@ def test_every_catalog_translates_every_message_with_the_same_placeholders(lang)
             assert sorted(PLACEHOLDER.findall(plural or msgid)) == sorted(PLACEHOLDER.findall(form)), msgid
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_each_compiled_catalog_is_the_po_it_is_stamped_with(lang, tmp_path):
+    """`python -m grader.i18n.extract --compile` was run after the last edit of a .po."""
+    from grader.i18n.extract import compile_catalog
+
+    (tmp_path / f"{lang}.po").write_bytes((LOCALE_DIR / f"{lang}.po").read_bytes())
+    assert compile_catalog(tmp_path / f"{lang}.po").read_bytes() == (LOCALE_DIR / f"{lang}.mo").read_bytes()
+
+
+def test_the_compiled_catalog_translates_as_the_po_does_and_a_stale_one_is_not_read(tmp_path):
+    import gettext
+    import io
+
+    import polib
+
+    from grader.i18n import _catalog
+
+    source = polib.pofile(str(LOCALE_DIR / "ko.po"))
+    from_po = gettext.GNUTranslations(io.BytesIO(source.to_binary()))
+    read = _catalog(str(LOCALE_DIR / "ko.po"))
+    for entry in source:
+        assert read.gettext(entry.msgid) == from_po.gettext(entry.msgid)
+    # A .po edited after its .mo was compiled: the .po is what counts.
+    (tmp_path / "ko.po").write_bytes((LOCALE_DIR / "ko.po").read_bytes())
+    (tmp_path / "ko.mo").write_bytes((LOCALE_DIR / "ko.mo").read_bytes())
+    edited = polib.pofile(str(tmp_path / "ko.po"))
+    edited.find("grade: interrupted").msgstr = "채점이 중단되었습니다 (고침)"
+    edited.save(str(tmp_path / "ko.po"))
+    assert _catalog(str(tmp_path / "ko.po")).gettext("grade: interrupted") == "채점이 중단되었습니다 (고침)"
+
+
 def test_the_template_catalog_lists_exactly_the_messages_in_use():
     """`python -m grader.i18n.extract` was run after the last change to a message."""
     assert set(read_catalog(LOCALE_DIR / "messages.pot")) == set(messages())

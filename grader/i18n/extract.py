@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polib
 
-from . import LANGUAGES, LOCALE_DIR
+from . import LANGUAGES, LOCALE_DIR, SOURCE_STAMP, source_stamp
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = ('Messages of {project}, keyed by their English text.\n'
@@ -154,8 +154,20 @@ def update(found: dict[Message, list[str]], locale: Path, project: str, merge_fr
         path = locale / f"{lang}.po"
         old = {**extra.get(lang, {}), **{k: v for k, v in catalog(path).items() if v}}
         done, missing = write_catalog(path, found, lang, project, old)
+        compile_catalog(path)
         print(f"{path}: {done} translated, {missing} to translate")
     print(f"{locale / 'messages.pot'}: {len(found)} messages")
+
+
+def compile_catalog(po: Path) -> Path:
+    """``po``'s ``.mo`` beside it, stamped with the CRC-32 of the ``.po`` (see grader.i18n): the
+    grader reads it instead of parsing the ``.po`` as long as the ``.po`` is unchanged."""
+    source = po.read_bytes()
+    catalog_ = polib.pofile(source.decode("utf-8"))
+    catalog_.metadata[SOURCE_STAMP] = source_stamp(source)
+    mo = po.with_suffix(".mo")
+    mo.write_bytes(catalog_.to_binary())
+    return mo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +176,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="a plugin's package folder: its code and exercises/ specs; catalogs in PACKAGE_DIR/locale")
     parser.add_argument("--merge-from", action="append", default=[], type=Path, metavar="OTHER.po",
                         help="take translations missing here from another catalog of the same language (repeatable)")
+    parser.add_argument("--compile", action="store_true",
+                        help="only compile each .po into its .mo (after filling in translations by hand)")
     args = parser.parse_args(argv)
+    if args.compile:
+        folder = (args.plugin.resolve() / "locale") if args.plugin is not None else LOCALE_DIR
+        for lang in LANGUAGES:
+            if lang != "en" and (folder / f"{lang}.po").is_file():
+                print(compile_catalog(folder / f"{lang}.po"))
+        return 0
     if args.plugin is None:
         update(messages(), LOCALE_DIR, "dlfs-grader", args.merge_from)
         return 0

@@ -28,7 +28,7 @@ import os
 import sys
 
 # The built-in renderers a render process can make: format -> module (whose ``render`` it calls).
-BUILT_IN = {"terminal": "grader.reporters.terminal", "html": "grader.reporters.html"}
+BUILT_IN = {"terminal": "grader.reporters.terminal_text", "html": "grader.reporters.html"}
 _HEADER_BYTES = 8
 _NICE = "/usr/bin/nice"
 
