@@ -39,12 +39,16 @@ class SourceSnippet:
 
 @dataclass(frozen=True)
 class Diagnosis:
+    """A named mistake (a diagnosis rule's id) and what it tells the student."""
+
     id: str
     message: str
 
 
 @dataclass(frozen=True)
 class ExerciseResult:
+    """One exercise's verdict: its status and points, its checks, the mistakes named, the code graded."""
+
     id: str
     title: str
     section: str
@@ -71,6 +75,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class Report:
+    """One grading of one submission: what every renderer shows (see to_dict for its plain data)."""
+
     submission: str
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
