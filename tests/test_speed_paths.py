@@ -282,6 +282,51 @@ def test_html_text_escapes_exactly_as_html_escape_does():
     same()
 
 
+def test_the_book_helpers_compute_bit_for_bit_what_their_plain_formulas_do():
+    # common/functions.py and common/gradient.py, which students import, were made faster (array
+    # methods, a flat view): a student's numbers, and so their report, must not move by one bit.
+    sys.path.insert(0, str(ROOT / "grader" / "compat"))
+    try:
+        from common.functions import cross_entropy_error, softmax
+        from common.gradient import numerical_gradient
+    finally:
+        sys.path.remove(str(ROOT / "grader" / "compat"))
+    rng = np.random.default_rng(13)
+
+    def plain_gradient(f, x):
+        grad = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            saved = x[idx]
+            x[idx] = saved + 1e-4
+            plus = f(x)
+            x[idx] = saved - 1e-4
+            minus = f(x)
+            grad[idx] = (plus - minus) / (2 * 1e-4)
+            x[idx] = saved
+        return grad
+
+    for shape in ((4, 5), (5,), (2, 3, 2), ()):
+        for order in ("C", "F", "T"):
+            x = rng.normal(size=shape)
+            x = np.asfortranarray(x) if order == "F" else (x.T if order == "T" else x)
+            w = rng.normal(size=x.shape)
+            seen = []
+            f = lambda v: seen.append(v.copy()) or float(np.sum(np.sin(v * w)))  # noqa: E731
+            got, calls = numerical_gradient(f, x), seen[:]
+            seen.clear()
+            assert np.array_equal(got.view(np.uint8), plain_gradient(f, x).view(np.uint8))
+            assert all(np.array_equal(a, b) for a, b in zip(calls, seen)) and len(calls) == len(seen)
+    for _ in range(50):
+        a = rng.normal(size=(int(rng.integers(1, 30)), 3)) * rng.choice([1.0, 1000.0])
+        plain = np.exp(a - np.max(a, axis=-1, keepdims=True))
+        plain = plain / np.sum(plain, axis=-1, keepdims=True)
+        assert np.array_equal(softmax(a), plain)
+        t = np.eye(3)[rng.integers(0, 3, a.shape[0])]
+        y = softmax(a)
+        n = y.shape[0]
+        assert cross_entropy_error(y, t) == -np.sum(np.log(y[np.arange(n), t.argmax(axis=1)] + 1e-7)) / n
+
+
 # ---- shape probes ------------------------------------------------------------------------------
 
 def test_a_shape_probe_brings_an_arrays_shape_and_dtype_and_anything_else_whole():

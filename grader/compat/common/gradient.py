@@ -18,12 +18,26 @@ def numerical_gradient_2d(f, X):
 def numerical_gradient(f, x):
     h = 1e-4
     grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        saved = x[idx]
-        x[idx] = saved + h
+    # Element by element in the array's order; a C-ordered array through a flat view of itself
+    # (the same elements, changed in the same order, a few microseconds less each).
+    flat = x.reshape(-1) if x.flags.c_contiguous else None
+    if flat is None or not np.shares_memory(flat, x) or not grad.flags.c_contiguous:
+        for idx in np.ndindex(x.shape):
+            saved = x[idx]
+            x[idx] = saved + h
+            plus = f(x)
+            x[idx] = saved - h
+            minus = f(x)
+            grad[idx] = (plus - minus) / (2 * h)
+            x[idx] = saved
+        return grad
+    out = grad.reshape(-1)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + h
         plus = f(x)
-        x[idx] = saved - h
+        flat[i] = saved - h
         minus = f(x)
-        grad[idx] = (plus - minus) / (2 * h)
-        x[idx] = saved
+        out[i] = (plus - minus) / (2 * h)
+        flat[i] = saved
     return grad
