@@ -17,7 +17,6 @@ instead of parsing the ``.po`` with polib (11 ms), and a ``.mo`` whose stamp doe
 from __future__ import annotations
 
 import contextvars
-import gettext
 import io
 import os
 import zlib
@@ -26,6 +25,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:
+    import gettext
     from pathlib import Path
 
 # Paths are strings here: the render process (grader/reporters/render_process.py) loads this
@@ -48,9 +48,24 @@ def source_stamp(po_bytes: bytes) -> str:
     return f"{zlib.crc32(po_bytes):08x}"
 
 
-def _catalog(path: str) -> gettext.GNUTranslations | None:
+class _English:
+    """What gettext.NullTranslations does, without importing gettext (and locale) for it: English is
+    the key, so a message is its own translation."""
+
+    @staticmethod
+    def gettext(message: str) -> str:
+        return message
+
+    @staticmethod
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
+def _catalog(path: str) -> "gettext.GNUTranslations | None":
     """A ``.po`` file as a standard gettext translation (plural forms included): its compiled ``.mo``
     when that was compiled from this very ``.po``, else the ``.po`` itself, read with polib."""
+    import gettext
+
     try:
         with open(path, "rb") as handle:
             source = handle.read()
@@ -69,20 +84,20 @@ def _catalog(path: str) -> gettext.GNUTranslations | None:
 
 
 @lru_cache(maxsize=None)
-def _translations(lang: str, plugin_dirs: tuple[str, ...]) -> gettext.NullTranslations:
+def _translations(lang: str, plugin_dirs: tuple[str, ...]) -> "gettext.NullTranslations | _English":
     if lang == "en":
-        return gettext.NullTranslations()
+        return _English()
     # The grader's own catalog first: a plugin adds translations, it never changes the grader's.
     chain = [c for c in [_catalog(os.path.join(_LOCALE, f"{lang}.po"))] +
              [_catalog(os.path.join(d, f"{lang}.po")) for d in plugin_dirs] if c is not None]
     if not chain:
-        return gettext.NullTranslations()
+        return _English()
     for fallback in chain[1:]:
         chain[0].add_fallback(fallback)
     return chain[0]
 
 
-def translations(lang: str) -> gettext.NullTranslations:
+def translations(lang: str) -> "gettext.NullTranslations | _English":
     return _translations(lang, tuple(_plugin_dirs))
 
 
