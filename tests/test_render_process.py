@@ -70,6 +70,16 @@ def test_a_render_process_that_died_makes_the_grading_process_render_itself(proc
     assert not process.handles("terminal", terminal.render)
 
 
+def test_a_render_process_that_does_not_answer_in_time_is_ended_and_the_grading_process_renders(process, report):
+    import signal
+    process.start("en", False)
+    assert process.render("terminal", report, False) == terminal.render(report)  # ready and answering
+    os.kill(process.pid, signal.SIGSTOP)  # as if starved at nice 19 on a busy machine
+    started = time.monotonic()
+    assert process.render("terminal", report, False) is None
+    assert time.monotonic() - started < 2.0 and process.broken and not _alive(process.pid)
+
+
 def test_only_the_built_in_renderers_of_the_formats_asked_for_go_to_it(process):
     process.start("en", False)
 
