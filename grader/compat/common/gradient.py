@@ -20,24 +20,17 @@ def numerical_gradient(f, x):
     grad = np.zeros_like(x)
     # Element by element in the array's order; a C-ordered array through a flat view of itself
     # (the same elements, changed in the same order, a few microseconds less each).
-    flat = x.reshape(-1) if x.flags.c_contiguous else None
-    if flat is None or not np.shares_memory(flat, x) or not grad.flags.c_contiguous:
-        for idx in np.ndindex(x.shape):
-            saved = x[idx]
-            x[idx] = saved + h
-            plus = f(x)
-            x[idx] = saved - h
-            minus = f(x)
-            grad[idx] = (plus - minus) / (2 * h)
-            x[idx] = saved
-        return grad
-    out = grad.reshape(-1)
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + h
+    flat = x.reshape(-1) if x.flags.c_contiguous and grad.flags.c_contiguous else None
+    if flat is not None and np.shares_memory(flat, x):
+        target, out, places = flat, grad.reshape(-1), range(flat.size)
+    else:
+        target, out, places = x, grad, np.ndindex(x.shape)
+    for idx in places:
+        saved = target[idx]
+        target[idx] = saved + h
         plus = f(x)
-        flat[i] = saved - h
+        target[idx] = saved - h
         minus = f(x)
-        out[i] = (plus - minus) / (2 * h)
-        flat[i] = saved
+        out[idx] = (plus - minus) / (2 * h)
+        target[idx] = saved
     return grad
