@@ -92,8 +92,10 @@ def render(report: Report, tty: bool = False) -> str:
 
     buffer = io.StringIO()
     color = (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
-    import shutil  # here, not on top: the plugin manager loads this module for every format
-    width = shutil.get_terminal_size((110, 24)).columns if tty else 110
+    width = 110
+    if tty:  # shutil (with bz2 and lzma) only to ask a terminal its width
+        import shutil
+        width = shutil.get_terminal_size((110, 24)).columns
     # emoji=False: a student's ":warning:" stays text.
     console = Console(file=buffer, width=width, force_terminal=color, color_system="truecolor" if color else None,
                       highlight=False, soft_wrap=False, emoji=False)
