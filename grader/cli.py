@@ -29,7 +29,9 @@ def _(message: str) -> str:
     from .i18n import _ as translate
     return translate(message)
 
+
 EXIT_PASSED, EXIT_NOT_PASSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
 
 def check_exercises_main(argv: list[str]) -> int:
     """`grade check-exercises [DIR ...]`: validate exercise specs (default: every loaded exercise folder)."""
