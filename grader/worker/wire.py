@@ -64,6 +64,23 @@ def _array_to_wire(a: np.ndarray) -> dict[str, Any]:
             "shape": list(a.shape)}
 
 
+def _check_shape(shape: Any, what: str) -> None:
+    """A shape is a short list of non-negative ints: ValueError (naming ``what``) for anything else."""
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or \
+            not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
+        raise ValueError(f"{what} shape out of range")
+
+
+def _shape_bytes(shape: list[int], dtype: np.dtype) -> int:
+    """The bytes of an array of a checked ``shape``; ValueError past the limit, before any allocation."""
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize > MAX_ARRAY_BYTES:
+        raise ValueError("array data does not match its shape")
+    return count * dtype.itemsize
+
+
 def _array_from_wire(data: dict[str, Any]) -> Any:
     """Rebuild an array from raw bytes; only plain numeric dtypes are accepted (no objects, no records).
 
@@ -75,18 +92,14 @@ def _array_from_wire(data: dict[str, Any]) -> Any:
     spelled, shape, payload = data["dtype"], data["shape"], data["$nd"]
     if not isinstance(spelled, str) or not isinstance(shape, list) or not isinstance(payload, str):
         raise ValueError("array fields of the wrong type")
-    if len(shape) > MAX_DIMS or not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
-        raise ValueError("array shape out of range")
+    _check_shape(shape, "array")
     if not _DTYPE.fullmatch(spelled):
         return Opaque("ndarray", "array of a non-numeric dtype")
     dtype = np.dtype(spelled)
     if dtype.kind not in _NUMERIC_KINDS:
         return Opaque(f"ndarray[{dtype}]", f"array of dtype {dtype}")
-    count = 1
-    for n in shape:
-        count *= n
-    size = count * dtype.itemsize
-    if size > MAX_ARRAY_BYTES or len(payload) != 4 * ((size + 2) // 3):
+    size = _shape_bytes(shape, dtype)
+    if len(payload) != 4 * ((size + 2) // 3):
         raise ValueError("array data does not match its shape")
     raw = base64.b64decode(payload.encode("ascii"), validate=True)
     if len(raw) != size:
@@ -112,15 +125,13 @@ def shape_from_wire(data: Any) -> Any:
     if set(data) != {"$shape", "dtype"}:
         raise ValueError("shape with unknown fields")
     spelled, shape = data["dtype"], data["$shape"]
-    if not isinstance(spelled, str) or not _DTYPE.fullmatch(spelled) or not isinstance(shape, list) or \
-            len(shape) > MAX_DIMS or not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
-        raise ValueError("shape out of range")
+    if not isinstance(spelled, str) or not _DTYPE.fullmatch(spelled):
+        raise ValueError("shape of a non-numeric dtype")
     dtype = np.dtype(spelled)
-    count = 1
-    for n in shape:
-        count *= n
-    if count * dtype.itemsize > MAX_ARRAY_BYTES or dtype.kind not in _NUMERIC_KINDS:
-        raise ValueError("array data does not match its shape")  # as for an array sent whole
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError("shape of a non-numeric dtype")
+    _check_shape(shape, "probed")
+    _shape_bytes(shape, dtype)  # the limits an array sent whole meets
     return np.broadcast_to(np.zeros((), dtype=dtype), tuple(shape))
 
 
