@@ -23,7 +23,9 @@ def report():
 
 
 @pytest.fixture
-def process():
+def process(monkeypatch):
+    # Colour: without it the terminal report is plain text, drawn by the grading process itself.
+    monkeypatch.setenv("FORCE_COLOR", "1")
     started = RenderProcess.spawn(["terminal", "html", "json"])
     assert started is not None and started.formats == ("terminal", "html")
     yield started
@@ -92,7 +94,23 @@ def test_only_the_built_in_renderers_of_the_formats_asked_for_go_to_it(process):
     assert set(BUILT_IN) == {"terminal", "html"}
 
 
-def test_closing_it_leaves_no_process_even_while_it_loads():
+def test_a_terminal_report_without_colour_needs_no_render_process(monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    if os.isatty(1):
+        monkeypatch.setenv("NO_COLOR", "1")
+    assert RenderProcess.spawn(["terminal"]) is None
+    started = RenderProcess.spawn(["terminal", "html"])
+    try:
+        assert started.formats == ("html",)
+    finally:
+        started.close()
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", "1")  # NO_COLOR wins, as it does in the report
+    assert RenderProcess.spawn(["terminal"]) is None
+
+
+def test_closing_it_leaves_no_process_even_while_it_loads(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
     started = RenderProcess.spawn(["terminal"])
     pid = started.pid
     started.close()
@@ -106,7 +124,8 @@ def test_it_ends_by_itself_when_the_grading_process_is_gone(tmp_path):
               "from grader.reporters.render_process import RenderProcess\n"
               "p = RenderProcess.spawn(['terminal']); p.start('en', False); print(p.pid, flush=True); time.sleep(60)\n"
               % str(SUBMISSIONS.parent.parent.parent))
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, FORCE_COLOR="1"))
     pid = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
@@ -116,19 +135,22 @@ def test_it_ends_by_itself_when_the_grading_process_is_gone(tmp_path):
     assert not _alive(pid)
 
 
-def test_grade_prints_the_same_terminal_report_with_and_without_it(tmp_path):
+@pytest.mark.parametrize("colour", [False, True])
+def test_grade_prints_the_same_terminal_report_with_and_without_it(tmp_path, colour):
+    import subprocess
     outputs = {}
     for setting in ("on", "off"):
-        os.environ["DLFS_RENDER_PROCESS"] = setting
-        try:
-            result = run_grade(str(SUBMISSIONS / "mistake_softmax_overflow.py"), "-f", "terminal",
-                               "-f", "html", "-o", str(tmp_path / f"{setting}.html"))
-        finally:
-            del os.environ["DLFS_RENDER_PROCESS"]
+        env = dict(os.environ, PYTHONPATH=str(SUBMISSIONS.parent.parent.parent), DLFS_RENDER_PROCESS=setting)
+        env.pop("NO_COLOR" if colour else "FORCE_COLOR", None)
+        env["FORCE_COLOR" if colour else "NO_COLOR"] = "1"
+        result = subprocess.run([sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "mistake_softmax_overflow.py"),
+                                 "-f", "terminal", "-f", "html", "-o", str(tmp_path / f"{setting}.html")],
+                                env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 1, result.stderr
         outputs[setting] = result.stdout
         assert "<title>" in (tmp_path / f"{setting}.html").read_text()
     assert outputs["on"] == outputs["off"] and "mistake_softmax_overflow.py" in outputs["on"]
+    assert ("\x1b[" in outputs["on"]) == colour
 
 
 def test_a_plugin_that_replaces_the_terminal_renderer_is_the_one_used(tmp_path):

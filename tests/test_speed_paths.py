@@ -464,13 +464,18 @@ def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(
     assert json.loads(out.read_text())["score"] == 100.0
 
 
-def test_a_reports_modules_are_imported_one_a_bite_in_the_waits_for_the_worker():
+def test_a_reports_modules_are_imported_one_a_bite_in_the_waits_for_the_worker(monkeypatch):
     from grader.cli import _prepare_reports
     from grader.reporters import json as json_reporter, terminal
 
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     with WorkerClient(Limits()) as worker:
-        _prepare_reports(worker, [terminal.render, json_reporter.render])  # JSON needs nothing ahead
-        assert len(worker.idle) == len(terminal.render.prepare)
+        # Plain text (a pipe, a file) needs no rich; JSON needs nothing ahead.
+        _prepare_reports(worker, [(terminal.render, False), (json_reporter.render, False)])
+        assert not worker.idle
+        _prepare_reports(worker, [(terminal.render, True), (json_reporter.render, True)])  # a colour terminal
+        assert len(worker.idle) == len(terminal.render.prepare(True)) > 5
         for bite in list(worker.idle):
             bite()
     assert "rich.table" in sys.modules and "rich.panel" in sys.modules

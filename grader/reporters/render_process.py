@@ -71,7 +71,8 @@ class RenderProcess:
     def spawn(cls, formats: list[str]) -> "RenderProcess | None":
         """A render process for the built-in formats among ``formats``, loading them at nice 19; None
         when none is needed or it cannot be started. It renders once :meth:`start` told it how."""
-        chosen = tuple(dict.fromkeys(f for f in formats if f in BUILT_IN))
+        # The terminal report without colour is plain text, drawn in the grading process without rich.
+        chosen = tuple(dict.fromkeys(f for f in formats if f in BUILT_IN and (f != "terminal" or _colour_possible())))
         if not chosen or not sys.platform.startswith("linux") or not hasattr(os, "posix_spawn") or \
                 os.environ.get("DLFS_RENDER_PROCESS", "").lower() in ("off", "0", "no"):
             return None
@@ -161,6 +162,28 @@ class RenderProcess:
             pass
 
 
+def modules_to_prepare(renderer, tty: bool) -> list[str]:
+    """The modules a renderer asks to have imported ahead (its ``prepare``: names, or a function of
+    whether it writes to a terminal that returns them); a plugin's odd value asks for nothing."""
+    prepare = getattr(renderer, "prepare", ())
+    try:
+        if callable(prepare):
+            prepare = prepare(tty)
+        return [name for name in prepare if isinstance(name, str)]
+    except Exception:
+        return []
+
+
+def _colour_possible() -> bool:
+    """Could the terminal report have colours (standard output a terminal, or FORCE_COLOR)?"""
+    if "NO_COLOR" in os.environ:
+        return False
+    try:
+        return "FORCE_COLOR" in os.environ or os.isatty(1)
+    except OSError:
+        return False
+
+
 def main() -> None:
     """The render process. ``argv``: its request and answer descriptors, then the formats. It ends when
     its requests end (the grading process closed them, or died: no other process holds them)."""
@@ -208,7 +231,7 @@ def _serve(requests: int, answers: int, formats: tuple[str, ...]) -> None:
             renderers[name] = importlib.import_module(BUILT_IN[name]).render
         except Exception:
             continue
-        for module in getattr(renderers[name], "prepare", ()):
+        for module in modules_to_prepare(renderers[name], True):
             try:
                 importlib.import_module(module)
             except Exception:

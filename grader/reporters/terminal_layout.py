@@ -1,0 +1,122 @@
+"""What the terminal report shows, before anything draws it: a table, lines, panels of styled text.
+
+Two renderers draw it: rich (terminal_text.py: colours, and any text at all) and a plain one
+(plain_text.py: no colour, the common text, without loading rich), which must give the same
+characters. So the panels' text is kept as pieces, each either a piece of the grader's own
+markup, written with its plain text beside it, or a piece of report text that rich's markup
+escape protects: the rich renderer joins the markup, the plain one the text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..i18n import _, ngettext
+from . import labels
+from .safe_text import displayable
+from .visibility import student_view
+from ..report import ExerciseResult, Report
+
+STYLE = {"passed": ("✔", "green"), "partial": ("◐", "yellow"), "failed": ("✘", "red"),
+         "missing": ("∅", "magenta"), "error": ("✘", "red"), "timeout": ("⧗", "red")}
+MAX_FAILURES_SHOWN = 4
+
+
+@dataclass(frozen=True)
+class Tag:
+    """The grader's own markup (``[bold]✘ ``) and the text it shows (``✘ ``)."""
+    markup: str
+    plain: str
+
+
+# A piece of a panel's text: a Tag, or report text (str) that is shown as it is.
+Piece = "Tag | str"
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: tuple[str, ...]
+    right_aligned: tuple[bool, ...]
+    dim: tuple[bool, ...]                        # the column's style (colour only)
+    fold: tuple[bool, ...]                       # a long value folds onto the next line, never "…"
+    rows: tuple[tuple[str, ...], ...]
+    row_colours: tuple[tuple[str | None, ...], ...]  # each cell's own colour, or None
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    style: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    title_is_markup: bool   # rich reads a str title as markup (with emoji codes); a Text one as text
+    border: str
+    parts: tuple[tuple, ...]  # lines of pieces, joined by line breaks
+
+
+@dataclass(frozen=True)
+class Layout:
+    items: tuple  # Table, Line and Panel, in the order they are shown
+
+
+def status_label(status: str) -> tuple[str, str]:
+    mark, colour = STYLE[status]
+    return f"{mark} {_(labels.STATUS[status])}", colour
+
+
+def layout(report: Report) -> Layout:
+    """What the terminal report shows of ``report``, in the current language."""
+    report = displayable(report)  # no escape sequence of the student's reaches the terminal
+    rows, colours = [], []
+    for e in report.exercises:
+        label, colour = status_label(e.status)
+        counted = [c for c in e.checks if not c.skipped]
+        passed = sum(c.passed for c in counted)
+        rows.append((e.id, e.section, label, f"{passed}/{len(counted)}" if counted else "-",
+                     f"{e.score:g}/{e.max_score:g}", e.graded_name))
+        colours.append((None, None, colour, None, None, None))
+    table = Table(f"dlfs-grader · {report.submission}",
+                  (_(labels.EXERCISE), "§", _(labels.STATUS_HEADER), _(labels.CHECKS), _(labels.POINTS), _(labels.GRADED)),
+                  (False, False, False, True, True, False), (False, True, False, False, False, True),
+                  (False, False, False, False, False, True), tuple(rows), tuple(colours))
+    total_colour = "green" if report.all_passed else "yellow"
+    items: list = [table, Line(_(labels.SCORE).format(score=report.score, max_score=report.max_score),
+                               f"bold {total_colour}")]
+    if report.isolation:
+        items.append(Line(_(labels.ISOLATION).format(level=report.isolation), "dim"))
+    if report.error:
+        items.append(Line(report.error, "bold red"))
+    for e in report.exercises:
+        parts = _exercise_details(e, report.submission)
+        if parts:
+            label, colour = status_label(e.status)
+            items.append(Panel(f"{e.id} · {label}", False, colour, parts))
+    if report.statements:
+        # One piece for all the lines: escaped one by one, a "[" ending one line and a "]" in the next
+        # would read as a style tag to rich, and the text between them would be lost.
+        text = "\n".join(f"{s.place}: {s.message}" for s in report.statements)
+        items.append(Panel(_(labels.NOT_RUN), True, "dim", ((text,),)))
+    return Layout(tuple(items))
+
+
+def _exercise_details(e: ExerciseResult, submission: str) -> tuple[tuple, ...]:
+    # The named mistake first: it explains the failures listed after it.
+    parts: list[tuple] = [(e.message,)] if e.message else []
+    for d in e.diagnoses:
+        parts.append((Tag("[yellow]→ ", "→ "), d.message, Tag("[/yellow] [dim](", " ("), d.id, Tag(")[/dim]", ")")))
+    failing = [student_view(c) for c in e.checks if not c.passed and not c.skipped]
+    for c in failing[:MAX_FAILURES_SHOWN]:
+        parts.append((Tag("[bold]✘ ", "✘ "), c.name, Tag("[/bold]\n  ", "\n  "), c.message))
+        if c.hint:
+            parts.append((Tag("  [cyan]", "  "), _(labels.HINT), Tag("[/cyan] ", " "), c.hint))
+    if len(failing) > MAX_FAILURES_SHOWN:
+        more = len(failing) - MAX_FAILURES_SHOWN
+        # The command to run as it is: the submission's path, quoted for the shell.
+        import shlex
+        path = shlex.quote(submission)
+        parts.append((Tag("[dim]", ""), ngettext(*labels.MORE_FAILURES, more).format(count=more, path=path),
+                      Tag("[/dim]", "")))
+    return tuple(parts)

@@ -1,0 +1,149 @@
+"""The plain terminal report (grader/reporters/plain_text.py) is rich's text, character for character.
+
+rich is the oracle: every layout the plain renderer draws must be the text rich draws for it without
+colour, at any width, in every language, and a layout it cannot promise that for is declined and
+drawn by rich. Checked on real gradings and on generated reports full of what breaks layouts:
+markup-like brackets, backslashes, wide characters, long words, tabs, emoji, combining marks.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import ROOT, SUBMISSIONS, grade_path
+from grader.i18n import use
+from grader.report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
+from grader.reporters import plain_text, terminal_text
+from grader.reporters.terminal_layout import STYLE, layout
+
+LANGUAGES = ("en", "ko", "ja", "zh")
+
+
+def _both(report: Report, width: int) -> tuple[str | None, str]:
+    with use(report.lang):
+        shown = layout(report)
+    return plain_text.plain_text(shown, width), terminal_text.rich_text(shown, width)
+
+
+def _code_points(character_class: str):
+    for first, last in re.findall(r"\\u([0-9a-f]{4})(?:-\\u([0-9a-f]{4}))?", character_class):
+        yield from range(int(first, 16), int(last or first, 16) + 1)
+
+
+def test_every_character_drawn_is_as_wide_as_rich_counts_it_in_every_unicode_version():
+    from rich._unicode_data._versions import VERSIONS
+    from rich.cells import get_character_cell_size
+
+    import unicodedata
+    for character_class, width in ((plain_text._NARROW, 1), (plain_text._WIDE, 2)):
+        points = list(_code_points(character_class))
+        assert len(points) > 1000
+        for point in points:
+            character = chr(point)
+            assert not unicodedata.category(character).startswith(("M", "C", "Z")) or character == " ", hex(point)
+            assert {get_character_cell_size(character, version) for version in VERSIONS} == {width}, hex(point)
+    # The report's own marks and the languages' scripts are among them.
+    for text in ("✔ ◐ ✘ ∅ ⧗ → · § … “”", "점수 통과", "点数 合格", "スコア 合格（）"):
+        assert plain_text._DRAWN.fullmatch(text), text
+    for text in ("\t", "😀", "e\u0301", "\u200b", "\u3000", "\x1b"):
+        assert not plain_text._DRAWN.fullmatch(text), repr(text)
+
+
+@pytest.fixture(scope="module")
+def graded() -> list[Report]:
+    found = [grade_path(SUBMISSIONS / name) for name in ("correct.py", "mistake_softmax_overflow.py")]
+    found.append(grade_path(ROOT / "tests" / "fixtures" / "seeds" / "seed_001.ipynb"))
+    found.append(grade_path(ROOT / "tests" / "fixtures" / "students" / "koubai"))  # Japanese names and comments
+    return [replace(r, isolation="namespaces+seccomp") for r in found]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_real_reports_are_drawn_without_rich_exactly_as_rich_draws_them(graded, lang):
+    for report in graded:
+        for width in (40, 63, 80, 110, 200):  # 40 and 63: the table's columns are narrowed and wrap
+            plain, rich = _both(replace(report, lang=lang), width)
+            assert plain is not None, (report.submission, width)
+            assert plain == rich, (report.submission, width)
+
+
+def test_a_layout_the_plain_renderer_cannot_promise_is_drawn_by_rich(graded):
+    report = graded[1]
+    failing = next(e for e in report.exercises if e.status != "passed")
+    tabbed = replace(report, exercises=(replace(failing, message="a\tb"),))
+    assert _both(tabbed, 110)[0] is None
+    assert terminal_text.render(tabbed) == _both(tabbed, 110)[1] and "a       b" in terminal_text.render(tabbed)
+    backslash = replace(report, exercises=(replace(failing, message="C:\\work\\"),))
+    assert _both(backslash, 110)[0] is None
+    assert terminal_text.render(backslash) == _both(backslash, 110)[1]
+    assert _both(report, plain_text.MIN_WIDTH - 1)[0] is None
+
+
+# Generated reports: text made of what breaks layouts.
+_PIECES = (list("abcxyz019 _.,:()`'\"-") + ["\n", "[", "]", "[b]", "[/]", "[bold]", "[/dim]", "\\", "\\[", "[a=1]",
+           "가", "한국어", "字", "日本語", "ア", "（", "…", "→", "é", "Ω", "supercalifragilisticexpialidocious",
+           "x" * 70, "가" * 45, "  ", "\t", "😀", "e\u0301", "\x1b", "\u00a0", ":warning:"])
+_COMMON = [p for p in _PIECES if p not in ("\t", "😀", "e\u0301", "\u00a0")]
+
+
+def _text(pieces, most: int = 12):
+    return st.lists(st.sampled_from(pieces), max_size=most).map("".join)
+
+
+def _reports(pieces):
+    text = _text(pieces)
+    check = st.builds(CheckResult, name=text, passed=st.booleans(), message=_text(pieces, 30), hint=text)
+    exercise = st.builds(
+        ExerciseResult, id=_text(pieces, 4), title=text, section=_text(pieces, 3), status=st.sampled_from(sorted(STYLE)),
+        score=st.floats(0, 25, allow_nan=False), max_score=st.sampled_from([10.0, 15.0, 25.0]),
+        graded_name=_text(pieces, 8), checks=st.lists(check, max_size=6).map(tuple),
+        diagnoses=st.lists(st.builds(Diagnosis, id=_text(pieces, 3), message=text), max_size=2).map(tuple),
+        message=text)
+    return st.builds(Report, submission=_text(pieces, 10), exercises=st.lists(exercise, max_size=4).map(tuple),
+                     statements=st.lists(st.builds(Statement, place=text, status=st.just("error"), message=text),
+                                         max_size=2).map(tuple),
+                     lang=st.sampled_from(LANGUAGES), isolation=st.sampled_from(["", "namespaces+seccomp"]),
+                     error=st.one_of(st.just(""), text))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report=_reports(_PIECES), width=st.integers(20, 160))
+def test_any_report_is_either_declined_or_drawn_exactly_as_rich_draws_it(report, width):
+    plain, rich = _both(report, width)
+    assert plain is None or plain == rich
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report=_reports(_COMMON), width=st.integers(plain_text.MIN_WIDTH, 160))
+def test_a_report_of_common_text_is_drawn_without_rich_at_any_usual_width(report, width):
+    plain, rich = _both(report, width)
+    if plain is None:  # only for what it must decline: a backslash rich's markup changes, a column with no room
+        with use(report.lang):
+            shown = layout(report)
+        escaped = [p for item in shown.items if isinstance(item, plain_text.Panel)
+                   for part in item.parts for p in part if isinstance(p, str)]
+        table = shown.items[0]
+        natural = [max(plain_text.cells(line) for c in column for line in c.split("\n")) + 2
+                   for column in zip(table.headers, *table.rows)]
+        narrowed = plain_text._column_widths(natural, width - len(natural) - 1)
+        assert min(narrowed) < 3 or any(p.endswith("\\") or "\\[" in p for p in escaped), report
+    else:
+        assert plain == rich
+
+
+def test_grading_into_a_pipe_never_loads_rich():
+    code = ("import sys; from grader.cli import main; status = main(sys.argv[1:]); "
+            "print(status, any(m == 'rich' or m.startswith('rich.') for m in sys.modules), file=sys.stderr)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("FORCE_COLOR", None)
+    env.pop("NO_COLOR", None)
+    done = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "mistake_softmax_overflow.py")],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    assert done.stderr.split()[-2:] == ["1", "False"], done.stderr
+    assert "mistake_softmax_overflow.py" in done.stdout and "\x1b[" not in done.stdout
+    assert "╭─" in done.stdout and "┏" in done.stdout
