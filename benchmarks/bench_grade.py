@@ -9,8 +9,9 @@ then each of N rounds runs every command once, each right after a run of the flo
 and divides its time by that floor's, so a busy moment of the shared, noisy machine slows both
 sides of a ratio.
 Per submission (default: correct.py and the seed notebooks in tests/fixtures): `grade SUB -f
-json` and `grade SUB` (terminal report to a pipe, COLUMNS=80); per command, the median time and
-the median and smallest per-round ratio.
+json`, `grade SUB` (terminal report to a pipe, COLUMNS=80) and, on Linux, `grade SUB` in a
+pseudo-terminal 80 columns wide (the colour report a student sees); per command, the median time
+and the median and smallest per-round ratio.
 
 Memory (Linux). While `grade SUB -f json` grades the first submission, its process tree is
 sampled every ~2 ms: /proc/*/stat gives each process's parent, so the tree is the grading
@@ -50,6 +51,7 @@ class Command:
     cwd: Path = ROOT
     ok: tuple[int, ...] = (0,)
     env: dict[str, str] | None = None  # another checkout's grader (--baseline): its own PYTHONPATH
+    in_terminal: bool = False  # standard output a pseudo-terminal, read to the end
     times: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     failures: int = 0
@@ -109,7 +111,10 @@ def paired_rounds(floor: Command, commands: list[Command], runs: int, env: dict[
 def run_once(command: Command, env: dict[str, str], notes: list[str] | None = None) -> float | None:
     """Wall-clock seconds of one run, or None (with a note) when it exits with an unexpected status."""
     start = time.perf_counter()
-    done = subprocess.run(command.argv, cwd=command.cwd, env=command.env or env, capture_output=True)
+    if command.in_terminal:
+        done = run_in_terminal(command.argv, command.cwd, command.env or env)
+    else:
+        done = subprocess.run(command.argv, cwd=command.cwd, env=command.env or env, capture_output=True)
     seconds = time.perf_counter() - start
     if done.returncode in command.ok:
         return seconds
@@ -117,6 +122,30 @@ def run_once(command: Command, env: dict[str, str], notes: list[str] | None = No
         reason = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
         notes.append(f"`{command.label}` failed (exit {done.returncode}: {reason}); not measured")
     return None
+
+
+def run_in_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run with standard output a pseudo-terminal 80 columns wide, read to the end (a pty's buffer
+    is small: a report nobody reads would block the grader)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    while True:
+        try:
+            if not os.read(main, 65536):
+                break
+        except OSError:  # EIO: the grader closed its end
+            break
+    os.close(main)
+    stderr = process.stderr.read()
+    process.stderr.close()
+    return subprocess.CompletedProcess(argv, process.wait(), b"", stderr)
 
 
 def sample_tree(members: set[int], hwm: dict[int, int], names: dict[int, str]) -> None:
@@ -224,6 +253,9 @@ def main() -> None:
     for sub in submissions:
         commands.append(Command(f"grade {sub.name} -f json", [*grade, str(sub), "-f", "json"], ok=GRADED))
         commands.append(Command(f"grade {sub.name} (terminal)", [*grade, str(sub)], ok=GRADED))
+        if sys.platform.startswith("linux"):
+            commands.append(Command(f"grade {sub.name} (terminal, tty)", [*grade, str(sub)], ok=GRADED,
+                                    in_terminal=True))
         if args.baseline is not None:
             commands.append(Command(f"baseline: grade {sub.name} -f json", [sys.executable, "-m", "grader.cli",
                                     str(sub), "-f", "json"], ok=GRADED, cwd=args.baseline.resolve(),
@@ -258,9 +290,13 @@ def main() -> None:
     by_label = {c.label: c for c in measured}
     for sub in submissions:
         json_, term = by_label.get(f"grade {sub.name} -f json"), by_label.get(f"grade {sub.name} (terminal)")
+        tty = by_label.get(f"grade {sub.name} (terminal, tty)")
         if json_ and term:
+            in_tty = f", in a terminal {statistics.median(tty.ratios) / statistics.median(json_.ratios) - 1:+.1%}" \
+                if tty else ""
             lines.append(f"- {sub.name}: terminal vs json: "
-                         f"{statistics.median(term.ratios) / statistics.median(json_.ratios) - 1:+.1%} (median ratios)")
+                         f"{statistics.median(term.ratios) / statistics.median(json_.ratios) - 1:+.1%}{in_tty} "
+                         "(median ratios)")
     if memory:  # memory: (tree, own, largest other, its name, processes, samples, exit code) per run
         lines += ["", f"Peak memory of `grade {submissions[0].name} -f json` (sum of per-process VmHWM over the tree):", "",
                   "| run | tree (MiB) | grading process (MiB) | largest other process (MiB) | processes | samples |",

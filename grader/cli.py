@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             early = EarlyWorker.start(argv)
             renders = None
             try:
-                if early.process is not None:  # grading: the terminal or HTML report's render process
+                if early.process is not None:  # grading: the HTML report's render process
                     from .reporters.render_process import RenderProcess, formats_asked
                     with interrupts.deferred():  # a stop waits until it has an owner that ends it
                         renders = RenderProcess.spawn(formats_asked(argv))
@@ -295,8 +295,7 @@ def _run(args: "argparse.Namespace", worker) -> int:
         return EXIT_INTERNAL
     renders = getattr(args, "renders", None)
     if worker is not None:
-        _prepare_reports(worker, [(reporters[t.format], t.path is None and _stdout_is_a_terminal())
-                                  for t in args.targets
+        _prepare_reports(worker, [reporters[t.format] for t in args.targets
                                   if renders is None or not renders.handles(t.format, reporters[t.format])])
     report, status = _grade(args, pm, worker, exercises, handed)
     from dataclasses import replace
@@ -310,12 +309,10 @@ def _run(args: "argparse.Namespace", worker) -> int:
 def _prepare_reports(worker, renderers) -> None:
     """Import the slow modules of renderers no render process makes (a renderer's ``prepare``, the
     modules it needs, smallest first) in the waits for the worker, one module a bite, so that a
-    report costs little more than the JSON one once grading is done. ``renderers``: (renderer,
-    writes to a terminal) pairs; ``prepare`` may be a function of the latter."""
+    report costs little more than the JSON one once grading is done."""
     import importlib
 
-    from .reporters.render_process import modules_to_prepare
-    names = dict.fromkeys(n for r, tty in renderers for n in modules_to_prepare(r, tty))
+    names = dict.fromkeys(n for r in renderers for n in getattr(r, "prepare", ()) if isinstance(n, str))
     worker.idle.extend(lambda name=name: importlib.import_module(name) for name in names)
 
 

@@ -1,4 +1,4 @@
-"""The render process (grader/reporters/render_process.py): the terminal and HTML reports it makes
+"""The render process (grader/reporters/render_process.py): the HTML reports it makes
 are the ones the grading process makes, a failure costs what it cost before, and nothing is left.
 """
 from __future__ import annotations
@@ -23,11 +23,9 @@ def report():
 
 
 @pytest.fixture
-def process(monkeypatch):
-    # Colour: without it the terminal report is plain text, drawn by the grading process itself.
-    monkeypatch.setenv("FORCE_COLOR", "1")
+def process():
     started = RenderProcess.spawn(["terminal", "html", "json"])
-    assert started is not None and started.formats == ("terminal", "html")
+    assert started is not None and started.formats == ("html",)  # the terminal report needs no rich
     yield started
     started.close()
 
@@ -47,8 +45,7 @@ def test_the_render_process_gives_the_text_the_grading_process_gives(process, re
 
     graded = replace(report, lang=lang)
     process.start(lang, tty)
-    assert process.handles("terminal", terminal.render) and process.handles("html", html.render)
-    assert process.render("terminal", graded, tty) == terminal.render(graded, tty=tty)
+    assert process.handles("html", html.render) and not process.handles("terminal", terminal.render)
     assert process.render("html", graded, tty) == html.render(graded, tty=tty)
 
 
@@ -58,27 +55,27 @@ def test_a_renderer_that_raises_there_is_reported_as_it_would_be_here(process, r
     broken = replace(report, exercises=(None,))
     process.start("en", False)
     with pytest.raises(RenderError) as raised:
-        process.render("terminal", broken, False)
+        process.render("html", broken, False)
     with pytest.raises(Exception) as here:
-        terminal.render(broken)
+        html.render(broken)
     assert raised.value.detail == f"{type(here.value).__name__}: {here.value}"
-    assert process.render("terminal", report, False) == terminal.render(report)  # it goes on
+    assert process.render("html", report, False) == html.render(report)  # it goes on
 
 
 def test_a_render_process_that_died_makes_the_grading_process_render_itself(process, report):
     process.start("en", False)
     os.kill(process.pid, 9)
-    assert process.render("terminal", report, False) is None and process.broken
-    assert not process.handles("terminal", terminal.render)
+    assert process.render("html", report, False) is None and process.broken
+    assert not process.handles("html", html.render)
 
 
 def test_a_render_process_that_does_not_answer_in_time_is_ended_and_the_grading_process_renders(process, report):
     import signal
     process.start("en", False)
-    assert process.render("terminal", report, False) == terminal.render(report)  # ready and answering
+    assert process.render("html", report, False) == html.render(report)  # ready and answering
     os.kill(process.pid, signal.SIGSTOP)  # as if starved at nice 19 on a busy machine
     started = time.monotonic()
-    assert process.render("terminal", report, False) is None
+    assert process.render("html", report, False) is None
     assert time.monotonic() - started < 2.0 and process.broken and not _alive(process.pid)
 
 
@@ -87,31 +84,16 @@ def test_only_the_built_in_renderers_of_the_formats_asked_for_go_to_it(process):
 
     def render(report, tty=False):
         return "mine"
-    assert not process.handles("terminal", render) and not process.handles("json", terminal.render)
+    assert not process.handles("html", render) and not process.handles("json", html.render)
     assert formats_asked(["sub.py"]) == ["terminal"]
     assert formats_asked(["sub.py", "-f", "json", "--format=html", "-fmarkdown"]) == ["json", "html", "markdown"]
     assert RenderProcess.spawn(["json", "junit"]) is None
-    assert set(BUILT_IN) == {"terminal", "html"}
+    assert RenderProcess.spawn(["terminal"]) is None  # drawn without rich, in the grading process
+    assert set(BUILT_IN) == {"html"}
 
 
-def test_a_terminal_report_without_colour_needs_no_render_process(monkeypatch):
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    if os.isatty(1):
-        monkeypatch.setenv("NO_COLOR", "1")
-    assert RenderProcess.spawn(["terminal"]) is None
-    started = RenderProcess.spawn(["terminal", "html"])
-    try:
-        assert started.formats == ("html",)
-    finally:
-        started.close()
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    monkeypatch.setenv("NO_COLOR", "1")  # NO_COLOR wins, as it does in the report
-    assert RenderProcess.spawn(["terminal"]) is None
-
-
-def test_closing_it_leaves_no_process_even_while_it_loads(monkeypatch):
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    started = RenderProcess.spawn(["terminal"])
+def test_closing_it_leaves_no_process_even_while_it_loads():
+    started = RenderProcess.spawn(["html"])
     pid = started.pid
     started.close()
     assert not _alive(pid)
@@ -122,10 +104,9 @@ def test_it_ends_by_itself_when_the_grading_process_is_gone(tmp_path):
     import subprocess
     script = ("import sys, time; sys.path.insert(0, %r)\n"
               "from grader.reporters.render_process import RenderProcess\n"
-              "p = RenderProcess.spawn(['terminal']); p.start('en', False); print(p.pid, flush=True); time.sleep(60)\n"
+              "p = RenderProcess.spawn(['html']); p.start('en', False); print(p.pid, flush=True); time.sleep(60)\n"
               % str(SUBMISSIONS.parent.parent.parent))
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, FORCE_COLOR="1"))
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     pid = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
@@ -135,22 +116,19 @@ def test_it_ends_by_itself_when_the_grading_process_is_gone(tmp_path):
     assert not _alive(pid)
 
 
-@pytest.mark.parametrize("colour", [False, True])
-def test_grade_prints_the_same_terminal_report_with_and_without_it(tmp_path, colour):
-    import subprocess
+def test_grade_prints_the_same_terminal_report_with_and_without_it(tmp_path):
     outputs = {}
     for setting in ("on", "off"):
-        env = dict(os.environ, PYTHONPATH=str(SUBMISSIONS.parent.parent.parent), DLFS_RENDER_PROCESS=setting)
-        env.pop("NO_COLOR" if colour else "FORCE_COLOR", None)
-        env["FORCE_COLOR" if colour else "NO_COLOR"] = "1"
-        result = subprocess.run([sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "mistake_softmax_overflow.py"),
-                                 "-f", "terminal", "-f", "html", "-o", str(tmp_path / f"{setting}.html")],
-                                env=env, capture_output=True, text=True, timeout=120)
+        os.environ["DLFS_RENDER_PROCESS"] = setting
+        try:
+            result = run_grade(str(SUBMISSIONS / "mistake_softmax_overflow.py"), "-f", "terminal",
+                               "-f", "html", "-o", str(tmp_path / f"{setting}.html"))
+        finally:
+            del os.environ["DLFS_RENDER_PROCESS"]
         assert result.returncode == 1, result.stderr
         outputs[setting] = result.stdout
         assert "<title>" in (tmp_path / f"{setting}.html").read_text()
     assert outputs["on"] == outputs["off"] and "mistake_softmax_overflow.py" in outputs["on"]
-    assert ("\x1b[" in outputs["on"]) == colour
 
 
 def test_a_plugin_that_replaces_the_terminal_renderer_is_the_one_used(tmp_path):

@@ -1,26 +1,23 @@
-"""The terminal and HTML reports, rendered by a process that loads rich or jinja2 while `grade` grades.
+"""The HTML report, rendered by a process that loads jinja2 and Pygments while `grade` grades.
 
-The terminal report needs rich (about 15 ms of imports, 8 ms for a first render) and the HTML
-one jinja2 and Pygments (more). Made by the grading process once grading is done, that time is
-added to every `grade`; imported in its waits for the worker, it mostly is too: the waits are a
-tenth of a millisecond each, and an import cannot be cut into pieces that small (issue 13).
+The HTML report needs jinja2 and Pygments (tens of milliseconds of imports and a first render).
+Made by the grading process once grading is done, that time is added to every `grade -f html`;
+imported in its waits for the worker, it mostly is too: the waits are a tenth of a millisecond
+each, and an import cannot be cut into pieces that small (issue 13). (The terminal report needs
+no such help: terminal_draw.py draws it without loading rich.)
 
 So `grade` starts a render process right after its worker, at nice 19: it runs on whatever
 core time the grading process and the worker leave idle, loads the renderers the command line
-asks for (terminal, the default, and html), and once it knows the report's language and kind
-of output, warms them up on a small report. At the end the grading process hands it the report
-(pickled: the grading process's own data, never the student's) and gets the text back; where
-the text goes, and the exit status, stay with the grading process.
+asks for, and once it knows the report's language and kind of output, warms them up on a small
+report. At the end the grading process hands it the report (pickled: the grading process's own
+data, never the student's) and gets the text back; where the text goes, and the exit status,
+stay with the grading process.
 
 A fresh interpreter (posix_spawn), not a fork: after a fork the kernel copies every page either
 process then writes, which cost the grading 5 to 7 ms. Only on Linux, and only for the built-in
 renderers (a plugin that replaces one renders in the grading process, as before). Anything that
 goes wrong with the process (it cannot be started, it died, it answered nonsense) falls back to
 rendering in the grading process, which gives the same text. DLFS_RENDER_PROCESS=off turns it off.
-
-Measured (benchmarks/RESULTS.md): the terminal report costs 5% more than JSON on correct.py, where
-the bites cost 11%. On the shortest gradings (a seed notebook in 150 ms) the grading and the worker
-leave too little idle time for the 50 ms this process needs, and both ways cost about 15%.
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ import sys
 import time
 
 # The built-in renderers a render process can make: format -> module (whose ``render`` it calls).
-BUILT_IN = {"terminal": "grader.reporters.terminal_text", "html": "grader.reporters.html"}
+BUILT_IN = {"html": "grader.reporters.html"}
 _HEADER_BYTES = 8
 _NICE = "/usr/bin/nice"
 # How long the grading process waits for the text. On a quiet machine it comes in 6 ms (30 when the
@@ -71,8 +68,7 @@ class RenderProcess:
     def spawn(cls, formats: list[str]) -> "RenderProcess | None":
         """A render process for the built-in formats among ``formats``, loading them at nice 19; None
         when none is needed or it cannot be started. It renders once :meth:`start` told it how."""
-        # The terminal report without colour is plain text, drawn in the grading process without rich.
-        chosen = tuple(dict.fromkeys(f for f in formats if f in BUILT_IN and (f != "terminal" or _colour_possible())))
+        chosen = tuple(dict.fromkeys(f for f in formats if f in BUILT_IN))
         if not chosen or not sys.platform.startswith("linux") or not hasattr(os, "posix_spawn") or \
                 os.environ.get("DLFS_RENDER_PROCESS", "").lower() in ("off", "0", "no"):
             return None
@@ -162,28 +158,6 @@ class RenderProcess:
             pass
 
 
-def modules_to_prepare(renderer, tty: bool) -> list[str]:
-    """The modules a renderer asks to have imported ahead (its ``prepare``: names, or a function of
-    whether it writes to a terminal that returns them); a plugin's odd value asks for nothing."""
-    prepare = getattr(renderer, "prepare", ())
-    try:
-        if callable(prepare):
-            prepare = prepare(tty)
-        return [name for name in prepare if isinstance(name, str)]
-    except Exception:
-        return []
-
-
-def _colour_possible() -> bool:
-    """Could the terminal report have colours (standard output a terminal, or FORCE_COLOR)?"""
-    if "NO_COLOR" in os.environ:
-        return False
-    try:
-        return "FORCE_COLOR" in os.environ or os.isatty(1)
-    except OSError:
-        return False
-
-
 def main() -> None:
     """The render process. ``argv``: its request and answer descriptors, then the formats. It ends when
     its requests end (the grading process closed them, or died: no other process holds them)."""
@@ -231,7 +205,7 @@ def _serve(requests: int, answers: int, formats: tuple[str, ...]) -> None:
             renderers[name] = importlib.import_module(BUILT_IN[name]).render
         except Exception:
             continue
-        for module in modules_to_prepare(renderers[name], True):
+        for module in getattr(renderers[name], "prepare", ()):
             try:
                 importlib.import_module(module)
             except Exception:

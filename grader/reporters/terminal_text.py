@@ -1,10 +1,9 @@
 """``--format terminal`` (the default): a table, then what went wrong and how to fix it.
 
-What the report shows is laid out once (terminal_layout.py). Without colour (a pipe, a file, a CI
-log, NO_COLOR) plain_text.py draws it, without loading rich, whenever it can give the very text
-rich would; rich draws everything else: colours, and the layouts the plain renderer declines.
-The plugin that offers this renderer is grader/reporters/terminal.py: this module imports no
-pluggy, so that the render process (render_process.py) loads only what rendering needs.
+What the report shows is laid out once (terminal_layout.py). terminal_draw.py draws it, in colour
+or not, without loading rich, whenever it can give the very text rich would; rich draws the
+layouts it declines (a tab in a message, an emoji, a terminal too narrow for the table).
+The plugin that offers this renderer is grader/reporters/terminal.py.
 """
 from __future__ import annotations
 
@@ -62,12 +61,9 @@ def render(report: Report, tty: bool = False) -> str:
         width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
     with use(report.lang):
         shown = layout(report)
-    if not colour:
-        from .plain_text import plain_text
-        text = plain_text(shown, width)
-        if text is not None:
-            return text
-    return rich_text(shown, width, colour)
+    from .terminal_draw import draw
+    text = draw(shown, width, colour)
+    return text if text is not None else rich_text(shown, width, colour)
 
 
 def rich_text(shown: Layout, width: int, colour: bool = False) -> str:
@@ -81,16 +77,3 @@ def rich_text(shown: Layout, width: int, colour: bool = False) -> str:
     for item in _rich_renderables(shown):
         console.print(item)
     return buffer.getvalue()
-
-
-def _prepare(tty: bool) -> tuple[str, ...]:
-    """What render imports for this output, smallest first: `grade` imports them one a bite while it
-    waits for the worker (cli._prepare_reports). Nothing for plain text, which needs no rich (a
-    layout it declines loads rich at render). A name rich no longer has is skipped."""
-    if not uses_colour(tty):
-        return ()
-    return ("rich.color", "rich.style", "rich.theme", "rich.segment", "rich.containers", "rich.text",
-            "rich.highlighter", "rich.markup", "rich.console", "rich.box", "rich.padding", "rich.table", "rich.panel")
-
-
-render.prepare = _prepare

@@ -1,8 +1,8 @@
-"""The plain terminal report (grader/reporters/plain_text.py) is rich's text, character for character.
+"""The terminal report drawn without rich (grader/reporters/terminal_draw.py) is rich's text, byte for byte.
 
-rich is the oracle: every layout the plain renderer draws must be the text rich draws for it without
-colour, at any width, in every language, and a layout it cannot promise that for is declined and
-drawn by rich. Checked on real gradings and on generated reports full of what breaks layouts:
+rich is the oracle: every layout terminal_draw draws must be the text rich writes for it, in colour
+and without, at any width, in every language, and a layout it cannot promise that for is declined
+and drawn by rich. Checked on real gradings and on generated reports full of what breaks layouts:
 markup-like brackets, backslashes, wide characters, long words, tabs, emoji, combining marks.
 """
 from __future__ import annotations
@@ -19,16 +19,16 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ROOT, SUBMISSIONS, grade_path
 from grader.i18n import use
 from grader.report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
-from grader.reporters import plain_text, terminal_text
+from grader.reporters import terminal_cells, terminal_draw, terminal_text
 from grader.reporters.terminal_layout import STYLE, layout
 
 LANGUAGES = ("en", "ko", "ja", "zh")
 
 
-def _both(report: Report, width: int) -> tuple[str | None, str]:
+def _both(report: Report, width: int, colour: bool = False) -> tuple[str | None, str]:
     with use(report.lang):
         shown = layout(report)
-    return plain_text.plain_text(shown, width), terminal_text.rich_text(shown, width)
+    return terminal_draw.draw(shown, width, colour), terminal_text.rich_text(shown, width, colour)
 
 
 def _code_points(character_class: str):
@@ -41,7 +41,7 @@ def test_every_character_drawn_is_as_wide_as_rich_counts_it_in_every_unicode_ver
     from rich.cells import get_character_cell_size
 
     import unicodedata
-    for character_class, width in ((plain_text._NARROW, 1), (plain_text._WIDE, 2)):
+    for character_class, width in ((terminal_cells._NARROW, 1), (terminal_cells._WIDE, 2)):
         points = list(_code_points(character_class))
         assert len(points) > 1000
         for point in points:
@@ -50,9 +50,9 @@ def test_every_character_drawn_is_as_wide_as_rich_counts_it_in_every_unicode_ver
             assert {get_character_cell_size(character, version) for version in VERSIONS} == {width}, hex(point)
     # The report's own marks and the languages' scripts are among them.
     for text in ("✔ ◐ ✘ ∅ ⧗ → · § … “”", "점수 통과", "点数 合格", "スコア 合格（）"):
-        assert plain_text._DRAWN.fullmatch(text), text
+        assert terminal_cells._DRAWN.fullmatch(text), text
     for text in ("\t", "😀", "e\u0301", "\u200b", "\u3000", "\x1b"):
-        assert not plain_text._DRAWN.fullmatch(text), repr(text)
+        assert not terminal_cells._DRAWN.fullmatch(text), repr(text)
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,15 @@ def graded() -> list[Report]:
     return [replace(r, isolation="namespaces+seccomp") for r in found]
 
 
+@pytest.mark.parametrize("colour", [False, True])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_real_reports_are_drawn_without_rich_exactly_as_rich_draws_them(graded, lang):
+def test_real_reports_are_drawn_without_rich_exactly_as_rich_draws_them(graded, lang, colour):
     for report in graded:
         for width in (40, 63, 80, 110, 200):  # 40 and 63: the table's columns are narrowed and wrap
-            plain, rich = _both(replace(report, lang=lang), width)
-            assert plain is not None, (report.submission, width)
-            assert plain == rich, (report.submission, width)
+            drawn, rich = _both(replace(report, lang=lang), width, colour)
+            assert drawn is not None, (report.submission, width)
+            assert drawn == rich, (report.submission, width)
+            assert ("\x1b[" in drawn) == colour
 
 
 def test_a_layout_the_plain_renderer_cannot_promise_is_drawn_by_rich(graded):
@@ -81,7 +83,7 @@ def test_a_layout_the_plain_renderer_cannot_promise_is_drawn_by_rich(graded):
     backslash = replace(report, exercises=(replace(failing, message="C:\\work\\"),))
     assert _both(backslash, 110)[0] is None
     assert terminal_text.render(backslash) == _both(backslash, 110)[1]
-    assert _both(report, plain_text.MIN_WIDTH - 1)[0] is None
+    assert _both(report, terminal_draw.MIN_WIDTH - 1)[0] is None
 
 
 # Generated reports: text made of what breaks layouts.
@@ -112,38 +114,78 @@ def _reports(pieces):
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(report=_reports(_PIECES), width=st.integers(20, 160))
-def test_any_report_is_either_declined_or_drawn_exactly_as_rich_draws_it(report, width):
-    plain, rich = _both(report, width)
-    assert plain is None or plain == rich
+@given(report=_reports(_PIECES), width=st.integers(20, 160), colour=st.booleans())
+def test_any_report_is_either_declined_or_drawn_exactly_as_rich_draws_it(report, width, colour):
+    drawn, rich = _both(report, width, colour)
+    assert drawn is None or drawn == rich
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(report=_reports(_COMMON), width=st.integers(plain_text.MIN_WIDTH, 160))
-def test_a_report_of_common_text_is_drawn_without_rich_at_any_usual_width(report, width):
-    plain, rich = _both(report, width)
-    if plain is None:  # only for what it must decline: a backslash rich's markup changes, a column with no room
+@given(report=_reports(_COMMON), width=st.integers(terminal_draw.MIN_WIDTH, 160), colour=st.booleans())
+def test_a_report_of_common_text_is_drawn_without_rich_at_any_usual_width(report, width, colour):
+    drawn, rich = _both(report, width, colour)
+    if drawn is None:  # only for what it must decline: a backslash rich's markup changes, a column with no room
         with use(report.lang):
             shown = layout(report)
-        escaped = [p for item in shown.items if isinstance(item, plain_text.Panel)
+        escaped = [p for item in shown.items if isinstance(item, terminal_draw.Panel)
                    for part in item.parts for p in part if isinstance(p, str)]
         table = shown.items[0]
-        natural = [max(plain_text.cells(line) for c in column for line in c.split("\n")) + 2
+        natural = [max(terminal_cells.cells(line) for c in column for line in c.split("\n")) + 2
                    for column in zip(table.headers, *table.rows)]
-        narrowed = plain_text._column_widths(natural, width - len(natural) - 1)
+        narrowed = terminal_draw._column_widths(natural, width - len(natural) - 1)
         assert min(narrowed) < 3 or any(p.endswith("\\") or "\\[" in p for p in escaped), report
     else:
-        assert plain == rich
+        assert drawn == rich
 
 
-def test_grading_into_a_pipe_never_loads_rich():
-    code = ("import sys; from grader.cli import main; status = main(sys.argv[1:]); "
-            "print(status, any(m == 'rich' or m.startswith('rich.') for m in sys.modules), file=sys.stderr)")
+_RICH_LOADED = ("import sys; from grader.cli import main; status = main(sys.argv[1:]); "
+                "print(status, any(m == 'rich' or m.startswith('rich.') for m in sys.modules), file=sys.stderr)")
+
+
+def _environment(**changes: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("FORCE_COLOR", None)
-    env.pop("NO_COLOR", None)
-    done = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "mistake_softmax_overflow.py")],
+    for name in ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "LINES"):
+        env.pop(name, None)
+    env.update(changes)
+    return env
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_grading_into_a_pipe_never_loads_rich(colour):
+    env = _environment(**({"FORCE_COLOR": "1"} if colour else {}))
+    done = subprocess.run([sys.executable, "-c", _RICH_LOADED, str(SUBMISSIONS / "mistake_softmax_overflow.py")],
                           capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert done.stderr.split()[-2:] == ["1", "False"], done.stderr
-    assert "mistake_softmax_overflow.py" in done.stdout and "\x1b[" not in done.stdout
+    assert "mistake_softmax_overflow.py" in done.stdout and ("\x1b[" in done.stdout) == colour
     assert "╭─" in done.stdout and "┏" in done.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal of Linux's")
+def test_grading_in_a_terminal_is_in_colour_at_its_width_without_rich():
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 72, 0, 0))  # 72 columns
+    process = subprocess.Popen([sys.executable, "-c", _RICH_LOADED, str(SUBMISSIONS / "mistake_softmax_overflow.py")],
+                               stdout=terminal, stderr=subprocess.PIPE, text=True, env=_environment(), cwd=ROOT)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    process.wait(timeout=120)
+    assert process.stderr.read().split()[-2:] == ["1", "False"]  # exit status 1 (a failing check), no rich
+    shown = b"".join(chunks).decode("utf-8")
+    assert "\x1b[" in shown
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.split("\r\n") if line]
+    assert max(terminal_cells.cells(line) for line in lines) == 72  # the panels fill the terminal's width
+    assert any(line.startswith("╭─ ") for line in lines) and any(line.startswith("┏") for line in lines)
