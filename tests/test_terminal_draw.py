@@ -74,7 +74,7 @@ def test_real_reports_are_drawn_without_rich_exactly_as_rich_draws_them(graded, 
             assert ("\x1b[" in drawn) == colour
 
 
-def test_a_layout_the_plain_renderer_cannot_promise_is_drawn_by_rich(graded):
+def test_a_layout_that_cannot_be_promised_is_drawn_by_rich(graded):
     report = graded[1]
     failing = next(e for e in report.exercises if e.status != "passed")
     tabbed = replace(report, exercises=(replace(failing, message="a\tb"),))
@@ -84,6 +84,11 @@ def test_a_layout_the_plain_renderer_cannot_promise_is_drawn_by_rich(graded):
     assert _both(backslash, 110)[0] is None
     assert terminal_text.render(backslash) == _both(backslash, 110)[1]
     assert _both(report, terminal_draw.MIN_WIDTH - 1)[0] is None
+
+
+def test_on_windows_rich_draws_the_report(graded, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")  # an old console there: rich substitutes boxes and colours
+    assert _both(graded[0], 110)[0] is None
 
 
 # Generated reports: text made of what breaks layouts.

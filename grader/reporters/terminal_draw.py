@@ -7,12 +7,13 @@ the narrowing of columns that do not fit, and where a colour starts and ends. Th
 applies them to the layouts it can promise to draw exactly as rich does, and declines (returns
 None) every other one, which rich then draws: a tab, a character whose width varies between
 the Unicode versions rich knows, a backslash rich's markup changes, a column with no room, a
-very narrow terminal. tests/test_terminal_draw.py holds it to rich's own output, in colour
+very narrow terminal, Windows (whose old consoles rich draws differently). tests/test_terminal_draw.py holds it to rich's own output, in colour
 and without, on every fixture and on generated reports.
 """
 from __future__ import annotations
 
 import re
+import sys
 
 from .terminal_cells import Declined, breaks, cells, checked, crop, trailing_spaces
 from .terminal_layout import Layout, Line, Panel, Table, Tag
@@ -30,7 +31,8 @@ Segment = tuple[str, "str | None"]
 def draw(shown: Layout, width: int, colour: bool = False) -> str | None:
     """The report ``width`` cells wide, as rich writes it (with its colour codes when ``colour``);
     None when this module cannot promise that."""
-    if width < MIN_WIDTH:
+    # On Windows rich may substitute boxes and colours for an old console: untested here, left to rich.
+    if width < MIN_WIDTH or sys.platform == "win32":
         return None
     try:
         lines: list[list[Segment]] = []
