@@ -18,7 +18,7 @@ PIPE_WIDTH = 110  # a report written to a pipe or a file
 
 
 def uses_colour(tty: bool) -> bool:
-    """Does the terminal report for this output have colours (and so need rich)?"""
+    """Does the terminal report for this output have colours?"""
     return (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
 
 
