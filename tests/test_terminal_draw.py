@@ -27,7 +27,7 @@ LANGUAGES = ("en", "ko", "ja", "zh")
 
 def _both(report: Report, width: int, colour: bool = False) -> tuple[str | None, str]:
     with use(report.lang):
-        shown = layout(report)
+        shown = layout(report, width)
     return terminal_draw.draw(shown, width, colour), terminal_text.rich_text(shown, width, colour)
 
 
@@ -86,6 +86,21 @@ def test_a_layout_that_cannot_be_promised_is_drawn_by_rich(graded):
     assert _both(report, terminal_draw.MIN_WIDTH - 1)[0] is None
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_narrow_terminal_drops_the_section_and_never_cuts_an_exercise_name(graded, lang):
+    report = replace(graded[0], lang=lang)  # correct.py: all seven exercises
+    wide, _ = _both(report, 110)
+    narrow, rich = _both(report, 80)
+    assert narrow == rich
+    header = lambda text: next(line for line in text.splitlines() if line.startswith("┃"))  # noqa: E731
+    assert "§" in header(wide) and "§" not in header(narrow)
+    rows = [line for line in narrow.splitlines() if line.startswith("│ ") and "┃" not in line]
+    for exercise in report.exercises:
+        assert any(line.startswith(f"│ {exercise.id} ") for line in rows), exercise.id
+    assert not any("…" in line for line in rows)
+    assert max(terminal_cells.cells(line) for line in narrow.splitlines()) == 80
+
+
 def test_on_windows_rich_draws_the_report(graded, monkeypatch):
     monkeypatch.setattr(sys, "platform", "win32")  # an old console there: rich substitutes boxes and colours
     assert _both(graded[0], 110)[0] is None
@@ -131,13 +146,13 @@ def test_a_report_of_common_text_is_drawn_without_rich_at_any_usual_width(report
     drawn, rich = _both(report, width, colour)
     if drawn is None:  # only for what it must decline: a backslash rich's markup changes, a column with no room
         with use(report.lang):
-            shown = layout(report)
+            shown = layout(report, width)
         escaped = [p for item in shown.items if isinstance(item, terminal_draw.Panel)
                    for part in item.parts for p in part if isinstance(p, str)]
         table = shown.items[0]
         natural = [max(terminal_cells.cells(line) for c in column for line in c.split("\n")) + 2
                    for column in zip(table.headers, *table.rows)]
-        narrowed = terminal_draw._column_widths(natural, width - len(natural) - 1)
+        narrowed = terminal_draw._column_widths(natural, width - len(natural) - 1, [not n for n in table.no_wrap])
         assert min(narrowed) < 3 or any(p.endswith("\\") or "\\[" in p for p in escaped), report
     else:
         assert drawn == rich

@@ -95,18 +95,19 @@ def _truncate(text: str, spans: list, width: int, fold: bool, pad: bool = False)
     return text, spans
 
 
-def _wrap(text: str, spans: list, width: int, justify: str = "default", fold: bool = True) -> list[tuple[str, list]]:
-    """``text`` (with its spans) wrapped to ``width`` cells, each line as rich justifies it: "default"
-    (as it is), "left" (filled with spaces to the width) or "right"."""
+def _wrap(text: str, spans: list, width: int, justify: str = "default", fold: bool = True,
+          no_wrap: bool = False) -> list[tuple[str, list]]:
+    """``text`` (with its spans) wrapped to ``width`` cells (or, ``no_wrap``, only cut short), each line
+    as rich justifies it: "default" (as it is), "left" (filled with spaces to the width) or "right"."""
     out = []
     line_start = 0
     for line in text.split("\n"):
         line_spans = _part(spans, line_start, line_start + len(line))
         line_start += len(line) + 1
-        offsets = [0, *breaks(line, width, fold), len(line)]
+        offsets = [0, *([] if no_wrap else breaks(line, width, fold)), len(line)]
         for begin, end in zip(offsets, offsets[1:]):
             piece, piece_spans = line[begin:end], _part(line_spans, begin, end)
-            if len(piece) > width:  # trailing spaces past the width go (counted in characters, as rich does)
+            if len(piece) > width and not no_wrap:  # trailing spaces past the width go (counted in characters, as rich does)
                 piece = piece[:len(piece) - min(trailing_spaces(piece), len(piece) - width)]
                 piece_spans = _trim(piece_spans, len(piece))
             if justify == "left":
@@ -137,17 +138,18 @@ def _segments(text: str, spans: list) -> list[Segment]:
     return out
 
 
-def _column_widths(natural: list[int], available: int) -> list[int]:
-    """rich's widths for columns that do not fit side by side: the widest narrowed to the next widest,
-    in turn, until they fit; failing that, all of them narrowed alike."""
+def _column_widths(natural: list[int], available: int, wrapping: list[bool]) -> list[int]:
+    """rich's widths for columns that do not fit side by side: the widest of those that may wrap
+    narrowed to the next widest, in turn, until they fit; failing that, all of them narrowed alike."""
     widths = list(natural)
     excess = sum(widths) - available
-    while excess > 0:
-        widest = max(widths)
-        difference = widest - max((w for w in widths if w != widest), default=0)
+    while excess > 0 and any(wrapping):
+        widest = max(w for w, wraps in zip(widths, wrapping) if wraps)
+        difference = widest - max((w for w, wraps in zip(widths, wrapping) if wraps and w != widest), default=0)
         if not difference:
             break
-        widths = _reduce(excess, [int(w == widest) for w in widths], [min(excess, difference)] * len(widths), widths)
+        ratios = [int(wraps and w == widest) for w, wraps in zip(widths, wrapping)]
+        widths = _reduce(excess, ratios, [min(excess, difference)] * len(widths), widths)
         excess = sum(widths) - available
     if excess > 0:
         widths = _reduce(excess, [1] * len(widths), widths, widths)
@@ -177,15 +179,16 @@ def _table(table: Table, width: int) -> list[list[Segment]]:
         raise Declined("a header is read as markup")
     # A column is as wide as its widest line, and two cells wider (a space each side).
     natural = [max(cells(line) for cell in column for line in checked(cell).split("\n")) + 2 for column in columns]
-    widths = _column_widths(natural, width - len(columns) - 1)
+    widths = _column_widths(natural, width - len(columns) - 1, [not no_wrap for no_wrap in table.no_wrap])
     if min(widths) < 3:
         raise Declined("a column with no room for a character")
 
     def row(texts: tuple[str, ...], header: bool, styles: tuple, colours: tuple) -> list[list[Segment]]:
         bar = "┃" if header else "│"
         drawn = []
-        for text, size, right, fold, style, own in zip(texts, widths, table.right_aligned, table.fold, styles, colours):
-            lines = _wrap(text, [], size - 2, "right" if right else "left", fold)
+        for text, size, right, fold, no_wrap, style, own in zip(texts, widths, table.right_aligned, table.fold,
+                                                                 table.no_wrap, styles, colours):
+            lines = _wrap(text, [], size - 2, "right" if right else "left", fold, no_wrap)
             drawn.append([[(" ", style), (line, _over(style, own)), (" ", style)] for line, _ in lines])
         height = max(len(lines) for lines in drawn)
         for index, lines in enumerate(drawn):  # a header's text at the bottom of its row, a cell's at the top

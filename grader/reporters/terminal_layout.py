@@ -39,6 +39,7 @@ class Table:
     right_aligned: tuple[bool, ...]
     dim: tuple[bool, ...]                        # the column's style (colour only)
     fold: tuple[bool, ...]                       # a long value folds onto the next line, never "…"
+    no_wrap: tuple[bool, ...]                    # kept whole: never narrowed to fit
     rows: tuple[tuple[str, ...], ...]
     row_colours: tuple[tuple[str | None, ...], ...]  # each cell's own colour, or None
 
@@ -67,24 +68,13 @@ def status_label(status: str) -> tuple[str, str]:
     return f"{mark} {_(labels.STATUS[status])}", colour
 
 
-def layout(report: Report) -> Layout:
-    """What the terminal report shows of ``report``, in the current language."""
+def layout(report: Report, width: int | None = None) -> Layout:
+    """What the terminal report shows of ``report``, in the current language, for a terminal
+    ``width`` cells wide (None: any width)."""
     report = displayable(report)  # no escape sequence of the student's reaches the terminal
-    rows, colours = [], []
-    for e in report.exercises:
-        label, colour = status_label(e.status)
-        counted = [c for c in e.checks if not c.skipped]
-        passed = sum(c.passed for c in counted)
-        rows.append((e.id, e.section, label, f"{passed}/{len(counted)}" if counted else "-",
-                     f"{e.score:g}/{e.max_score:g}", e.graded_name))
-        colours.append((None, None, colour, None, None, None))
-    table = Table(f"dlfs-grader · {report.submission}",
-                  (_(labels.EXERCISE), "§", _(labels.STATUS_HEADER), _(labels.CHECKS), _(labels.POINTS), _(labels.GRADED)),
-                  (False, False, False, True, True, False), (False, True, False, False, False, True),
-                  (False, False, False, False, False, True), tuple(rows), tuple(colours))
+    items: list = [_table(report, width)]
     total_colour = "green" if report.all_passed else "yellow"
-    items: list = [table, Line(_(labels.SCORE).format(score=report.score, max_score=report.max_score),
-                               f"bold {total_colour}")]
+    items.append(Line(_(labels.SCORE).format(score=report.score, max_score=report.max_score), f"bold {total_colour}"))
     if report.isolation:
         items.append(Line(_(labels.ISOLATION).format(level=report.isolation), "dim"))
     if report.error:
@@ -100,6 +90,43 @@ def layout(report: Report) -> Layout:
         text = "\n".join(f"{s.place}: {s.message}" for s in report.statements)
         items.append(Panel(_(labels.NOT_RUN), True, "dim", ((text,),)))
     return Layout(tuple(items))
+
+
+def _table(report: Report, width: int | None) -> Table:
+    # Columns: exercise, section, status, checks, points, what was graded. The exercise's id is
+    # never narrowed (cut short, it names nothing); what was graded wraps at its spaces.
+    columns = [[_(labels.EXERCISE)], ["§"], [_(labels.STATUS_HEADER)], [_(labels.CHECKS)], [_(labels.POINTS)],
+               [_(labels.GRADED)]]
+    colours = []
+    for e in report.exercises:
+        label, colour = status_label(e.status)
+        counted = [c for c in e.checks if not c.skipped]
+        passed = sum(c.passed for c in counted)
+        row = (e.id, e.section, label, f"{passed}/{len(counted)}" if counted else "-",
+               f"{e.score:g}/{e.max_score:g}", e.graded_name)
+        for column, cell in zip(columns, row):
+            column.append(cell)
+        colours.append((None, None, colour, None, None, None))
+    right, dim, fold, no_wrap = (False, False, False, True, True, False), (False, True, False, False, False, True), \
+        (False, False, False, False, False, True), (True, False, False, False, False, False)
+    if width is not None and _least_width(columns) > width:
+        # A terminal too narrow for every column with what was graded wrapped at its spaces (80
+        # columns, often): the section goes, so that names need not be cut into pieces.
+        columns, right, dim, fold, no_wrap = ([v for i, v in enumerate(values) if i != 1]
+                                              for values in (columns, right, dim, fold, no_wrap))
+        colours = [tuple(c for i, c in enumerate(row) if i != 1) for row in colours]
+    return Table(f"dlfs-grader · {report.submission}", tuple(c[0] for c in columns), tuple(right), tuple(dim),
+                 tuple(fold), tuple(no_wrap), tuple(zip(*(c[1:] for c in columns))), tuple(colours))
+
+
+def _least_width(columns: list[list[str]]) -> int:
+    """The table's width with every column as wide as its widest line but the last (what was graded),
+    as wide as its longest word: a space each side of a cell, and the bars."""
+    from .terminal_cells import cells
+    *whole, last = columns
+    widths = [max(cells(line) for cell in column for line in cell.split("\n")) for column in whole]
+    widths.append(max((cells(word) for cell in last for word in cell.split()), default=0))
+    return sum(w + 3 for w in widths) + 1
 
 
 def _exercise_details(e: ExerciseResult, submission: str) -> tuple[tuple, ...]:

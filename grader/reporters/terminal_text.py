@@ -37,9 +37,10 @@ def _rich_renderables(shown: Layout) -> list:
     for item in shown.items:
         if isinstance(item, Table):
             table = RichTable(title=Text(item.title), title_justify="left", expand=False)
-            for header, right, dim, fold in zip(item.headers, item.right_aligned, item.dim, item.fold):
+            for header, right, dim, fold, no_wrap in zip(item.headers, item.right_aligned, item.dim, item.fold,
+                                                         item.no_wrap):
                 table.add_column(header, style="dim" if dim else None, justify="right" if right else "left",
-                                 **({"overflow": "fold"} if fold else {}))
+                                 no_wrap=no_wrap, **({"overflow": "fold"} if fold else {}))
             for row, colours in zip(item.rows, item.row_colours):
                 # Text, not str: rich would read [brackets] in a name or a section as markup.
                 table.add_row(*(Text(cell, style=colour or "") for cell, colour in zip(row, colours)))
@@ -60,7 +61,7 @@ def render(report: Report, tty: bool = False) -> str:
         import shutil
         width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
     with use(report.lang):
-        shown = layout(report)
+        shown = layout(report, width)
     from .terminal_draw import draw
     text = draw(shown, width, colour)
     return text if text is not None else rich_text(shown, width, colour)
