@@ -101,6 +101,15 @@ def test_a_narrow_terminal_drops_the_section_and_never_cuts_an_exercise_name(gra
     assert max(terminal_cells.cells(line) for line in narrow.splitlines()) == 80
 
 
+def test_a_mistake_in_the_drawing_costs_nothing_but_time(graded, monkeypatch):
+    def broken(*args, **kwargs):
+        raise IndexError("a bug")
+    monkeypatch.setattr(terminal_draw, "_panel", broken)
+    report = graded[1]  # it has panels
+    assert _both(report, 110)[0] is None
+    assert terminal_text.render(report) == _both(report, 110)[1]
+
+
 def test_on_windows_rich_draws_the_report(graded, monkeypatch):
     monkeypatch.setattr(sys, "platform", "win32")  # an old console there: rich substitutes boxes and colours
     assert _both(graded[0], 110)[0] is None

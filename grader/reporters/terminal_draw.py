@@ -47,6 +47,8 @@ def draw(shown: Layout, width: int, colour: bool = False) -> str | None:
         return "".join(_written(line, colour) + "\n" for line in lines)
     except Declined:
         return None
+    except Exception:  # a mistake here must not cost the student the report: rich draws it then
+        return None
 
 
 def _written(line: list[Segment], colour: bool) -> str:
