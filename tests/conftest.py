@@ -53,3 +53,15 @@ def write_submission(tmp_path):
             path.write_text(source, encoding="utf-8")
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def class_isolation():
+    """Skips a test of `grade class` on a machine that cannot isolate students from each other:
+    `grade class` refuses to run there (without --allow-weak-isolation), rightly."""
+    from grader.worker.doctor import probe_level
+    from grader.worker.isolation import STRONG
+
+    level, reason = probe_level()
+    if level != STRONG:
+        pytest.skip(f"`grade class` needs '{STRONG}' isolation; this machine gives '{level}' ({reason})")

@@ -79,6 +79,7 @@ def graded_class(tmp_path_factory):
     return subs, out, proc, started
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_every_gradebook_row_of_the_class_is_pinned(graded_class):
     _subs, out, proc, _started = graded_class
     assert proc.returncode == 0, proc.stderr
@@ -100,6 +101,7 @@ def test_every_gradebook_row_of_the_class_is_pinned(graded_class):
             assert sum(float(row[e] or 0) for e in EXERCISE_IDS) == pytest.approx(score, abs=0.02)
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_class):
     _subs, out, proc, _started = graded_class
     assert "20 students" in proc.stdout
@@ -110,6 +112,7 @@ def test_bad_students_never_stop_the_class_and_are_counted_at_the_end(graded_cla
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_each_student_has_an_html_and_a_json_report_in_their_own_language(graded_class):
     _subs, out, _proc, _started = graded_class
     book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
@@ -132,6 +135,7 @@ def test_each_student_has_an_html_and_a_json_report_in_their_own_language(graded
     assert "broken_baek.py" in error_page and 'id="error"' in error_page
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
     _subs, out, _proc, _started = graded_class
     # choi_snoop walks '.', '..', '../..' and '../../..' three levels deep, opens every .py it finds

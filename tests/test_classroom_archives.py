@@ -103,6 +103,7 @@ def test_corrupt_archives_get_a_message(tmp_path):
         extract(good, tmp_path / "b")
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_malicious_archives_cost_only_their_student_in_a_class(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -99,6 +99,7 @@ def test_without_dask_the_scheduler_option_says_how_to_install_it(tmp_path):
     assert not (tmp_path / "out" / ".results").exists()  # nothing was graded
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_an_unreachable_scheduler_is_a_usage_error_not_a_traceback(tmp_path, monkeypatch, capsys):
     import socket
@@ -136,6 +137,7 @@ def local_cluster():
     assert left_behind()[1] == []  # no sandboxed worker outlived its Dask worker
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_a_local_cluster_gives_the_local_runs_gradebook_and_resumes_from_its_records(local_reference, local_cluster,
                                                                                     tmp_path, capsys):
@@ -177,6 +179,7 @@ def grader_report_ready(report):
 '''
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_a_student_whose_task_kills_its_workers_gets_an_error_row_and_the_class_goes_on(local_cluster, tmp_path,
                                                                                         capsys):
@@ -207,6 +210,7 @@ def test_a_student_whose_task_kills_its_workers_gets_an_error_row_and_the_class_
     assert remote_folders_of_dead_processes() == []
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_workers_with_another_grader_version_are_refused(local_cluster, tmp_path, capsys):
     from distributed import Client
@@ -235,6 +239,7 @@ def test_workers_with_another_grader_version_are_refused(local_cluster, tmp_path
     assert not list((tmp_path / "out").glob(".results/*.json"))  # refused before anything was graded
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_a_student_past_the_total_time_limit_gets_the_local_pools_timeout_row(local_cluster, tmp_path, capsys):
     from test_classroom import grade_class
@@ -284,6 +289,7 @@ def wait_for(condition, seconds: float, what: str, processes: list[subprocess.Po
         time.sleep(0.1)
 
 
+@pytest.mark.usefixtures("class_isolation")
 @needs_dask
 def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebook(local_reference, tmp_path):
     subs, local_out = local_reference
@@ -375,6 +381,7 @@ def test_a_parcel_path_that_leaves_its_folder_is_refused(tmp_path):
     assert not (tmp_path / "outside.py").exists()
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_a_hand_in_larger_than_staging_could_take_is_not_sent(tmp_path):
     from grader.classroom.parcel import ParcelTooLarge, pack
     from grader.classroom.roster import read_roster

@@ -19,6 +19,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 SMALL = (SUBMISSIONS / "mistake_sse_missing_half.py").read_text(encoding="utf-8")
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
+pytestmark = pytest.mark.usefixtures("class_isolation")  # every test here grades a class
+
 
 @pytest.fixture(scope="module")
 def overview(tmp_path_factory):

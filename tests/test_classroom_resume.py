@@ -22,6 +22,8 @@ from conftest import ROOT
 from test_classroom import CLASS, PINNED, grade_class, left_behind, read_gradebook
 
 
+pytestmark = pytest.mark.usefixtures("class_isolation")  # every test here grades a class
+
 
 def planned(proc: subprocess.CompletedProcess) -> tuple[int, int]:
     """(to grade, up to date) from the first line of `grade class`."""

@@ -203,6 +203,7 @@ def test_help_documents_the_command(tmp_path):
         assert option in proc.stdout, option
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_a_students_error_is_told_in_their_language(tmp_path):
     subs = tmp_path / "subs"
     touch(subs / "kim.py", "# 4장 과제입니다\n" + CODE)
@@ -251,6 +252,7 @@ def test_a_class_is_not_graded_without_the_strong_sandbox_unless_the_instructor_
     assert "kim,10" in (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8-sig")
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_escape_sequences_in_names_and_messages_never_reach_the_instructors_terminal(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -197,6 +197,7 @@ def _class_expected(tmp_path, name: str, env: dict, *extra: str) -> dict[str, st
     return {c["name"]: json.dumps(c["expected"]) for e in student["report"]["exercises"] for c in e["checks"]}
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_a_class_graded_with_the_secret_draws_the_instructors_inputs(tmp_path):
     # The class's grading processes inherit the variable; the workers never do.
     plain = _class_expected(tmp_path, "plain", {})
@@ -205,6 +206,7 @@ def test_a_class_graded_with_the_secret_draws_the_instructors_inputs(tmp_path):
     assert len(random_cases) == 5 and all(plain[name] != salted[name] for name in random_cases)
 
 
+@pytest.mark.usefixtures("class_isolation")
 def test_a_class_graded_with_a_secret_file_draws_the_same_inputs_and_a_new_secret_regrades(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET, encoding="utf-8")
