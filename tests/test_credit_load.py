@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import ROOT, grade_path
 
-from grader.worker.runner import TAIL_SLACK, _namespace_mark, _new_names
+from grader.worker.loading import TAIL_SLACK, _namespace_mark, _new_names
 
 CREDIT = ROOT / "tests" / "fixtures" / "credit"
 

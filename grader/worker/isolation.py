@@ -44,7 +44,8 @@ NOBODY = 65534
 SLOT_UID_BASE = 61184  # per-slot uids when grading a class (systemd's dynamic-user range)
 # Top-level names of the grader's own distribution: never visible in the sandbox.
 GRADER_NAMES = frozenset({"grader", "reference", "exercises"})
-WORKER_SCRIPTS = ("runner.py", "wire.py", "guard.py", "syscall_filter.py", "student_imports.py", "net_ops.py")
+WORKER_SCRIPTS = ("runner.py", "wire.py", "guard.py", "syscall_filter.py", "student_imports.py", "net_ops.py",
+                  "loading.py")
 
 
 class Layer:

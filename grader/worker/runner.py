@@ -10,15 +10,12 @@ exceptions and printed output. Every verdict is made by the trusted process.
 """
 from __future__ import annotations
 
-import ast
-import builtins
 import importlib.util
 import io
 import os
 import random
 import signal
 import sys
-import time
 import traceback
 import types
 
@@ -28,7 +25,6 @@ except ImportError:
     resource = None
 HAS_ALARM = hasattr(signal, "SIGALRM") and hasattr(signal, "setitimer")
 
-SUBMISSION_MODULE = "__dlfs_submission__"
 OUTPUT_CAP = 4000
 
 
@@ -141,116 +137,6 @@ def _on_alarm(signum, frame):
     raise BudgetExceeded()
 
 
-def _bound_names(node) -> list[str] | None:
-    """Names a top-level statement binds, from its syntax; None when it cannot be told
-    (``from m import *``, ``exec``, ``globals()``), and the caller looks at everything."""
-    names: list[str] = []
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-            names.append(sub.id)
-        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(sub.name)
-        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-            for alias in sub.names:
-                if alias.name == "*":
-                    return None
-                names.append(alias.asname or alias.name.partition(".")[0])
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and \
-                sub.func.id in ("exec", "globals", "setattr", "vars"):
-            return None
-    return names
-
-
-FULL_SCANS = 64  # statements per load whose visible exec/globals() has the whole namespace looked at
-TAIL_SLACK = 64  # names walked past the growth, in case the mark's newest name was deleted
-
-
-def _namespace_mark(namespace: dict) -> tuple[int, object]:
-    """How many names ``namespace`` holds and its newest one, taken before a statement runs."""
-    return len(namespace), next(reversed(namespace), None)
-
-
-def _new_names(namespace: dict, mark: tuple[int, object]) -> list[str]:
-    """Names added to ``namespace`` since ``mark``: the tail after the mark's newest name.
-
-    If that name was deleted meanwhile, the walk stops after the growth in size plus
-    TAIL_SLACK names, so one statement never costs the whole namespace.
-    """
-    size, newest = mark
-    limit = max(len(namespace) - size, 0) + TAIL_SLACK
-    found = []
-    for key in reversed(namespace):
-        if key is newest or len(found) >= limit:
-            break
-        if type(key) is str:  # globals()[obj] = ... may add any key; only names are compared
-            if key == newest:
-                break
-            found.append(key)
-    return found
-
-
-def _in_import_order(parsed: list) -> list:
-    """Cells grouped by module, each module after the sibling modules it imports (then in
-    the order given): ``train_neuralnet.py`` imports ``two_layer_net``, which must run first.
-    The cells of one module keep their order."""
-    groups: dict[str, list] = {}
-    for cell, tree in parsed:
-        groups.setdefault(str(cell.get("module") or SUBMISSION_MODULE), []).append((cell, tree))
-    if len(groups) < 2:  # one file or notebook: nothing to order, and no tree to walk
-        return list(parsed)
-    importable = {name for name, items in groups.items() if items[0][0].get("importable")}
-    needs: dict[str, list[str]] = {}
-    for name, items in groups.items():
-        wanted = []
-        for _cell, tree in items:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    wanted += [a.name.partition(".")[0] for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    wanted.append(node.module.partition(".")[0])
-        needs[name] = [w for w in wanted if w in importable and w != name]
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in order or name in visiting:
-            return  # an import cycle: Python would see a half-run module too
-        visiting.add(name)
-        for dependency in needs[name]:
-            visit(dependency)
-        visiting.discard(name)
-        order.append(name)
-
-    for name in groups:
-        visit(name)
-    return [item for name in order for item in groups[name]]
-
-
-def _positional(fn) -> list:
-    """[required, most] positional parameters of a function (most is None with ``*args``)."""
-    code = fn.__code__
-    required = code.co_argcount - len(fn.__defaults__ or ())
-    return [required, None if code.co_flags & 0x04 else code.co_argcount]
-
-
-def _uses(value, keys: dict) -> list:
-    """The student's definitions (name, version) that ``value``'s code refers to by a global name."""
-    functions = [value] if isinstance(value, types.FunctionType) else [
-        v for v in vars(value).values() if isinstance(v, types.FunctionType)] if isinstance(value, type) else []
-    found = []
-    for fn in functions:
-        names, stack = set(), [fn.__code__]
-        while stack:
-            code = stack.pop()
-            names.update(code.co_names)
-            stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-        for name in sorted(names):
-            key = keys.get(id(fn.__globals__.get(name)))
-            if key is not None and key not in found and fn.__globals__.get(name) is not value:
-                found.append(key)
-    return found
-
-
 class Worker:
     def __init__(self, wire: types.ModuleType, proto_in, proto_out, filename_prefix: str,
                  compat: list[str], protected: list[str]) -> None:
@@ -260,7 +146,7 @@ class Worker:
         self.proto_in = proto_in
         self.proto_out = proto_out
         self.output = CappedOutput()
-        self.module = types.ModuleType(SUBMISSION_MODULE)
+        self.module = types.ModuleType(loading.SUBMISSION_MODULE)
         self.namespace = self.module.__dict__
         self.versions: dict[str, list[object]] = {}
         self.handles: dict[int, object] = {}
@@ -306,188 +192,10 @@ class Worker:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
-    # ---- loading the submission ----------------------------------------
+    # ---- loading the submission (loading.py) ---------------------------
     def load(self, request: dict) -> dict:
-        """Run the submission's top-level code, statement by statement, each under a budget.
-
-        Each cell names the module it belongs to: a notebook or a single file is one module
-        (``__dlfs_submission__``); each ``.py`` file of a folder is its own module, named
-        after the file and importable by its siblings, which run after the files they import.
-        Budgets count the worker's CPU time, not the clock, so that the same submission gets
-        the same report on a busy machine; a generous wall-clock limit catches sleeping code.
-        """
-        self.namespace.update({"__name__": SUBMISSION_MODULE, "__builtins__": builtins,
-                               "__file__": request.get("file", "submission.py")})
-        sys.modules[SUBMISSION_MODULE] = self.module
-        self.namespaces: dict[str, dict] = {SUBMISSION_MODULE: self.namespace}
-        self.seen: set[int] = set()
-        self.full_scans = 0  # statements whose visible exec/globals() had the whole namespace looked at
-        # The student's own folders (for data and modules too big to copy), then the book's helpers.
-        paths = [p for p in request.get("paths", []) if isinstance(p, str)]
-        sys.path[1:1] = [p for p in paths if p not in sys.path] + self.compat
-        self.finder = next((f for f in sys.meta_path if isinstance(f, student_imports._BookPackages)), None)
-        if self.finder is not None:
-            self.finder.configure([os.getcwd()] + paths, self.filename_prefix, self.record_module)
-        signal.signal(signal.SIGPROF, _on_alarm)
-        # Exercises from plugins keep their answer keys in their own folders: guard those too.
-        self.protected.extend(os.path.realpath(p) for p in request.get("protect", []))
-        skip = {(s[0], s[1]) for s in request.get("skip", [])}
-        demo_left = float(request.get("demo_budget", 1.0))
-        import_budget = float(request["import_budget"])
-        statements = []
-        parsed = []
-        for cell in request["cells"]:
-            filename = self.filename_prefix + str(cell["id"])
-            try:
-                parsed.append((cell, ast.parse(cell["source"], filename=filename)))
-            except SyntaxError as exc:
-                statements.append({"cell": cell["id"], "index": 0, "line": exc.lineno or 0,
-                                   "status": "syntax-error", "error": {"type": "SyntaxError",
-                                   "message": str(exc.msg), "where": []}})
-        for cell, tree in _in_import_order(parsed):
-            filename = self.filename_prefix + str(cell["id"])
-            namespace = self.namespace_of(cell)
-            plan = cell.get("plan") or []
-            for index, node in enumerate(tree.body):
-                record = {"cell": cell["id"], "index": index, "line": node.lineno}
-                statements.append(record)
-                category = plan[index] if index < len(plan) else "demo"
-                if (cell["id"], index) in skip:
-                    record["status"] = "skipped"
-                    continue
-                if category == "skip":
-                    record["status"] = "skipped-training"
-                    continue
-                if category == "demo" and demo_left <= 0:
-                    record["status"] = "skipped-budget"
-                    continue
-                # Progress first, so that if this statement kills the process the
-                # trusted side knows which one to skip when it starts a new worker.
-                self.send({"progress": [cell["id"], index]})
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    budget = import_budget
-                elif category in ("demo", "plot"):
-                    budget = request["demo_statement_budget"]
-                    budget = min(budget, demo_left) if category == "demo" else budget
-                else:
-                    budget = request["statement_budget"]
-                code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
-                mark = _namespace_mark(namespace)
-                started, free = time.process_time(), student_imports._FREE_SPENT[0]
-                record.update(self.run_statement(code, namespace, budget, max(budget, min(budget * 10 + 2,
-                                                                                        import_budget))))
-                if category == "demo":
-                    demo_left -= (time.process_time() - started) - (student_imports._FREE_SPENT[0] - free)
-                self.record_versions(cell["id"], node, namespace, mark)
-        self.output.take()
-        return {"ok": True, "statements": statements, "definitions": self.inventory()}
-
-    def namespace_of(self, cell: dict) -> dict:
-        """The module a cell runs in: created on first use; a folder's file is importable by its name."""
-        name = str(cell.get("module") or SUBMISSION_MODULE)
-        namespace = self.namespaces.get(name)
-        if namespace is None:
-            module = types.ModuleType(name)
-            module.__file__ = os.path.join(os.getcwd(), str(cell.get("file") or name))
-            module.__builtins__ = builtins
-            namespace = self.namespaces[name] = module.__dict__
-            # Siblings import it by name; never over a module the worker itself already uses.
-            if cell.get("importable") and name.isidentifier() and name not in sys.modules:
-                sys.modules[name] = module
-        return namespace
-
-    def run_statement(self, code, namespace: dict, cpu_budget: float, wall_budget: float) -> dict:
-        """Run one top-level statement; past its CPU budget (or, if it sleeps, its wall budget) it is abandoned."""
-        sys.stdout = sys.stderr = self.output
-        signal.setitimer(signal.ITIMER_PROF, cpu_budget)
-        signal.setitimer(signal.ITIMER_REAL, wall_budget)
-        try:
-            exec(code, namespace)
-            return {"status": "ok"}
-        except BudgetExceeded:
-            return {"status": "abandoned"}
-        except SystemExit as exc:
-            return {"status": "error", "error": {"type": "SystemExit", "message": str(exc.code), "where": []}}
-        except BaseException as exc:
-            return {"status": "error", "error": self.error_info(exc)}
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-
-    def record_versions(self, cell, node, namespace: dict, mark: tuple[int, object] | None = None) -> None:
-        """Keep each function or class the statement bound, if the student's code made it.
-
-        Looked at: the names the statement binds by its syntax, and every name that is new in
-        the namespace since ``mark`` (a ``load_helpers("ch4.py")`` call whose function runs
-        ``exec(open(path).read(), globals())`` binds names no syntax shows). Dicts keep insertion
-        order, so new names are the namespace's tail after the newest name of the mark: only that
-        tail is walked, and loading stays linear in the submission's size (issue 9: 64k statements).
-        A statement whose own syntax calls ``exec`` or ``globals()`` also has the whole namespace
-        looked at, for rebindings of existing names, at most FULL_SCANS times per load.
-
-        Not caught: an existing name rebound indirectly (a function that runs ``exec`` or writes
-        ``globals()[name]`` for a name already bound) by a statement whose syntax shows neither;
-        after FULL_SCANS whole-namespace looks, an existing name rebound by a visible ``exec``; and
-        new names beyond the tail walk's slack when one statement deletes many names and adds others.
-        """
-        names = _bound_names(node)
-        if names is None:
-            self.full_scans += 1
-            names = list(namespace) if self.full_scans <= FULL_SCANS else []
-        if mark is not None:
-            names = list(names) + _new_names(namespace, mark)
-        module = namespace.get("__name__")
-        for name in names:
-            value = namespace.get(name)
-            if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module:
-                self._keep(name, value, cell, node.lineno, namespace)
-
-    def record_module(self, module, cell: str, tree) -> None:
-        """A module of the student's own (``common/functions.py``) ran: its definitions are their work."""
-        namespace = module.__dict__
-        for node in tree.body:
-            for name in _bound_names(node) or ():
-                value = namespace.get(name)
-                if isinstance(value, (types.FunctionType, type)) and \
-                        getattr(value, "__module__", None) == module.__name__:
-                    self._keep(name, value, cell, node.lineno, namespace)
-
-    def _keep(self, name: str, value, cell, line: int, namespace: dict) -> None:
-        if id(value) in self.seen:
-            return
-        self.seen.add(id(value))
-        self.versions.setdefault(name, []).append((value, cell, line, namespace))
-
-    def inventory(self) -> dict:
-        """Every version of every definition, where it was written, its positional parameters
-        and which other definitions of the student's it calls (names its code resolves to them)."""
-        keys = {id(value): [name, number] for name, versions in self.versions.items()
-                for number, (value, _c, _l, _n) in enumerate(versions)}
-        written = []
-        for name, versions in self.versions.items():
-            for number, (value, cell, line, namespace) in enumerate(versions):
-                entry = {"name": name, "version": number, "cell": cell, "line": line,
-                         "kind": "class" if isinstance(value, type) else "function",
-                         "current": namespace.get(name) is value, "module": str(namespace.get("__name__")),
-                         "uses": _uses(value, keys)}
-                if isinstance(value, types.FunctionType):
-                    entry["params"] = _positional(value)
-                    entry["param_names"] = list(value.__code__.co_varnames[:value.__code__.co_argcount])
-                written.append(entry)
-        imported, listed = [], set()
-        finder = getattr(self, "finder", None)
-        for namespace in self.namespaces.values():
-            module_name = namespace.get("__name__")
-            for name, value in namespace.items():
-                if name.startswith("__") or name in listed or not callable(value):
-                    continue
-                module = getattr(value, "__module__", None)
-                if module != module_name and isinstance(module, str) and id(value) not in keys:
-                    imported.append({"name": name, "module": finder.public.get(module, module) if finder else module})
-                    listed.add(name)
-        return {"written": written, "imported": imported[:500],
-                "modules": list(finder.modules) if finder else [], "broken": list(finder.broken) if finder else []}
+        signal.signal(signal.SIGPROF, _on_alarm)  # a statement's CPU budget (loading.run_statement)
+        return loading.load(self, request, student_imports)
 
     # ---- answering calls -------------------------------------------------
     def resolve(self, kind: str, data: dict):
@@ -643,10 +351,11 @@ def main() -> None:
 _saved_stderr = 0
 student_imports: types.ModuleType  # student_imports.py, loaded by path in _start()
 net_ops: types.ModuleType  # net_ops.py, loaded by path in _start()
+loading: types.ModuleType  # loading.py, loaded by path in _start()
 
 
 def _start() -> "Worker":
-    global _saved_stderr, _ROOT, HAS_ALARM, resource, student_imports, net_ops
+    global _saved_stderr, _ROOT, HAS_ALARM, resource, student_imports, net_ops, loading
     import gc
     import json
     # No garbage collection while the worker loads NumPy and itself (40 passes, about 3 ms, over
@@ -675,6 +384,7 @@ def _start() -> "Worker":
     syscall_filter = _load_by_path("_dlfs_syscall_filter", config["filter"])
     student_imports = _load_by_path("_dlfs_student_imports", config["student_imports"])
     net_ops = _load_by_path("_dlfs_net_ops", config["net_ops"])
+    loading = _load_by_path("_dlfs_loading", config["loading"])
     wire = _load_wire(config["wire"])  # imports numpy: before the memory limit, which it would trip
     # Every call seeds NumPy's global generator (Worker.op), and nearly every submission draws from
     # it: importing numpy.random (about 13 ms, OpenSSL through `secrets`) before saying "ready" puts

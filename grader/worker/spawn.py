@@ -142,7 +142,7 @@ def spawn(workdir, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
     if mnist:  # the one setting of the student's environment the worker needs: where MNIST is
         env["DLFS_MNIST"] = mnist
     config = {"wire": WIRE, "guard": WORKER_FILES["guard.py"], "student_imports": WORKER_FILES["student_imports.py"],
-              "net_ops": WORKER_FILES["net_ops.py"],
+              "net_ops": WORKER_FILES["net_ops.py"], "loading": WORKER_FILES["loading.py"],
               "filter": WORKER_FILES["syscall_filter.py"], "memory_mb": memory_mb,
               "cpu_seconds": cpu_seconds, "protected": list(PROTECTED), "compat": [COMPAT_DIR],
               "drop_to": None, "missing": list(SIMULATE_MISSING)}
@@ -166,6 +166,7 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
     worker = isolation.WORKER_DIR
     config = {"wire": f"{worker}/wire.py", "guard": f"{worker}/guard.py", "filter": f"{worker}/syscall_filter.py",
               "student_imports": f"{worker}/student_imports.py", "net_ops": f"{worker}/net_ops.py",
+              "loading": f"{worker}/loading.py",
               "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "protected": [], "compat": [isolation.COMPAT_DIR],
               "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
     info_read, info_write = os.pipe()
