@@ -49,7 +49,8 @@ def test_every_character_drawn_is_as_wide_as_rich_counts_it_in_every_unicode_ver
             assert not unicodedata.category(character).startswith(("M", "C", "Z")) or character == " ", hex(point)
             assert {get_character_cell_size(character, version) for version in VERSIONS} == {width}, hex(point)
     # The report's own marks and the languages' scripts are among them.
-    for text in ("✔ ◐ ✘ ∅ ⧗ → · § … “”", "점수 통과", "点数 合格", "スコア 合格（）"):
+    for text in ("✔ ◐ ✘ ∅ ⧗ → · § … “”", "점수 통과", "点数 合格",
+                 "スコア 合格（）"):
         assert terminal_cells._DRAWN.fullmatch(text), text
     for text in ("\t", "😀", "e\u0301", "\u200b", "\u3000", "\x1b"):
         assert not terminal_cells._DRAWN.fullmatch(text), repr(text)
@@ -117,7 +118,8 @@ def test_on_windows_rich_draws_the_report(graded, monkeypatch):
 
 # Generated reports: text made of what breaks layouts.
 _PIECES = (list("abcxyz019 _.,:()`'\"-") + ["\n", "[", "]", "[b]", "[/]", "[bold]", "[/dim]", "\\", "\\[", "[a=1]",
-           "가", "한국어", "字", "日本語", "ア", "（", "…", "→", "é", "Ω", "supercalifragilisticexpialidocious",
+           "가", "한국어", "字", "日本語", "ア", "（", "…", "→", "é", "Ω",
+           "supercalifragilisticexpialidocious",
            "x" * 70, "가" * 45, "  ", "\t", "😀", "e\u0301", "\x1b", "\u00a0", ":warning:"])
 _COMMON = [p for p in _PIECES if p not in ("\t", "😀", "e\u0301", "\u00a0")]
 
@@ -130,7 +132,8 @@ def _reports(pieces):
     text = _text(pieces)
     check = st.builds(CheckResult, name=text, passed=st.booleans(), message=_text(pieces, 30), hint=text)
     exercise = st.builds(
-        ExerciseResult, id=_text(pieces, 4), title=text, section=_text(pieces, 3), status=st.sampled_from(sorted(STYLE)),
+        ExerciseResult, id=_text(pieces, 4), title=text, section=_text(pieces, 3),
+        status=st.sampled_from(sorted(STYLE)),
         score=st.floats(0, 25, allow_nan=False), max_score=st.sampled_from([10.0, 15.0, 25.0]),
         graded_name=_text(pieces, 8), checks=st.lists(check, max_size=6).map(tuple),
         diagnoses=st.lists(st.builds(Diagnosis, id=_text(pieces, 3), message=text), max_size=2).map(tuple),

@@ -7,8 +7,9 @@ the narrowing of columns that do not fit, and where a colour starts and ends. Th
 applies them to the layouts it can promise to draw exactly as rich does, and declines (returns
 None) every other one, which rich then draws: a tab, a character whose width varies between
 the Unicode versions rich knows, a backslash rich's markup changes, a column with no room, a
-very narrow terminal, Windows (whose old consoles rich draws differently). tests/test_terminal_draw.py holds it to rich's own output, in colour
-and without, on every fixture and on generated reports.
+very narrow terminal, Windows (whose old consoles rich draws differently).
+tests/test_terminal_draw.py holds it to rich's own output, in colour and without, on every
+fixture and on generated reports.
 """
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ def _wrap(text: str, spans: list, width: int, justify: str = "default", fold: bo
         offsets = [0, *([] if no_wrap else breaks(line, width, fold)), len(line)]
         for begin, end in zip(offsets, offsets[1:]):
             piece, piece_spans = line[begin:end], _part(line_spans, begin, end)
-            if len(piece) > width and not no_wrap:  # trailing spaces past the width go (counted in characters, as rich does)
+            # Trailing spaces past the width go (counted in characters, as rich counts them).
+            if len(piece) > width and not no_wrap:
                 piece = piece[:len(piece) - min(trailing_spaces(piece), len(piece) - width)]
                 piece_spans = _trim(piece_spans, len(piece))
             if justify == "left":

@@ -11,7 +11,8 @@ import io
 import os
 
 from ..i18n import use
-from .terminal_layout import MAX_FAILURES_SHOWN, STYLE, Layout, Line, Panel, Table, Tag, layout, status_label  # noqa: F401
+from .terminal_layout import (MAX_FAILURES_SHOWN, STYLE, Layout, Line, Table, Tag,  # noqa: F401 (API)
+                              layout, status_label)
 from ..report import Report
 
 PIPE_WIDTH = 110  # a report written to a pipe or a file
@@ -48,7 +49,8 @@ def _rich_renderables(shown: Layout) -> list:
         elif isinstance(item, Line):
             out.append(Text(item.text, style=item.style))
         else:
-            body = "\n".join("".join(p.markup if isinstance(p, Tag) else escape(p) for p in part) for part in item.parts)
+            body = "\n".join("".join(p.markup if isinstance(p, Tag) else escape(p) for p in part)
+                             for part in item.parts)
             out.append(RichPanel(body, title=item.title if item.title_is_markup else Text(item.title),
                                  title_align="left", border_style=item.border))
     return out

@@ -196,7 +196,8 @@ def load(worker, request: dict, student_imports: types.ModuleType) -> dict:
             code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
             mark = _namespace_mark(namespace)
             started, free = time.process_time(), student_imports._FREE_SPENT[0]
-            record.update(run_statement(worker, code, namespace, budget, max(budget, min(budget * 10 + 2, import_budget))))
+            wall_budget = max(budget, min(budget * 10 + 2, import_budget))
+            record.update(run_statement(worker, code, namespace, budget, wall_budget))
             if category == "demo":
                 demo_left -= (time.process_time() - started) - (student_imports._FREE_SPENT[0] - free)
             record_versions(worker, cell["id"], node, namespace, mark)
