@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from .terminal_text import MAX_FAILURES_SHOWN, STYLE, render, renderables, status_label  # noqa: F401 (API)
+from .terminal_layout import MAX_FAILURES_SHOWN, STYLE, status_label  # noqa: F401 (API)
+from .terminal_text import render, renderables  # noqa: F401 (API)
 
 
 @hookimpl

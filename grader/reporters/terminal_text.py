@@ -11,8 +11,7 @@ import io
 import os
 
 from ..i18n import use
-from .terminal_layout import (MAX_FAILURES_SHOWN, STYLE, Layout, Line, Table, Tag,  # noqa: F401 (API)
-                              layout, status_label)
+from .terminal_layout import Layout, Line, Table, Tag, layout
 from ..report import Report
 
 PIPE_WIDTH = 110  # a report written to a pipe or a file
