@@ -82,6 +82,35 @@ def test_the_installed_copy_grades_on_its_own(installed, tmp_path):
     assert probe.stdout.startswith(str(target / "grader" / "_reference"))
 
 
+def test_the_grader_never_imports_the_checkouts_top_level_reference_or_exercises():
+    # They exist only in a checkout: installed, they are grader._reference and grader's exercise data,
+    # and an import of them fails there (a diagnosis rule that fails silently does not apply).
+    import ast
+    found = []
+    for path in sorted((ROOT / "grader").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names
+                      if name.partition(".")[0] in ("reference", "exercises")]
+    assert found == []
+
+
+def test_the_installed_copy_names_the_mistakes_the_checkout_names(installed, tmp_path):
+    # x = lr * grad, and the book's row-wise gradient_2d: both rules compute with the reference gradient.
+    env = dict(os.environ, PYTHONPATH=str(installed), NO_COLOR="1")
+    mistakes = ROOT / "tests" / "fixtures" / "students" / "mistakes"
+    for name, exercise, diagnosis in (("descent_assigns.py", "gradient_descent", "descent-assigns-step"),
+                                      ("book_gradient_2d.py", "numerical_gradient", "gradient-row-wise")):
+        (tmp_path / name).write_bytes((mistakes / name).read_bytes())
+        result = subprocess.run([sys.executable, "-m", "grader.cli", name, "-f", "json", "--only", exercise],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        graded = json.loads(result.stdout)["exercises"][0]
+        assert [d["id"] for d in graded["diagnoses"]] == [diagnosis], (name, graded["diagnoses"])
+        here = grade_path(mistakes / name, only=(exercise,)).exercises[0]
+        assert (graded["status"], graded["score"]) == (here.status, here.score)
+
+
 def test_a_students_own_reference_and_exercises_modules_are_theirs(tmp_path):
     folder = tmp_path / "ch04"
     folder.mkdir()

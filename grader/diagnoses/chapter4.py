@@ -151,7 +151,7 @@ def _gradient_1d_only(e: Evidence) -> bool:
 
 def _row_wise_gradient(f: Any, x: np.ndarray) -> np.ndarray:
     """The book's gradient_2d.numerical_gradient: each row of X is a separate point, f sees one row."""
-    from reference.gradients import numerical_gradient
+    from grader._reference.gradients import numerical_gradient
     grad = np.zeros_like(x, dtype=float)
     for row in range(x.shape[0]):
         grad[row] = numerical_gradient(f, x[row].astype(float).copy())
@@ -211,7 +211,7 @@ def _gradient_ascent(e: Evidence) -> bool:
 
 def _descent_assigns_step(e: Evidence) -> bool:
     """``x = lr * grad`` in the loop: x is replaced by the step instead of moved by it."""
-    from reference.gradients import numerical_gradient
+    from grader._reference.gradients import numerical_gradient
 
     for o in e.failed("cases"):
         f, x, lr, steps = materialize(o.args)
