@@ -101,6 +101,15 @@ def test_a_syntax_error_names_the_line(write_submission):
     assert_clean_error(run_grade(str(path)), "syntax error", "line 3", "def sum_squares_error(y, t)")
 
 
+def test_an_exception_message_ending_in_a_space_is_quoted_without_it(write_submission):
+    # NumPy's broadcast error ends in a space: "... shapes (2,) (3,) " then " at line 2" made two.
+    path = write_submission("def sum_squares_error(y, t):\n    raise ValueError('shapes (2,) (3,) ')\n")
+    result = run_grade(str(path), "--only", "sum_squares_error", "-f", "json")
+    messages = [c["message"] for e in json.loads(result.stdout)["exercises"] for c in e["checks"]]
+    assert any("ValueError: shapes (2,) (3,) at line 2" in m for m in messages), messages
+    assert not any("  at line" in m for m in messages)
+
+
 def test_an_empty_file_is_a_clear_error(write_submission):
     assert_clean_error(run_grade(str(write_submission("# only a comment\n\n"))), "empty")
 

@@ -138,18 +138,33 @@ def test_writefile_cells_become_modules_the_notebook_can_import(write_submission
     ('{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# only prose"}], "metadata": {}, '
      '"nbformat": 4, "nbformat_minor": 5}', "no code cells"),
     ('{"hello": "world"}', "not a valid Jupyter notebook"),
+    # JSON whose cells are not a list: said as the file's fault, never in Python's words
+    ('{"cells": 5}', "is JSON but not laid out as a Jupyter notebook"),
+    ('{"nbformat": 4, "cells": 5}', "is JSON but not laid out as a Jupyter notebook"),
+    ("[1, 2]", "is JSON but not laid out as a Jupyter notebook"),
 ])
 def test_a_broken_notebook_is_a_clear_error(write_submission, content, fragment):
     result = run_grade(str(write_submission(content, "broken.ipynb")))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert fragment in result.stderr, result.stderr
+    assert "object" not in result.stderr and "iterable" not in result.stderr
 
 
 def test_a_folder_with_no_python_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     result = run_grade(str(tmp_path))
     assert result.returncode == 2 and "no Python files" in result.stderr and "Traceback" not in result.stderr
+    assert "try `grade" not in result.stderr
+
+
+def test_the_books_layout_handed_in_from_one_level_up_names_the_chapter_folder_to_grade(tmp_path):
+    root = tmp_path / "my homework"
+    root.mkdir()
+    _book_layout(root)  # ch04/ beside common/ and dataset/
+    result = run_grade(str(root))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"try `grade '{root / 'ch04'}'`" in result.stderr, result.stderr  # quoted for the shell: a space
 
 
 def _book_layout(root: Path) -> Path:

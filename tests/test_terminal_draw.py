@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import ROOT, SUBMISSIONS, grade_path
-from grader.i18n import use
+from grader.i18n import _, use
 from grader.report import CheckResult, Diagnosis, ExerciseResult, Report, Statement
-from grader.reporters import terminal_cells, terminal_draw, terminal_text
-from grader.reporters.terminal_layout import STYLE, layout
+from grader.reporters import labels, terminal_cells, terminal_draw, terminal_text
+from grader.reporters.terminal_layout import STYLE, layout, status_label
 
 LANGUAGES = ("en", "ko", "ja", "zh")
 
@@ -88,18 +88,24 @@ def test_a_layout_that_cannot_be_promised_is_drawn_by_rich(graded):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_a_narrow_terminal_drops_the_section_and_never_cuts_an_exercise_name(graded, lang):
-    report = replace(graded[0], lang=lang)  # correct.py: all seven exercises
-    wide, _ = _both(report, 110)
-    narrow, rich = _both(report, 80)
-    assert narrow == rich
+def test_a_narrow_terminal_drops_columns_and_never_cuts_a_name_a_status_or_a_score(graded, lang):
+    report = replace(graded[2], lang=lang)  # seed_001: statuses, points like 8.33/25, graded names
     header = lambda text: next(line for line in text.splitlines() if line.startswith("┃"))  # noqa: E731
-    assert "§" in header(wide) and "§" not in header(narrow)
-    rows = [line for line in narrow.splitlines() if line.startswith("│ ") and "┃" not in line]
-    for exercise in report.exercises:
-        assert any(line.startswith(f"│ {exercise.id} ") for line in rows), exercise.id
-    assert not any("…" in line for line in rows)
-    assert max(terminal_cells.cells(line) for line in narrow.splitlines()) == 80
+    wide, _rich = _both(report, 110)
+    assert "§" in header(wide)
+    for width, gone in ((80, {"§"}), (60, {"§", "graded"}), (50, {"§", "graded", "checks"})):
+        narrow, rich = _both(report, width)
+        assert narrow == rich
+        with use(lang):
+            names = {"§": "§", "graded": _(labels.GRADED), "checks": _(labels.CHECKS)}
+        assert {n for n, label in names.items() if label not in header(narrow)} == gone, (width, header(narrow))
+        rows = [line for line in narrow.splitlines() if line.startswith("│ ")][:len(report.exercises) * 3]
+        for exercise in report.exercises:
+            with use(lang):
+                label, _colour = status_label(exercise.status)
+            row = next(line for line in rows if line.startswith(f"│ {exercise.id} "))
+            assert label in row and f"{exercise.score:g}/{exercise.max_score:g}" in row, (width, row)
+        assert max(terminal_cells.cells(line) for line in narrow.splitlines()) == width
 
 
 def test_a_mistake_in_the_drawing_costs_nothing_but_time(graded, monkeypatch):
@@ -190,6 +196,19 @@ def test_grading_into_a_pipe_never_loads_rich(colour):
     assert done.stderr.split()[-2:] == ["1", "False"], done.stderr
     assert "mistake_softmax_overflow.py" in done.stdout and ("\x1b[" in done.stdout) == colour
     assert "╭─" in done.stdout and "┏" in done.stdout
+
+
+@pytest.mark.parametrize("environment, tty, colour", [
+    ({}, True, True), ({}, False, False), ({"NO_COLOR": "1"}, True, False), ({"NO_COLOR": ""}, True, True),
+    ({"FORCE_COLOR": "1"}, False, True), ({"FORCE_COLOR": ""}, False, False),
+    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False, False)])
+def test_colours_follow_the_terminal_and_the_no_color_and_force_color_conventions(monkeypatch, environment, tty,
+                                                                                 colour):
+    for name in ("FORCE_COLOR", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)  # set to "": as if not set (no-color.org, force-color.org)
+    assert terminal_text.uses_colour(tty) is colour
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal of Linux's")

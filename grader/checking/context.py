@@ -68,7 +68,8 @@ class CheckContext:
             return _("{call} ended the grading process ({detail}).").format(call=call, detail=reply.error.message), \
                 "crash"
         error = reply.error
-        text = f"{error.type}: {error.message}" if error.message else error.type
+        message = error.message.strip()  # NumPy ends some ("... shapes (20,) (20,3) ") with a space
+        text = f"{error.type}: {message}" if message else error.type
         return _("{call} raised {error}{where}.").format(call=call, error=text, where=self.where(reply)), "error"
 
 

@@ -28,6 +28,12 @@ class FolderLoader:
         sources = sorted(p for p in path.iterdir()
                          if p.is_file() and p.suffix.lower() in (".py", ".ipynb") and not p.name.startswith("."))
         if not sources:
+            inner = _folders_with_code(path)
+            if inner:  # the book's layout handed in from one level up: ch04/ beside common/
+                import shlex
+                raise SubmissionError(_("{path} holds no Python files (.py) or notebooks (.ipynb) to grade, but "
+                                        "{folder} does: try `grade {command}`").format(
+                    path=path, folder=inner[0], command=shlex.quote(str(inner[0]))))
             raise SubmissionError(_("{path} holds no Python files (.py) or notebooks (.ipynb) to grade").format(
                 path=path))
         cells: list[CodeCell] = []
@@ -56,3 +62,14 @@ class FolderLoader:
 @hookimpl
 def grader_loaders() -> list:
     return [FolderLoader()]
+
+
+def _folders_with_code(path: Path) -> list[Path]:
+    """The folders right inside ``path`` that hold Python files or notebooks, chapter folders first
+    (``ch04`` before the book's ``common``, which holds helpers, not exercises)."""
+    try:
+        found = [p for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith((".", "__"))
+                 and any(f.is_file() and f.suffix.lower() in (".py", ".ipynb") for f in p.iterdir())]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: (p.name in ("common", "dataset"), p.name))

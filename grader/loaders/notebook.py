@@ -89,6 +89,10 @@ def _read_with_nbformat(text: str, label: str) -> dict:
             raise SubmissionError(_("{name} is not a valid notebook: it is not JSON ({reason}). Was it saved "
                                     "completely? Open it in Jupyter and save it again.").format(
                 name=label, reason=reason[:200])) from None
+        if isinstance(exc, (TypeError, AttributeError, KeyError, IndexError)):  # Python's words, not the file's
+            raise SubmissionError(_("{name} is JSON but not laid out as a Jupyter notebook. Was it written by "
+                                    "another program? Open it in Jupyter and save it again.").format(
+                name=label)) from None
         raise SubmissionError(_("{name} is not a valid Jupyter notebook ({reason})").format(
             name=label, reason=reason[:200])) from None
 

@@ -92,9 +92,20 @@ def layout(report: Report, width: int | None = None) -> Layout:
     return Layout(tuple(items))
 
 
+# The table's columns: exercise, section, status, checks, points, what was graded.
+_RIGHT = (False, False, False, True, True, False)
+_DIM = (False, True, False, False, False, True)
+_FOLD = (False, False, False, False, False, True)
+# Kept whole, never narrowed: a name or a score cut short with "…" says nothing.
+_NO_WRAP = (True, False, True, True, True, False)
+GRADED = 5
+# What goes, in turn, from a terminal too narrow for the rest (what was graded wrapped at its
+# spaces): the section, then what was graded, then the checks; never the exercise, its status
+# or its points, which a student acts on.
+_DROPPED_FIRST = (1, GRADED, 3)
+
+
 def _table(report: Report, width: int | None) -> Table:
-    # Columns: exercise, section, status, checks, points, what was graded. The exercise's id is
-    # never narrowed (cut short, it names nothing); what was graded wraps at its spaces.
     columns = [[_(labels.EXERCISE)], ["§"], [_(labels.STATUS_HEADER)], [_(labels.CHECKS)], [_(labels.POINTS)],
                [_(labels.GRADED)]]
     colours = []
@@ -107,25 +118,26 @@ def _table(report: Report, width: int | None) -> Table:
         for column, cell in zip(columns, row):
             column.append(cell)
         colours.append((None, None, colour, None, None, None))
-    right, dim, fold, no_wrap = (False, False, False, True, True, False), (False, True, False, False, False, True), \
-        (False, False, False, False, False, True), (True, False, False, False, False, False)
-    if width is not None and _least_width(columns) > width:
-        # A terminal too narrow for every column with what was graded wrapped at its spaces (80
-        # columns, often): the section goes, so that names need not be cut into pieces.
-        columns, right, dim, fold, no_wrap = ([v for i, v in enumerate(values) if i != 1]
-                                              for values in (columns, right, dim, fold, no_wrap))
-        colours = [tuple(c for i, c in enumerate(row) if i != 1) for row in colours]
-    return Table(f"dlfs-grader · {report.submission}", tuple(c[0] for c in columns), tuple(right), tuple(dim),
-                 tuple(fold), tuple(no_wrap), tuple(zip(*(c[1:] for c in columns))), tuple(colours))
+    kept = list(range(len(columns)))
+    for dropped in _DROPPED_FIRST:
+        if width is None or _least_width([columns[i] for i in kept], [i == GRADED for i in kept]) <= width:
+            break
+        kept.remove(dropped)
+
+    def pick(values) -> tuple:
+        return tuple(values[i] for i in kept)
+    return Table(f"dlfs-grader · {report.submission}", pick([c[0] for c in columns]), pick(_RIGHT), pick(_DIM),
+                 pick(_FOLD), pick(_NO_WRAP), tuple(zip(*(columns[i][1:] for i in kept))),
+                 tuple(pick(row) for row in colours))
 
 
-def _least_width(columns: list[list[str]]) -> int:
-    """The table's width with every column as wide as its widest line but the last (what was graded),
-    as wide as its longest word: a space each side of a cell, and the bars."""
+def _least_width(columns: list[list[str]], wrapping: list[bool]) -> int:
+    """The table's width with each column as wide as its widest line, or a wrapping one as its
+    longest word: a space each side of a cell, and the bars."""
     from .terminal_cells import cells
-    *whole, last = columns
-    widths = [max(cells(line) for cell in column for line in cell.split("\n")) for column in whole]
-    widths.append(max((cells(word) for cell in last for word in cell.split()), default=0))
+    widths = [max((cells(word) for cell in column for word in cell.split()), default=0) if wraps else
+              max(cells(line) for cell in column for line in cell.split("\n"))
+              for column, wraps in zip(columns, wrapping)]
     return sum(w + 3 for w in widths) + 1
 
 

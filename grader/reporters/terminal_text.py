@@ -18,8 +18,10 @@ PIPE_WIDTH = 110  # a report written to a pipe or a file
 
 
 def uses_colour(tty: bool) -> bool:
-    """Does the terminal report for this output have colours?"""
-    return (tty or "FORCE_COLOR" in os.environ) and "NO_COLOR" not in os.environ
+    """Does the terminal report for this output have colours? A terminal has them, or FORCE_COLOR asks
+    for them; NO_COLOR turns them off. Set to an empty string, either is not set (no-color.org,
+    force-color.org)."""
+    return (tty or os.environ.get("FORCE_COLOR", "") != "") and os.environ.get("NO_COLOR", "") == ""
 
 
 def renderables(report: Report) -> list:
