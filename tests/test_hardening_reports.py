@@ -93,6 +93,14 @@ def test_terminal_shows_no_escape_sequence_of_the_student(hostile):
     assert SCRIPT in plain  # markup-like text is shown as it is
 
 
+@pytest.mark.parametrize("character", ["\u061c", "\u200e", "\u200f", "\u2028", "\u2029", "\u202e", "\u2067"])
+def test_bidirectional_marks_and_line_separators_are_shown_as_escapes(character):
+    # A mark reorders what a bidi-aware terminal shows around it; a separator may break the line there.
+    from grader.reporters.safe_text import visible
+    shown = visible(f"if x{character} > 0")
+    assert character not in shown and f"\\u{ord(character):04x}" in shown
+
+
 def test_markdown_shows_the_payload_literally_and_keeps_its_table(hostile):
     text = render(hostile, "markdown")
     assert "<script" not in text and "<img" not in text and not RAW_CONTROLS.search(text)

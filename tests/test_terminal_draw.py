@@ -108,6 +108,21 @@ def test_a_narrow_terminal_drops_columns_and_never_cuts_a_name_a_status_or_a_sco
         assert max(terminal_cells.cells(line) for line in narrow.splitlines()) == width
 
 
+@pytest.mark.parametrize("width, extra", [(40, -4), (40, 5), (80, 0), (110, -4), (110, 3)])
+def test_a_column_wider_than_the_whole_table_is_measured_as_rich_measures_it(width, extra):
+    # Found by a red-team pass: rich caps a column at the table's room before it narrows any.
+    exercise = ExerciseResult("x" * (width + extra), "t", "4.5", "partial", 33.33, 100.0, "f")
+    drawn, rich = _both(Report("s.py", (exercise,)), width, colour=True)
+    assert drawn == rich
+
+
+def test_a_panel_of_many_diagnoses_is_drawn_as_rich_draws_it(graded):
+    failing = next(e for e in graded[1].exercises if e.status != "passed")
+    many = tuple(Diagnosis(f"rule-{i}", f"a cause, number {i}, said at some length") for i in range(300))
+    drawn, rich = _both(replace(graded[1], exercises=(replace(failing, diagnoses=many),)), 80, colour=True)
+    assert drawn is not None and drawn == rich
+
+
 def test_a_mistake_in_the_drawing_costs_nothing_but_time(graded, monkeypatch):
     def broken(*args, **kwargs):
         raise IndexError("a bug")

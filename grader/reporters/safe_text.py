@@ -13,9 +13,11 @@ import dataclasses
 import re
 from typing import TypeVar
 
-# C0 controls except tab and newline, DEL, C1 controls, bidirectional embeddings,
-# overrides and isolates, surrogates, and the two non-characters XML forbids.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+# C0 controls except tab and newline, DEL, C1 controls, bidirectional marks, embeddings,
+# overrides and isolates, the line and paragraph separators (a terminal may break a line there),
+# surrogates, and the two non-characters XML forbids.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
 # In JSON text the same characters are written as \\uXXXX escapes (json.dumps leaves C1,
 # bidi and surrogates raw with ensure_ascii=False; they are only ever inside strings there).
 _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")

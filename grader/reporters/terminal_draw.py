@@ -104,9 +104,17 @@ def _wrap(text: str, spans: list, width: int, justify: str = "default", fold: bo
     as rich justifies it: "default" (as it is), "left" (filled with spaces to the width) or "right"."""
     out = []
     line_start = 0
+    spans = sorted(spans)
+    first = 0  # spans do not overlap (_segments declines those that do): each line needs only its own
     for line in text.split("\n"):
-        line_spans = _part(spans, line_start, line_start + len(line))
-        line_start += len(line) + 1
+        line_end = line_start + len(line)
+        while first < len(spans) and spans[first][1] <= line_start:
+            first += 1
+        last = first
+        while last < len(spans) and spans[last][0] < line_end:
+            last += 1
+        line_spans = _part(spans[first:last], line_start, line_end)
+        line_start = line_end + 1
         offsets = [0, *([] if no_wrap else breaks(line, width, fold)), len(line)]
         for begin, end in zip(offsets, offsets[1:]):
             piece, piece_spans = line[begin:end], _part(line_spans, begin, end)
@@ -182,8 +190,11 @@ def _table(table: Table, width: int) -> list[list[Segment]]:
     if any("[" in header for header in table.headers):
         raise Declined("a header is read as markup")
     # A column is as wide as its widest line, and two cells wider (a space each side).
-    natural = [max(cells(line) for cell in column for line in checked(cell).split("\n")) + 2 for column in columns]
-    widths = _column_widths(natural, width - len(columns) - 1, [not no_wrap for no_wrap in table.no_wrap])
+    # (at most the table's room: rich measures a column no wider than that)
+    available = width - len(columns) - 1
+    natural = [min(max(cells(line) for cell in column for line in checked(cell).split("\n")) + 2, available)
+               for column in columns]
+    widths = _column_widths(natural, available, [not no_wrap for no_wrap in table.no_wrap])
     if min(widths) < 3:
         raise Declined("a column with no room for a character")
 

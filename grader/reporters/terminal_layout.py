@@ -100,8 +100,8 @@ _FOLD = (False, False, False, False, False, True)
 _NO_WRAP = (True, False, True, True, True, False)
 GRADED = 5
 # What goes, in turn, from a terminal too narrow for the rest (what was graded wrapped at its
-# spaces): the section, then what was graded, then the checks; never the exercise, its status
-# or its points, which a student acts on.
+# spaces): the section, then what was graded, then the checks. The exercise, its status and its
+# points stay; below about 48 columns even they are narrowed (rich's last resort).
 _DROPPED_FIRST = (1, GRADED, 3)
 
 
@@ -131,12 +131,15 @@ def _table(report: Report, width: int | None) -> Table:
                  tuple(pick(row) for row in colours))
 
 
+GRADED_ROOM = 16  # what was graded keeps its column while it has room for this much of a name (it folds)
+
+
 def _least_width(columns: list[list[str]], wrapping: list[bool]) -> int:
     """The table's width with each column as wide as its widest line, or a wrapping one as its
-    longest word: a space each side of a cell, and the bars."""
+    longest word (at most GRADED_ROOM: a longer name folds): a space each side of a cell, and the bars."""
     from .terminal_cells import cells
-    widths = [max((cells(word) for cell in column for word in cell.split()), default=0) if wraps else
-              max(cells(line) for cell in column for line in cell.split("\n"))
+    widths = [min(max((cells(word) for cell in column for word in cell.split()), default=0), GRADED_ROOM) if wraps
+              else max(cells(line) for cell in column for line in cell.split("\n"))
               for column, wraps in zip(columns, wrapping)]
     return sum(w + 3 for w in widths) + 1
 

@@ -76,8 +76,9 @@ def rich_text(shown: Layout, width: int, colour: bool = False) -> str:
 
     buffer = io.StringIO()
     # emoji=False: a student's ":warning:" stays text.
+    # force_jupyter=False: in a notebook's kernel rich would display the report instead of writing it.
     console = Console(file=buffer, width=width, force_terminal=colour, color_system="truecolor" if colour else None,
-                      highlight=False, soft_wrap=False, emoji=False)
+                      highlight=False, soft_wrap=False, emoji=False, force_jupyter=False)
     for item in _rich_renderables(shown):
         console.print(item)
     return buffer.getvalue()
