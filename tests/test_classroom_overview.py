@@ -72,6 +72,8 @@ def test_the_overview_is_self_contained_and_ranks_misconceptions_with_their_stud
     assert dict(rows)["gradient-1d-only"] == "2" and dict(rows)["depends-on-failing"] == "1"
     one_d = re.search(r'<tr id="diagnosis-gradient-1d-only">.*?</tr>', html, re.S).group(0)
     assert 'href="reports/park_seoyeon.html"' in one_d and 'href="reports/yamada_taro.html"' in one_d
+    # Both are graded in their own language (Korean, Japanese); the page says the mistake in English.
+    assert "It works for 1-D inputs but not for a 2-D array" in one_d, one_d
     # What needs the instructor's eye: students in error, the hard-coder, the one whose code exits.
     eye = re.search(r'<h2 id="attention">.*?</ul>', html, re.S).group(0)
     for student in ("broken_baek", "oh_sehun", "yoon_ara"):

@@ -188,3 +188,18 @@ def test_extract_keeps_translations_from_another_catalog_such_as_the_other_side_
     update({("new message {n}", ""): ["grader/x.py"], ("untranslated", ""): ["grader/y.py"]}, locale, "t", [other])
     assert read_catalog(locale / "ko.po") == {("new message {n}", ""): ["새 메시지 {n}"], ("untranslated", ""): []}
     assert read_catalog(locale / "ja.po")[("new message {n}", "")] == []  # another language's catalog is not used
+
+
+def test_a_fixed_message_in_any_language_is_traced_back_to_its_english():
+    from grader.diagnoses import chapter4, code_mistakes
+    from grader.i18n import _, in_english, use
+    rules = list(chapter4.RULES) + list(code_mistakes.RULES)
+    for lang in ("ko", "ja", "zh"):
+        for rule in rules:
+            with use(lang):
+                said = _(rule.message)
+            assert said != rule.message and in_english(said, lang) == rule.message, (lang, rule.id)
+    assert in_english("anything at all", "en") == "anything at all"
+    with use("ko"):
+        filled = _(code_mistakes.RULES[0].message).format(name="sigmoid", advice="import it")
+    assert in_english(filled, "ko") is None  # filled in with a name: nobody's translation

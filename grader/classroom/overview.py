@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..hookspecs import hookimpl
+from ..i18n import in_english
 
 if TYPE_CHECKING:  # a single `grade` registers this plugin too: the class code loads only when a class is graded
     from .results import ClassReport, StudentResult
@@ -49,9 +50,11 @@ def misconception_table(class_report: ClassReport) -> list[tuple[str, str, list[
             for diagnosis in exercise.diagnoses:
                 if student not in students[diagnosis.id]:
                     students[diagnosis.id].append(student)
-                # Prefer an English wording for the instructor; any student's will do otherwise.
-                if diagnosis.id not in messages or student.lang == "en":
-                    messages[diagnosis.id] = diagnosis.message
+                # The page is in English: a student's wording translated back when it is a fixed
+                # message of the catalogs (a message filled in with a name stays as it was written).
+                english = in_english(diagnosis.message, student.lang)
+                if english is not None or diagnosis.id not in messages:
+                    messages[diagnosis.id] = english or diagnosis.message
     ranked = sorted(students, key=lambda d: (-len(students[d]), d))
     return [(d, messages[d], students[d]) for d in ranked]
 

@@ -101,6 +101,26 @@ def translations(lang: str) -> "gettext.NullTranslations | _English":
     return _translations(lang, tuple(_plugin_dirs))
 
 
+def in_english(text: str, lang: str) -> str | None:
+    """The English message that ``text`` translates into ``lang``, or None: a text filled in with
+    values (a name, a number) is nobody's translation, and an English one is itself."""
+    if lang == "en":
+        return text
+    return _originals(lang, tuple(_plugin_dirs)).get(text)
+
+
+@lru_cache(maxsize=None)
+def _originals(lang: str, plugin_dirs: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    catalog = _translations(lang, plugin_dirs)
+    while catalog is not None:  # the grader's catalog, then the plugins' (its fallbacks)
+        for original, translated in getattr(catalog, "_catalog", {}).items():
+            if isinstance(original, str) and original and isinstance(translated, str):
+                found.setdefault(translated, original)
+        catalog = getattr(catalog, "_fallback", None)
+    return found
+
+
 def add_catalog_dirs(folders: Iterable[str | os.PathLike]) -> None:
     """Plugins' catalog folders (each holding ``ko.po``, ``ja.po``, ``zh.po``), from the ``grader_catalogs`` hook."""
     for folder in folders:
