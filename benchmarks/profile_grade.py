@@ -110,7 +110,7 @@ def on_handover(module):
 AFTER_IMPORT.update({"grader.worker.spawn": on_spawn, "grader.worker.client": on_client,
                      "grader.session": on_session, "grader.plugins": on_plugins,
                      "grader.worker.tree": on_tree,
-                     "grader.handover": on_handover})
+                     "grader.submission.handover": on_handover})
 import grader.cli as cli
 stamp("grader.cli imported")
 wrap(cli, "_run", "arguments checked", None)

@@ -258,7 +258,7 @@ def _internal(exc: BaseException) -> str:
 
 
 def _run(args: "argparse.Namespace", worker) -> int:
-    from .handover import hand_over_early
+    from .submission.handover import hand_over_early
     handed = hand_over_early(args.path, worker, args.plugin, args.exercises)
     from .assignments import installed, resolve, select
     from .exercises import SpecError

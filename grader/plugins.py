@@ -40,7 +40,7 @@ DEFAULT_PLUGINS = (
 
 # The built-ins that read submissions and name the exercise folders, in DEFAULT_PLUGINS' order:
 # with no other plugin in play, `grade` hands the submission over with these alone, before NumPy
-# and the checks are loaded (grader/handover.py).
+# and the checks are loaded (grader/submission/handover.py).
 HANDOVER_PLUGINS = ("grader.builtin_exercises", "grader.loaders.python_file", "grader.loaders.notebook",
                     "grader.loaders.folder")
 ENTRY_POINT_GROUP = "grader"

@@ -13,15 +13,15 @@ import pluggy
 from .checking.context import CheckContext
 from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
-from .definitions import Inventory, build_inventory, definition_source
+from .submission.definitions import Inventory, build_inventory, definition_source
 from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .instructor_secret import current_secret
-from .handover import Handover, hand_over
-from .finding import Search, how_near, search, taken_names
+from .submission.handover import Handover, hand_over
+from .submission.finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
-from .not_run import statements
+from .submission.not_run import statements
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")

@@ -6,7 +6,7 @@ import ast
 import pytest
 
 from conftest import ROOT, grade_path
-from grader.definitions import _dotted, _wrapped_import
+from grader.submission.definitions import _dotted, _wrapped_import
 
 CREDIT = ROOT / "tests" / "fixtures" / "credit"
 

@@ -19,7 +19,7 @@ from conftest import ROOT, SUBMISSIONS, run_grade
 from grader.worker.client import Limits, WorkerClient
 
 def test_an_oversized_py_file_is_refused_before_it_is_read(tmp_path):
-    from grader.handover import hand_over
+    from grader.submission.handover import hand_over
     from grader.loaders.base import SubmissionError
 
     big = tmp_path / "big.py"

@@ -47,7 +47,7 @@ def _report_json(*args: str) -> dict:
 # ---- the early hand-over ------------------------------------------------------------------
 
 def test_the_early_hand_over_grades_as_the_usual_order_does():
-    from grader.handover import hand_over, spec_folders_answer_keys
+    from grader.submission.handover import hand_over, spec_folders_answer_keys
     from grader.plugins import HANDOVER_PLUGINS, make_manager
     from grader.session import grade
 
@@ -73,7 +73,7 @@ def test_the_hand_over_plugins_are_the_built_ins_that_read_submissions_and_name_
 
 
 def test_the_answer_keys_read_from_the_specs_toml_are_those_of_the_loaded_exercises():
-    from grader.handover import spec_folders_answer_keys
+    from grader.submission.handover import spec_folders_answer_keys
     from grader.session import load_exercises
 
     expected = sorted({p for e in load_exercises(builtin_manager()) for p in e.protected_paths()})
@@ -84,7 +84,7 @@ def test_handing_over_imports_neither_numpy_nor_the_checks():
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from grader.handover import hand_over_early
+        from grader.submission.handover import hand_over_early
         from grader.worker.client import Limits, WorkerClient
         worker = WorkerClient(Limits())
         handed = hand_over_early(Path(sys.argv[1]), worker)

@@ -126,7 +126,7 @@ def test_a_whole_book_layout_folder_gets_every_exercise_from_the_right_file():
 
 
 def test_malformed_new_fields_of_a_worker_reply_are_dropped_not_a_traceback(tmp_path):
-    from grader.definitions import build_inventory
+    from grader.submission.definitions import build_inventory
     from grader.loaders.base import CodeCell, Submission
     from grader.session import unparsed_cells
     submission = Submission(tmp_path / "a.py", (CodeCell("0", "def f(x):\n    return x\n", ""),))

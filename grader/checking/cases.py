@@ -15,7 +15,7 @@ import numpy as np
 from .comparisons import compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable
-from ..definitions import arrange
+from ..submission.definitions import arrange
 from ..exercises import Case, CheckSpec, Exercise
 from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..definitions import Definition
+from ..submission.definitions import Definition
 from ..diagnoses.model import Observation
 from .display import source_text, to_jsonable, value_text
 from ..exercises import Exercise

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..toplevel import parsed
+from ..submission.toplevel import parsed
 from .base import CodeCell, Submission, SubmissionError, read_text, sibling_files
 
 
@@ -51,7 +51,7 @@ class PythonFileLoader:
     def load(self, path: Path) -> Submission:
         source = read_source(path)
         try:
-            tree = parsed(source)  # shared with the plan (grader/toplevel.py): parsed once
+            tree = parsed(source)  # shared with the plan (grader/submission/toplevel.py): parsed once
         except SyntaxError as exc:
             code = (exc.text or "").strip()
             message = _("{name}: syntax error at line {line}: {code}\n  {reason}. Fix it (run `python {name}` to "

@@ -32,7 +32,7 @@ class Limits:
     """Resource limits of one worker; the defaults suit chapter 4 on a laptop."""
 
     call_seconds: float = 5.0
-    statement_seconds: float = 1.0  # a definition or a cheap assignment (see grader.toplevel)
+    statement_seconds: float = 1.0  # a definition or a cheap assignment (see grader.submission.toplevel)
     demo_statement_seconds: float = 0.1  # one statement of demo code
     demo_total_seconds: float = 0.5  # all demo code of a submission together
     import_seconds: float = 5.0

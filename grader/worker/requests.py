@@ -1,7 +1,7 @@
 """What the grading process asks of the worker: the load request's parts and the operations.
 
 Standard library only, and no NumPy: the load request is built and sent before the grading
-process has imported NumPy (grader/handover.py); the operations encode their arguments with
+process has imported NumPy (grader/submission/handover.py); the operations encode their arguments with
 the wire codec, imported when first needed.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..toplevel import parsed
+from ..submission.toplevel import parsed
 
 if TYPE_CHECKING:
     from .client import Limits

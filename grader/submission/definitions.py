@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .exercises import Exercise
-from .i18n import _
-from .loaders.base import Submission
+from ..exercises import Exercise
+from ..i18n import _
+from ..loaders.base import Submission
 from .toplevel import parsed
 
 
@@ -191,7 +191,7 @@ def build_inventory(submission: Submission, reported: dict[str, Any]) -> Invento
 
 # The book's helper modules the grader bundles for student code (grader/compat: the packages
 # common and dataset, and ch04's own functions, gradient_1d and gradient_2d).
-BOOK_PACKAGES = frozenset(p.name if p.is_dir() else p.stem for p in (Path(__file__).parent / "compat").iterdir()
+BOOK_PACKAGES = frozenset(p.name if p.is_dir() else p.stem for p in (Path(__file__).parents[1] / "compat").iterdir()
                           if not p.name.startswith(("_", ".")) and (p.is_dir() or p.suffix == ".py"))
 
 

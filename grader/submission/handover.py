@@ -16,10 +16,10 @@ from typing import Iterable
 
 import pluggy
 
-from .i18n import _
-from .loaders.base import CodeCell, Submission, SubmissionError
+from ..i18n import _
+from ..loaders.base import CodeCell, Submission, SubmissionError
 from .toplevel import plan
-from .worker.client import WorkerClient
+from ..worker.client import WorkerClient
 
 MAX_CODE_BYTES = 2_000_000  # the book's whole chapter 4 with every exercise is about 30 kB
 
@@ -96,7 +96,7 @@ def hand_over_early(path: Path | None, worker: WorkerClient | None, plugins: Ite
     manager has. Anything that goes wrong here is left to the usual order, which meets it again
     and reports it.
     """
-    from .plugins import HANDOVER_PLUGINS, make_manager, only_builtins
+    from ..plugins import HANDOVER_PLUGINS, make_manager, only_builtins
 
     if worker is None or path is None or not only_builtins(plugins, exercise_dirs):
         return None

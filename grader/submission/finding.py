@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .checking.comparisons import compare
-from .checking.context import materialize
+from ..checking.comparisons import compare
+from ..checking.context import materialize
 from .definitions import Definition, Inventory, arrange
-from .exercises import Case, Exercise
-from .i18n import _
-from .worker.client import WorkerClient
+from ..exercises import Case, Exercise
+from ..i18n import _
+from ..worker.client import WorkerClient
 
 MISSPELLING_RATIO = 0.85
 AFFIX = re.compile(r"^(?:[a-z]{1,8}_|_+)?(?P<core>.+?)(?:_?[0-9]{1,2}|_[a-z0-9]{1,10})?$")
@@ -126,7 +126,7 @@ def _probe(exercise: Exercise, definition: Definition, case: Case, worker: Worke
     """"" when the definition reproduces the case, else why not (for the missing message)."""
     reference = exercise.load_reference()
     expected = reference(*materialize(case.args))
-    from .checking.cases import reference_names
+    from ..checking.cases import reference_names
     args, kwargs = arrange(definition, reference_names(reference), case.args)
     reply = worker.call(definition.target, args, kwargs, seed=0)
     if not reply.ok:
@@ -134,7 +134,7 @@ def _probe(exercise: Exercise, definition: Definition, case: Case, worker: Worke
             error=reply.error.type if reply.error else reply.status)
     actual: Any = reply.value
     if exercise.unpack_tuple:
-        from .checking.cases import _first_if_tuple
+        from ..checking.cases import _first_if_tuple
         expected, actual = _first_if_tuple(expected), _first_if_tuple(actual)
     if compare(expected, actual, case.rtol, case.atol).ok:
         return ""

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .i18n import _
-from .loaders.base import Submission
-from .report import Statement
+from ..i18n import _
+from ..loaders.base import Submission
+from ..report import Statement
 from .toplevel import PLOT, names_bound_by, parsed
 
 
