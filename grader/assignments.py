@@ -5,6 +5,8 @@ An assignment is data, a TOML file::
     id = "my_course_week4"
     title = "Week 4: loss functions and gradients"
 
+    book_code = "not-credited"  # the book's own code in a submission: "not-credited" (default) or "credited"
+
     [points]                  # exercise id = points, in the order the report lists them
     sum_squares_error = 20
     cross_entropy_error = 30
@@ -14,6 +16,11 @@ An assignment is data, a TOML file::
 assignments through the ``grader_assignments`` hook; an instructor names a file with
 ``--assignment my_course.toml``. Installing a plugin never changes what an assignment
 counts: its exercises are graded only in an assignment that names them (or with ``--only``).
+
+``book_code``: whether the book's own code found in a submission (a copied ``common/``, the book's
+``two_layer_net.py``; known by fingerprint, grader/submission/book_code.py) is graded as the
+student's work. By default it is not; a course that asks students to type the book's code itself
+says ``"credited"``. Every report says which rule it applied.
 """
 from __future__ import annotations
 
@@ -31,7 +38,8 @@ from .i18n import _
 from .loaders.base import SubmissionError
 
 DEFAULT = "chapter4"
-_FIELDS = {"id", "title", "points"}
+_FIELDS = {"id", "title", "points", "book_code"}
+BOOK_RULES = ("not-credited", "credited")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class Assignment:
     points: tuple[tuple[str, float], ...]  # (exercise id, points) in report order
     source: str = ""  # the TOML file
     plugin: str = ""  # who provided it
+    book_code: str = "not-credited"  # the rule for the book's own code: "not-credited" or "credited"
 
     @property
     def total(self) -> float:
@@ -64,7 +73,10 @@ def load_assignment(path: Path) -> Assignment:
     for key, value in points.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise SpecError(f"{where}: points.{key}: expected a number of points >= 0, got {value!r}")
-    return Assignment(ident, title, tuple((k, float(v)) for k, v in points.items()), where)
+    book_code = data.get("book_code", BOOK_RULES[0])
+    if book_code not in BOOK_RULES:
+        raise SpecError(f"{where}: book_code: expected one of {', '.join(map(repr, BOOK_RULES))}, got {book_code!r}")
+    return Assignment(ident, title, tuple((k, float(v)) for k, v in points.items()), where, book_code=book_code)
 
 
 def installed(pm: pluggy.PluginManager) -> dict[str, Assignment]:

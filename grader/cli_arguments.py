@@ -104,6 +104,9 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
                              "graded")
     parser.add_argument("--fail-under", default=None, metavar="SCORE",
                         help="exit 0 when the score reaches SCORE points (or SCORE%% of the maximum), else 1")
+    parser.add_argument("--within", type=Path, default=None, metavar="DIR",
+                        help="the student's repository root may not be above DIR: nothing outside it is copied for "
+                             "the student's code (an autograder's submission folder)")
     parser.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="language of the feedback: en, ko, ja or zh (default: from LANG / LC_ALL, else en)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",

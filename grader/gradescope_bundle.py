@@ -60,7 +60,8 @@ shopt -s nullglob nocaseglob
 handed_in=("$ROOT"/submission/*.ipynb "$ROOT"/submission/*.py)
 if [ "${{#handed_in[@]}}" -eq 1 ]; then target="${{handed_in[0]}}"; else target="$ROOT/submission"; fi
 cd "$ROOT/submission" 2>/dev/null || cd "$ROOT"
-"$PYTHON" -m grader.cli "$target" {arguments} -f gradescope -o "$RESULTS" -f terminal
+# --within: the student's code reaches nothing outside their submission (the autograder's source is beside it).
+"$PYTHON" -m grader.cli "$target" {arguments} --within "$ROOT/submission" -f gradescope -o "$RESULTS" -f terminal
 status=$?
 # grade writes results.json even for a submission it cannot grade (exit 2). Without one the
 # grader itself failed: say so rather than leave Gradescope with nothing.
@@ -108,7 +109,7 @@ dlfs_grader = "grader.pytest_plugin"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-"*" = ["**/*.toml", "**/*.po", "**/*.pot", "**/*.mo", "**/*.j2", "**/*.npz", "**/*.npy", "**/*.md"]
+"*" = ["**/*.toml", "**/*.po", "**/*.pot", "**/*.mo", "**/*.j2", "**/*.npz", "**/*.npy", "**/*.md", "**/book_index.json"]
 """
 
 

@@ -128,3 +128,12 @@ def grader_class_report(class_report: Any, outdir: Path) -> list[Path] | None:
     (``gradebook.csv``, ``gradebook.json``) and the class overview (``index.html``) are
     built-in implementations; an LMS upload or an extra overview page is a plugin like them.
     """
+
+
+@hookspec
+def grader_book_code() -> list[Path]:
+    """Index files of published code that is not the student's work (the book's two public
+    repositories; an instructor's handout code), made by ``python -m grader.submission.book_index
+    build``. A submission's file or helper that matches one is graded as that code, not as the
+    student's (see grader/submission/book_code.py). Every plugin's files are used together.
+    """

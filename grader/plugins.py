@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "grader.loaders.python_file",
     "grader.loaders.notebook",
     "grader.loaders.folder",
+    "grader.submission.book_code",
     "grader.reporters.terminal",
     "grader.reporters.json",
     "grader.reporters.html",

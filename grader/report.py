@@ -62,6 +62,22 @@ class ExerciseResult:
     sources: tuple[SourceSnippet, ...] = ()
     duration: float = 0.0  # seconds spent grading this exercise
     graded: bool = True  # False: the total time limit ran out before this exercise was done
+    # The graded definition is the student's own, and matches a listing printed in the book
+    # (typing the listing is the exercise: it counts, and the instructor can see it).
+    book_listing: bool = False
+
+
+@dataclass(frozen=True)
+class BookCode:
+    """A file of the submission that is the book's own code (grader/submission/book_code.py): the
+    file as the student names it, where the book has it, and ``names`` when only those
+    definitions of a helper file are the book's (empty: the whole file is)."""
+
+    file: str
+    repository: str
+    path: str
+    commit: str
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,10 @@ class Report:
     grader_version: str = ""
     graded_at: str = ""  # when grading started, ISO 8601 in UTC
     duration: float = 0.0  # seconds, loading the submission included
+    # The submission's files that are the book's own code, and the assignment's rule for them:
+    # "not-credited" (the default: never graded as the student's work) or "credited".
+    book_code: tuple[BookCode, ...] = ()
+    book_rule: str = "not-credited"
 
     @property
     def score(self) -> float:
@@ -112,12 +132,15 @@ class Report:
             "lang": self.lang,
             "isolation": self.isolation,
             "assignment": self.assignment,
+            "book_rule": self.book_rule,
+            "book_code": [asdict(b) for b in self.book_code],
             "error": self.error,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [
                 {"id": e.id, "title": e.title, "section": e.section, "status": e.status, "score": e.score,
                  "max_score": e.max_score, "graded_name": e.graded_name, "message": e.message, "graded": e.graded,
+                 "book_listing": e.book_listing,
                  "checks": [asdict(c) for c in e.checks], "diagnoses": [asdict(d) for d in e.diagnoses],
                  "sources": [asdict(s) for s in e.sources]}
                 for e in self.exercises

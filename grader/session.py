@@ -11,6 +11,7 @@ from typing import Iterable
 import pluggy
 
 from .checking.context import CheckContext
+from .diagnoses.credit import settle
 from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .submission.definitions import Inventory, build_inventory, definition_source
@@ -21,6 +22,8 @@ from .submission.finding import Search, how_near, search, taken_names
 from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
 from .plugins import merged
 from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
+from .submission.failed_imports import failed_imports
+from .submission.book_code import NOT_CREDITED, apply_rule, book_code_lines, index_from, read_book_code
 from .submission.not_run import statements
 from .worker.client import WorkerClient, WorkerDied
 
@@ -78,26 +81,32 @@ def _load_exercises(pm: pluggy.PluginManager, folders: list[tuple[str, Path]]) -
 
 
 def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
-          lang: str = "en", exercises: Iterable[Exercise] | None = None, handed: Handover | None = None) -> Report:
+          lang: str = "en", exercises: Iterable[Exercise] | None = None, handed: Handover | None = None,
+          book_rule: str = NOT_CREDITED, ceiling: Path | None = None) -> Report:
     """Grade ``path`` with messages in ``lang``; ``worker`` may already be started (the CLI starts it first).
 
     ``exercises``: what to grade (default: the ``chapter4`` assignment, or ``only`` those ids).
     ``handed``: ``path`` already handed over to ``worker`` (:func:`grader.handover.hand_over`, which the
-    CLI calls before the rest of the grader is loaded); else it is handed over here.
+    CLI calls before the rest of the grader is loaded); else it is handed over here, staging nothing
+    above ``ceiling`` (grader/submission/repository.py).
+    ``book_rule``: the assignment's rule for the book's own code in the submission ("not-credited",
+    the default, or "credited"; grader/submission/book_code.py).
     """
     with use(lang):
-        return _grade(path, pm, worker, only, lang, exercises, handed)
+        return _grade(path, pm, worker, only, lang, exercises, handed, book_rule, ceiling)
 
 
 def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str,
-           exercises: Iterable[Exercise] | None, handed: Handover | None) -> Report:
+           exercises: Iterable[Exercise] | None, handed: Handover | None, book_rule: str = NOT_CREDITED,
+           ceiling: Path | None = None) -> Report:
     from .assignments import exercises_for
     from .time_limit import grade_each
 
     worker.start()
     exercises = list(exercises) if exercises is not None else exercises_for(pm, None, only)
     if handed is None or handed.path != path:
-        handed = hand_over(path, pm, worker, {p for exercise in exercises for p in exercise.protected_paths()})
+        handed = hand_over(path, pm, worker, {p for exercise in exercises for p in exercise.protected_paths()},
+                           ceiling)
     if handed.refused is not None:
         raise handed.refused
     submission, plans, roots = handed.submission, handed.plans, list(handed.roots)
@@ -111,16 +120,25 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     except WorkerDied as exc:
         raise SubmissionError(_("{name}: the submission could not be run at all ({reason})").format(
             name=path.name, reason=exc)) from None
-    submission = with_helpers(submission, loaded["definitions"], roots)
+    staging = handed.staging
+    submission = with_helpers(submission, loaded["definitions"], roots, staging.files if staging else None,
+                              staging.root if staging else None)
     inventory = build_inventory(submission, loaded["definitions"])
+    # The names the student's own failed imports should have bound, for the diagnoses (kept on the
+    # submission as identifiers() keeps its names: grading reads it, never changes it).
+    object.__setattr__(submission, "_failed_imports", failed_imports(submission, loaded, staging))
+    reading = read_book_code(submission, book_index(pm))
+    inventory = apply_rule(inventory, reading, book_rule)
     rules = [rule for group in reversed(pm.hook.grader_diagnoses()) for rule in group or ()]
     taken = taken_names(exercises, inventory)
     broken = unparsed_cells(loaded, submission)
     results = grade_each(exercises, lambda ex: grade_exercise(ex, inventory, checks, worker, submission, rules,
                                                               taken, broken))
     results = add_dependency_notes(results, exercises, inventory)
+    results = [_with_book_listing(r, inventory) for r in results]
     report = Report(str(path), tuple(results), statements(submission.skipped, loaded, submission, plans), lang=lang,
-                    isolation=worker.isolation.level if worker.isolation else "")
+                    isolation=worker.isolation.level if worker.isolation else "",
+                    book_code=book_code_lines(reading, inventory), book_rule=book_rule)
     failures = []
     # Each plugin on its own, newest first as pluggy calls them: one that raises (an LMS that is
     # down) costs its own work, not the report, which grade() still returns (PluginHookError).
@@ -132,6 +150,19 @@ def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Ite
     if failures:
         raise PluginHookError(report, tuple(failures))
     return report
+
+
+def book_index(pm: pluggy.PluginManager):
+    """The fingerprints of the book's code: every index file the ``grader_book_code`` hook names."""
+    paths = [Path(p) for group in reversed(pm.hook.grader_book_code()) for p in group or ()]
+    return index_from(paths)
+
+
+def _with_book_listing(result: ExerciseResult, inventory: Inventory) -> ExerciseResult:
+    """Marks a result whose graded definition is the student's own typing of a book listing."""
+    if result.graded_name and any(d.book_listing and d.label in result.graded_name for d in inventory.written):
+        return replace(result, book_listing=True)
+    return result
 
 
 class PluginHookError(Exception):
@@ -157,26 +188,38 @@ def identifiers(submission: Submission) -> tuple[str, ...]:
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*\b")
 
 
-def with_helpers(submission: Submission, reported: dict, roots: list[Path]) -> Submission:
+def with_helpers(submission: Submission, reported: dict, roots: list[Path],
+                 staged: dict[str, bytes] | None = None, staged_root: Path | None = None) -> Submission:
     """The student's own module files the worker ran (``common/functions.py``), as cells of the
-    submission, so their definitions can be placed and shown like any other."""
+    submission, so their definitions can be placed and shown like any other.
+
+    Their text is the staged copy's (``staged``: paths relative to ``staged_root``): what the worker
+    ran, never read again from the disk, which may have changed meanwhile."""
     helpers = []
     modules = reported.get("modules") if isinstance(reported, dict) else None
+    folder = submission.folder.resolve()
     for module in modules if isinstance(modules, list) else []:
         try:
             index, rel, cell_id = int(module["root"]), str(module["rel"]), str(module["cell"])
-            root = roots[index].resolve()
-            path = (root / rel).resolve()
-            # The worker's word is not trusted: only a .py file inside that root is read.
-            if index < 0 or path.suffix != ".py" or not path.is_relative_to(root):
+            if index < 0:
                 continue
-            text = decode_source(submission.files[rel]) if index == 0 and rel in submission.files \
-                else decode_source(path.read_bytes())
+            root = roots[index].resolve()
+            path = Path(os.path.normpath(root / rel))
+            # The worker's word is not trusted: only a .py file inside that root is read.
+            if path.suffix != ".py" or not path.is_relative_to(root):
+                continue
+            if staged is not None and staged_root is not None:
+                data = staged[path.relative_to(staged_root).as_posix()]
+            elif index < 2:
+                data = submission.files[path.relative_to(folder).as_posix()]
+            else:
+                data = path.read_bytes()
+            text = decode_source(data)
         except (KeyError, IndexError, ValueError, OSError, TypeError):
             continue
         if text is None or any(h.id == cell_id for h in helpers):
             continue
-        shown = os.path.relpath(path, submission.folder.resolve()).replace(os.sep, "/")
+        shown = os.path.relpath(path, folder).replace(os.sep, "/")
         helpers.append(CodeCell(cell_id, text, shown))
     return replace(submission, helpers=tuple(helpers)) if helpers else submission
 
@@ -220,11 +263,13 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
         if r.passed and not r.skipped and r.graded_by and r.graded_by not in credited:
             credited.append(r.graded_by)
     graded_name = ", ".join(credited) or candidates[0].label
-    diagnoses = diagnose(Evidence(exercise.id, tuple(ctx.observations), identifiers(submission)), rules, _)
-    if len(diagnoses) > 1:
-        # A named mistake also explains answers that look fixed (x = lr * grad tends to 0 whatever
-        # the start): "hard-coded", which costs every point, is kept only when nothing else explains.
-        diagnoses = [d for d in diagnoses if d.id != "hard-coded"]
+    # The graded code goes with the evidence only when something failed (a rule may look for the cause in it).
+    code = tuple(found[0] for d in candidates[:MAX_CLASS_CANDIDATES] if (found := definition_source(submission, d))) \
+        if any(not o.passed for o in ctx.observations) else ()
+    evidence = Evidence(exercise.id, tuple(ctx.observations), identifiers(submission), code,
+                        imports=submission.__dict__.get("_failed_imports") or {})
+    # "hard-coded" and "constant-result" are kept only when no rule names a cause (see diagnoses.credit).
+    diagnoses = settle(diagnose(evidence, rules, _), evidence)
     if diagnoses:
         # A named mistake explains the failures better than each case's generic hint, which
         # would otherwise send the student after a different cause.
@@ -382,6 +427,14 @@ def _missing_message(exercise: Exercise, inventory: Inventory, found: Search = S
 
 def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
     names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
+    books = inventory.books(exercise)
+    if books:
+        book = books[-1]
+        where = book.place.rpartition(", ")[0] or book.place
+        return _("`{name}` in {file} is the book's own code ({repository}, {path}): it is not graded as your "
+                 "work. Write your own {kind} named {names} to get credit.").format(
+            name=book.name, file=where, repository=book.book.repository, path=book.book.path,
+            kind=_(exercise.kind), names=names)
     wrappers = inventory.wrappers(exercise)
     if wrappers:
         wrapper = wrappers[-1]
@@ -417,27 +470,35 @@ def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise
     that very definition), and no diagnosis already names a cause of its own.
     """
     by_id = {r.id: r for r in results}
+    by_exercise = {e.id: e for e in exercises}
     out = []
     for result, exercise in zip(results, exercises):
         broken = [d for d in exercise.depends_on
                   if d in by_id and by_id[d].status not in ("passed", "missing")]
-        if inventory is not None:
-            by_exercise = {e.id: e for e in exercises}
-            broken = [d for d in broken if _calls(inventory, result, by_exercise.get(d))]
-        if result.status not in ("passed", "missing") and broken and not result.diagnoses:
+        # The definitions it really calls (named by their place: the version the code reaches), or
+        # without an inventory the exercises themselves.
+        called = [label for d in broken for label in _calls(inventory, result, by_exercise.get(d), by_id[d])] \
+            if inventory is not None else broken
+        if result.status not in ("passed", "missing") and called and not result.diagnoses:
             note = Diagnosis("depends-on-failing", _(
                 "{exercise} calls your {dependency}, which fails its own checks: fix {dependency} first, "
-                "then grade again.").format(exercise=exercise.id, dependency=_(" and ").join(broken)))
+                "then grade again.").format(exercise=exercise.id, dependency=_(" and ").join(called)))
             result = replace(result, diagnoses=result.diagnoses + (note,))
         out.append(result)
     return out
 
 
-def _calls(inventory: Inventory, caller: ExerciseResult, callee: Exercise | None) -> bool:
-    """Does the graded definition of ``caller`` refer to one of the student's definitions of ``callee``?"""
+def _calls(inventory: Inventory, caller: ExerciseResult, callee: Exercise | None,
+           graded: ExerciseResult | None = None) -> list[str]:
+    """The labels of the student's definitions of ``callee`` that the graded definition of ``caller``
+    calls and that were graded as ``callee`` (``graded``, its result): a case fails only when every
+    definition graded for it fails it, so each of them fails its own checks. A name the code shares
+    with them (another version, a near name never graded) is not one of them."""
     if callee is None:
-        return False
-    graded = [d for d in inventory.written if d.label in caller.graded_name]
-    wanted = {(d.name, d.version) for d in inventory.written
-              if callee.matches(d.name) or how_near(callee, d.name)}
-    return any(use in wanted for d in graded for use in d.uses)
+        return []
+    callers = [d for d in inventory.written if d.label in caller.graded_name]
+    uses = {use for d in callers for use in d.uses}
+    tried = {c.graded_by for c in graded.checks} | {graded.graded_name} if graded is not None else set()
+    tried |= {d.label for d in inventory.candidates(callee)}
+    return [d.label for d in inventory.written if (d.name, d.version) in uses and d.label in tried
+            and (callee.matches(d.name) or how_near(callee, d.name))]

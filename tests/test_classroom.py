@@ -25,13 +25,15 @@ CLASS = ROOT / "tests" / "fixtures" / "classes" / "ch4"
 # student: (score, per-exercise status in EXERCISE_IDS order, diagnoses, error starts with)
 PINNED = {
     "broken_baek": (0, "", "", "broken_baek.py: "),
-    "cho_hyun": (85, "passed failed passed passed passed passed passed", "cee-missing-delta", ""),
-    "choi_snoop": (0, "missing failed missing missing missing missing missing", "", ""),
-    "garcia_maria": (31.25, "passed partial passed missing missing missing missing", "", ""),
+    # t * np.log(y): no delta, and one-hot labels only (integer labels cannot broadcast): both in the code.
+    "cho_hyun": (85, "passed failed passed passed passed passed passed", "cee-missing-delta;cee-one-hot-only", ""),
+    # In the sandbox it reads nothing: 0.0 for every input, an answer computed from nothing.
+    "choi_snoop": (0, "missing failed missing missing missing missing missing", "constant-result", ""),
+    "garcia_maria": (31.25, "passed partial passed missing missing missing missing", "cee-one-hot-only", ""),
     "han_byul": (98.12, "passed passed passed passed passed partial passed", "softmax-overflow", ""),
     # Saved as cp949 on Windows without a coding line: read as Python would on that laptop (issue 8).
     "jang_cp949": (90, "passed passed failed passed passed passed passed", "step-too-small", ""),
-    "jung_twin": (0, "missing failed missing missing missing missing missing", "", ""),
+    "jung_twin": (0, "missing failed missing missing missing missing missing", "constant-result", ""),
     "kang_dong": (90, "passed passed passed passed failed passed passed", "gradient-ascent", ""),
     "kim_minsu": (100, "passed passed passed passed passed passed passed", "", ""),
     "lee_jieun": (90, "passed passed failed passed passed passed passed", "forward-difference", ""),
@@ -43,7 +45,8 @@ PINNED = {
     # A numerical_gradient that raises on 2-D input loses those cases' unchanged checks too (issue 12).
     "park_seoyeon": (84.0, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
     "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
-    "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing", "cee-batch-not-averaged", ""),
+    "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing",
+                      "cee-batch-not-averaged;cee-one-hot-only", ""),
     # Their cross_entropy_error lives in their own common/functions.py: their work, graded.
     "tanaka": (75, "passed passed passed passed passed passed missing", "", ""),
     "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),

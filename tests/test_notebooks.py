@@ -158,13 +158,24 @@ def test_a_folder_with_no_python_is_a_clear_error(tmp_path):
     assert "try `grade" not in result.stderr
 
 
-def test_the_books_layout_handed_in_from_one_level_up_names_the_chapter_folder_to_grade(tmp_path):
+def test_the_books_layout_handed_in_from_one_level_up_grades_the_chapter_folder_in_it(tmp_path):
+    # A folder's subfolders are part of it (issue 19): ch04/ is graded, each file named by its path,
+    # and common/ (helpers) runs only as what ch04's files import.
     root = tmp_path / "my homework"
     root.mkdir()
     _book_layout(root)  # ch04/ beside common/ and dataset/
+    report = grade_path(root, only=("sum_squares_error", "two_layer_net"))
+    assert statuses(report) == {"sum_squares_error": "passed", "two_layer_net": "passed"}
+    assert report.exercises[1].graded_name.startswith("TwoLayerNet (ch04/two_layer_net.py, line")
+
+
+def test_a_folder_with_only_helpers_names_the_folder_to_grade(tmp_path):
+    root = tmp_path / "my homework"
+    (root / "common").mkdir(parents=True)
+    (root / "common" / "functions.py").write_text("def softmax(x):\n    return x\n", encoding="utf-8")
     result = run_grade(str(root))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"try `grade '{root / 'ch04'}'`" in result.stderr, result.stderr  # quoted for the shell: a space
+    assert f"try `grade '{root / 'common'}'`" in result.stderr, result.stderr  # quoted for the shell: a space
 
 
 def _book_layout(root: Path) -> Path:

@@ -3,18 +3,23 @@
 A student may have several candidates for one exercise (``CEE`` for one-hot labels
 and ``CEE2`` for integer labels, or three successive versions of
 ``cross_entropy_error``); each case is credited to the first candidate that gets it
-right, and the report says which one did.
+right, and the report says which one did. A candidate with a switch the book does not have
+(``one_hot_label=True``) is also called as the student's code calls it (see .keywords).
+
+Credit goes only to what was computed: a candidate that gives one answer whatever the input
+(``return np.zeros_like(init_x)``) earns nothing for the cases that answer happens to fit.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .comparisons import compare, unchanged
+from .comparisons import as_numeric, compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
-from .display import to_jsonable
+from .display import to_jsonable, value_text
+from .keywords import keyword_settings
 from ..submission.definitions import arrange
 from ..exercises import Case, CheckSpec, Exercise
 from ..diagnoses.model import Observation
@@ -40,13 +45,77 @@ def reference_names(reference: Any) -> tuple[str, ...]:
         return ()
 
 
+@dataclass
+class _Answer:
+    """What one candidate (called one way) returned on one case, and what it was credited."""
+
+    group: tuple[str, str]  # (candidate label, the extra keywords it was called with, as text)
+    expected: Any
+    actual: Any
+    observation: Observation | None = None  # the one recorded for this call, if any
+    result: CheckResult | None = None  # the value check it passed
+    companion: CheckResult | None = None  # and that check's "input left unchanged"
+
+
 def run_cases(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     results: list[CheckResult] = []
     given_up: dict[str, str] = {}  # candidate label -> why later cases do not call it again
     answered = _first_candidate_replies(ctx)
+    answers: list[_Answer] = []
     for index, case in enumerate(ctx.exercise.cases):
-        results.extend(_run_case(ctx, case, index, given_up, answered))
-    return results
+        results.extend(_run_case(ctx, case, index, given_up, answered, answers))
+    return _take_back_constants(ctx, results, answers)
+
+
+# Answers needed before a candidate's sameness says anything: called plainly on every case, three
+# (two cases of a kind can share an answer); called with a switch, the two cases it was tried on.
+CONSTANT_AFTER = {False: 3, True: 2}
+
+
+def _same_answer(a: Any, b: Any) -> bool:
+    """Exactly the same numbers, or zeros both (of whatever shape: ``np.zeros_like(x)``)."""
+    x, y = as_numeric(a), as_numeric(b)
+    if x is None or y is None:
+        return False
+    if x.size and y.size and not np.any(x) and not np.any(y):
+        return True
+    return x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=True))
+
+
+def _agree(a: Any, b: Any) -> bool:
+    """Two right answers that are the same (then one answer for both computes nothing wrong)."""
+    x, y = as_numeric(a), as_numeric(b)
+    return x is not None and y is not None and x.shape == y.shape and bool(
+        np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
+def _take_back_constants(ctx: CheckContext, results: list[CheckResult], answers: list[_Answer]) -> list[CheckResult]:
+    """A candidate whose answers are all the same while the right answers differ computes nothing
+    from its inputs: the cases it matched are taken back, and its evidence says so (``constant``)."""
+    groups: dict[tuple[str, str], list[_Answer]] = {}
+    for answer in answers:
+        groups.setdefault(answer.group, []).append(answer)
+    swaps: dict[int, CheckResult] = {}
+    for (label, keywords), items in groups.items():
+        if len(items) < CONSTANT_AFTER[bool(keywords)] or \
+                not all(_same_answer(item.actual, items[0].actual) for item in items) or \
+                all(_agree(item.expected, items[0].expected) for item in items):
+            continue
+        for item in items:
+            if item.observation is not None:  # the evidence: failed, and why
+                seen, count = item.observation, len(items)
+                ctx.observations[:] = [replace(o, passed=False, outcome="wrong", extra={**o.extra, "constant": count})
+                                       if o is seen else o for o in ctx.observations]
+            if item.result is not None:
+                message = _("{call} returned {actual}, the same as for every other input: it matches the expected "
+                            "{expected} here by chance, so it is not credited.").format(
+                    call=item.result.call, actual=value_text(item.actual), expected=value_text(item.expected))
+                swaps[id(item.result)] = replace(item.result, passed=False, message=message, outcome="wrong")
+            if item.companion is not None and item.companion.passed:
+                swaps[id(item.companion)] = replace(item.companion, passed=False, outcome="wrong", message=_(
+                    "not credited: {call} left its input as it was, but leaving the input alone counts only when "
+                    "the value is right.").format(call=item.companion.call))
+    return [swaps.get(id(r), r) for r in results] if swaps else results
 
 
 def _call_arguments(ctx: CheckContext, candidate, case: Case) -> tuple[tuple, dict]:
@@ -120,15 +189,23 @@ def case_title(case: Case) -> str:
 
 
 def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str],
-              answered: dict[int, Reply]) -> list[CheckResult]:
+              answered: dict[int, Reply], answers: list[_Answer]) -> list[CheckResult]:
     expected = _expected(ctx.exercise, ctx.reference, case, index)
     title, hint, book = case_title(case), _(case.hint or ctx.exercise.hint), case.book_value is not None
-    results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book, answered.get(index))
-    return [replace(r, hidden=True) for r in results] if case.hidden else results
+    before = len(answers)
+    results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book, answered.get(index), answers)
+    if not case.hidden:
+        return results
+    hidden = {id(r): replace(r, hidden=True) for r in results}
+    for answer in answers[before:]:  # the answers keep pointing at the results reported
+        answer.result = hidden.get(id(answer.result), answer.result)
+        answer.companion = hidden.get(id(answer.companion), answer.companion)
+    return [hidden[id(r)] for r in results]
 
 
 def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str], expected: Any,
-                    title: str, hint: str, book: bool, answered: Reply | None = None) -> list[CheckResult]:
+                    title: str, hint: str, book: bool, answered: Reply | None = None,
+                    answers: list[_Answer] | None = None) -> list[CheckResult]:
     """The case's value check, and its "input left unchanged" check when the spec asks for one.
 
     Every case costs the same checks whatever happens: a call that raises, times out or
@@ -140,6 +217,8 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
     companion: CheckResult | None = None  # the unchanged check that goes with first_failure
     first_seen: Observation | None = None
     seed = case.seed if case.seed is not None else index
+    answers = answers if answers is not None else []
+    facts = {"seeded": True} if case.seed is not None else {}
     # The grader's own copy of the inputs, taken before anything is sent: whether an input was
     # changed is judged against this, never against a value the worker reports as the input.
     pristine = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in case.args)
@@ -154,6 +233,13 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
             continue
         reply = answered if position == 0 and answered is not None else \
             ctx.worker.call(candidate.target, args, kwargs, seed=seed, return_args=bool(case.unchanged))
+        actual = _value(ctx, reply) if reply.ok else None
+        verdict = compare(expected, actual, case.rtol, case.atol) if reply.ok else None
+        if reply.status == "error" or (verdict is not None and not verdict.ok):
+            switched = _with_switches(ctx, candidate, case, args, kwargs, seed, expected, title, pristine, answers,
+                                      facts, book)
+            if switched:
+                return switched
         if not reply.ok:
             message, outcome = ctx.failure_text(call, reply)
             if outcome in ("timeout", "crash"):
@@ -164,20 +250,23 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
                                   outcome=outcome, weight=case.weight)
             first_failure = first_failure or failure
             first_seen = first_seen or Observation("cases", case.args, expected, None, False, outcome, reply.error,
-                                                   book)
+                                                   book, facts)
             continue
-        actual = _first_if_tuple(reply.value) if ctx.exercise.unpack_tuple else reply.value
-        verdict = compare(expected, actual, case.rtol, case.atol)
         if verdict.ok:
-            ctx.observe(Observation("cases", case.args, expected, actual, True, book=book))
+            seen = Observation("cases", case.args, expected, actual, True, book=book, extra=facts)
+            ctx.observe(seen)
             passed = right_value(title, call, expected, actual, graded_by=candidate.label, weight=case.weight)
-            if not case.unchanged:
-                return [passed]
-            return [passed, _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label)]
+            kept = _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label) \
+                if case.unchanged else None
+            answers.append(_Answer((candidate.label, ""), expected, actual, seen, passed, kept))
+            return [passed] + ([kept] if kept else [])
+        answer = _Answer((candidate.label, ""), expected, actual)
+        answers.append(answer)
         if first_failure is None:
             first_failure = wrong_value(title, call, expected, actual, verdict.problem, hint=hint,
                                         graded_by=candidate.label, weight=case.weight, book_value=case.book_value)
-            first_seen = Observation("cases", case.args, expected, actual, False, "wrong", None, book)
+            first_seen = answer.observation = Observation("cases", case.args, expected, actual, False, "wrong", None,
+                                                          book, facts)
             if case.unchanged:
                 companion = _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label,
                                              value_right=False)
@@ -191,6 +280,43 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
             _unchanged_title(title), False, _("not checked: the call did not return a value"), None, None,
             first_failure.call, "", first_failure.graded_by, weight=case.weight, outcome=first_failure.outcome))
     return results
+
+
+def _value(ctx: CheckContext, reply: Reply) -> Any:
+    return _first_if_tuple(reply.value) if ctx.exercise.unpack_tuple else reply.value
+
+
+def _with_switches(ctx: CheckContext, candidate, case: Case, args: tuple, kwargs: dict, seed: int, expected: Any,
+                   title: str, pristine: tuple, answers: list[_Answer], facts: dict, book: bool) -> list[CheckResult]:
+    """The case's checks passed by calling ``candidate`` with a setting of a parameter the book does not
+    have (``one_hot_label=False``), as the student's code calls it or with its other True/False value;
+    [] when no setting gives the right value. Found once per candidate, and only for a case its
+    plain call got wrong: a correct submission never pays for it."""
+    cache = ctx.memo.setdefault("keyword_settings", {})
+    if candidate.label not in cache:
+        cache[candidate.label] = keyword_settings(ctx.submission, candidate, len(reference_names(ctx.reference)))
+    for keywords, seen_in_code in cache[candidate.label]:
+        settings = {**kwargs, **keywords}
+        call = call_text(candidate.name, args, kwargs=settings)
+        reply = ctx.worker.call(candidate.target, args, settings, seed=seed, return_args=bool(case.unchanged))
+        if not reply.ok:
+            continue
+        actual = _value(ctx, reply)
+        group = (candidate.label, ", ".join(f"{k}={v!r}" for k, v in keywords.items()))
+        if not compare(expected, actual, case.rtol, case.atol).ok:
+            answers.append(_Answer(group, expected, actual))
+            continue
+        seen = Observation("cases", case.args, expected, actual, True, book=book, extra={**facts, "keywords": keywords})
+        ctx.observe(seen)
+        why = _("It was called with {keywords}, as your own code calls it.") if seen_in_code else \
+            _("It was called with {keywords}, the other value of that parameter: with its default it gives "
+              "another answer.")
+        passed = right_value(title, call, expected, actual, graded_by=candidate.label, weight=case.weight)
+        passed = replace(passed, message=f"{passed.message} {why.format(keywords=group[1])}")
+        kept = _unchanged_check(ctx, case, pristine, title, call, reply, candidate.label) if case.unchanged else None
+        answers.append(_Answer(group, expected, actual, seen, passed, kept))
+        return [passed] + ([kept] if kept else [])
+    return []
 
 
 def _unchanged_title(title: str) -> str:

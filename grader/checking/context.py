@@ -31,6 +31,7 @@ class CheckContext:
     reference: Any
     submission: Submission
     observations: list[Observation] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict)  # what a check found once for the whole exercise
 
     def observe(self, observation: Observation) -> None:
         """Keep what a check saw, at full precision, for the diagnosis rules."""

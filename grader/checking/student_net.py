@@ -12,6 +12,7 @@ Students write the book's classes in their own way, and the checks meet them hal
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -40,11 +41,18 @@ LAST_LAYER_NAMES = ("lastLayer", "last_layer", "lastlayer", "loss_layer", "outpu
 
 
 class _Stop(Exception):
-    """A step of a check failed; carries the finished (failed) result and the student's error."""
+    """A step of a check failed; carries the finished (failed) result, the student's error, and what
+    the diagnosis rules may need to know about the net (its sizes, parameters its constructor lacks)."""
 
-    def __init__(self, result: CheckResult, error: StudentError | None = None) -> None:
+    def __init__(self, result: CheckResult, error: StudentError | None = None,
+                 facts: dict[str, Any] | None = None) -> None:
         self.result = result
         self.error = error
+        self.facts = facts or {}
+
+
+TOO_MANY = re.compile(r"takes (\d+) positional arguments? but (\d+) (?:were|was) given")
+UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
 class StudentNet:
@@ -62,19 +70,33 @@ class StudentNet:
         self.cls = ctx.primary.name
         self.aliases: dict[str, str] = {}
         self.pending: list[tuple[dict[str, Any], int]] = []  # queued writes, and the script's length then
+        self.facts: dict[str, Any] = {"sizes": tuple(args[:3])}
         kwargs = dict(zip(keywords, args))
-        reply = None
+        reply, refused = None, ""
         if kwargs:
             self.script = [f"net = {self.cls}({', '.join(f'{k}={source_text(v)}' for k, v in kwargs.items())})"]
             reply = ctx.worker.call(ctx.primary.target, (), kwargs, seed=seed, keep=True)
             if not reply.ok and reply.error is not None and reply.error.type == "TypeError" and \
                     "argument" in reply.error.message:
-                reply = None  # other parameter names: call positionally, as the student's own code would
+                refused, reply = reply.error.message, None  # other parameter names: call positionally,
+                # as the student's own code would
         if reply is None:
+            construction = self.script[0][len("net = "):] if kwargs else ""
             self.script = [f"net = {self.cls}({', '.join(source_text(a) for a in args)})"]
             reply = ctx.worker.call(ctx.primary.target, args, seed=seed, keep=True)
+            if not reply.ok and kwargs:
+                self._missing_parameters(reply, refused, list(kwargs), construction)
         self._check(reply)
         self.handle = reply.value.id
+
+    def _missing_parameters(self, reply: Reply, refused: str, keywords: list[str], construction: str) -> None:
+        """The book's parameters the constructor lacks, when neither way of calling it could pass them:
+        those past its count of positional parameters (``takes 4 positional arguments but 5 were given``)."""
+        error = reply.error.message if reply.error is not None and reply.error.type == "TypeError" else ""
+        count, unexpected = TOO_MANY.search(error), UNEXPECTED.search(refused)
+        missing = keywords[int(count.group(1)) - 1:] if count else []
+        if unexpected and unexpected.group(1) in missing:
+            self.facts.update(missing_parameters=missing, class_name=self.cls, construction=construction)
 
     @property
     def text(self) -> str:
@@ -87,7 +109,7 @@ class StudentNet:
             message, outcome = self.ctx.failure_text(f"`{text}`", reply)
             raise _Stop(CheckResult(self.spec.name, False, message, call=text, outcome=outcome,
                                     hint=self.spec.params.get("hint", ""), graded_by=self.ctx.primary.label,
-                                    weight=self.spec.weight), reply.error)
+                                    weight=self.spec.weight), reply.error, self.facts)
 
     def _run(self, ops: list[dict[str, Any]], decode=None) -> list[Reply]:
         """The queued writes, then ``ops``, in one round trip (a stream: each step answered on its own,

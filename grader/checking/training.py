@@ -37,10 +37,26 @@ def _training_gradients(ctx: CheckContext, net: StudentNet, ref: Any, x: np.ndar
     if not net.has("gradient"):
         return fallback, None
     reply = ctx.worker.batch(first + [call_op({"handle": net.handle, "method": "gradient"}, (x, t), seed=seed)])
-    if reply.ok and len(reply.replies) == len(first) + 1 and all(r.ok for r in reply.replies) and \
-            compare(ref.gradient(x, t), reply.replies[-1].value, 1e-6, 1e-9).ok:
+    if reply.ok and len(reply.replies) == len(first) + 1 and all(r.ok for r in reply.replies) and (
+            compare(ref.gradient(x, t), reply.replies[-1].value, 1e-6, 1e-9).ok or
+            compare(_relu(ref).gradient(x, t), reply.replies[-1].value, 1e-6, 1e-9).ok):
         return "gradient", reply.replies[-1].value
     return fallback, None
+
+
+def _relu(ref: Any) -> Any:
+    from .relu_net import relu_twin
+    return relu_twin(ref.params)
+
+
+def _judge(ref: Any, x: np.ndarray, t: np.ndarray, first: Any) -> tuple[Any, bool]:
+    """What the loss is measured with: the reference, or (for gradients that are a ReLU net's at the
+    start, not the reference's) the ReLU net with the same parameters. ``ref`` holds the start; the
+    twin is computed only for gradients that are not the reference's."""
+    if first is None or compare(ref.gradient(x, t), first, 1e-4, 1e-6).ok:
+        return ref, False
+    twin = _relu(ref)
+    return (twin, True) if compare(twin.gradient(x, t), first, 1e-4, 1e-6).ok else (ref, False)
 
 
 def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
@@ -75,6 +91,7 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         net.script.append(_("{steps} steps of: grads = net.{method}(x, t); net.params[key] -= {lr:g} * grads[key]"
                             ).format(steps=steps, method=method, lr=lr))
         grad_call = call_op({"handle": net.handle, "method": method}, (x, t), seed=seed)
+        first = grads  # the gradients at the start: whose net they are says what the loss is measured with
         if grads is not None:  # the first step's gradients came with the check of `gradient`
             params = _step(spec, net, method, params, grads, lr)
         # The other steps in one request: each step's writes and gradients come back as the batch of
@@ -89,16 +106,22 @@ def two_layer_net_training(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
                     net._check(sub)
                 if len(reply.replies) != len(PARAMS) + 1:  # (a worker that skipped a step's writes)
                     net._check(Reply("crash", error=StudentError("BadReply", "")))
+                first = reply.replies[-1].value if first is None else first
                 params = _step(spec, net, method, params, reply.replies[-1].value, lr)
         finally:
             descent.close()
-        ref.params = {k: v.copy() for k, v in params.items()}
+        model, relu = _judge(ref, x, t, first)
         with np.errstate(all="ignore"):
-            after = float(ref.loss(x, t))
+            before = float(model.loss(x, t))
+            model.params = {k: v.copy() for k, v in params.items()}
+            after = float(model.loss(x, t))
         ok = bool(np.isfinite(after)) and after < 0.9 * before
-        text = _("the loss (the grader's, on the parameters your gradients led to) went from {before} to {after}"
-                 ).format(before=value_text(before), after=value_text(after))
-        ctx.observe(Observation(spec.check, (), "a lower loss", [before, after], ok, "ok" if ok else "wrong"))
+        text = (_("the loss (the grader's, of a net with ReLU in the hidden layer as yours has, on the parameters "
+                  "your gradients led to) went from {before} to {after}") if relu else
+                _("the loss (the grader's, on the parameters your gradients led to) went from {before} to {after}")
+                ).format(before=value_text(before), after=value_text(after))
+        ctx.observe(Observation(spec.check, (), "a lower loss", [before, after], ok, "ok" if ok else "wrong",
+                                extra={"relu": True} if relu else {}))
         if ok:
             return [CheckResult(spec.name, True, f"`{net.text}`: {text}.", None, [to_jsonable(before),
                                 to_jsonable(after)], net.text, graded_by=ctx.primary.label, weight=spec.weight)]

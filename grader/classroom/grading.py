@@ -117,7 +117,8 @@ class SlotGrader:
             base = replace(base, lang=lang, notes=staged.notes)
             self._start_spare()  # the next student's worker starts while this one is graded
             try:
-                report = grade(staged.path, self.pm, worker, self.options.only, lang)
+                # Nothing above the student's own staged folder is ever reached (a classmate's work).
+                report = grade(staged.path, self.pm, worker, self.options.only, lang, ceiling=worker.stage_dir)
             except PluginHookError as exc:  # a plugin failed after grading: the grade stands, its note says so
                 report = exc.report
                 base = replace(base, notes=tuple(base.notes) + tuple(

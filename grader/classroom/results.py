@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
+from ..report import BookCode, CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 
 RECORDS = ".results"
 REPORTS = "reports"
@@ -31,6 +31,7 @@ class ExerciseSummary:
     score: float
     max_score: float
     diagnoses: tuple[Diagnosis, ...] = ()
+    book_listing: bool = False  # the student's own code, matching a listing printed in the book
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class StudentResult:
     def from_dict(cls, data: dict[str, Any], full: bool = False) -> "StudentResult":
         report = data.get("report")
         exercises = tuple(ExerciseSummary(e["id"], e["status"], float(e["score"]), float(e["max_score"]),
-                                          tuple(Diagnosis(**d) for d in e.get("diagnoses", ())))
+                                          tuple(Diagnosis(**d) for d in e.get("diagnoses", ())),
+                                          e.get("book_listing") is True)
                           for e in (report or {}).get("exercises", ()))
         return cls(str(data["student"]), str(data["slug"]), tuple(data.get("files", ())), str(data.get("layout", "")),
                    str(data["hash"]), str(data.get("lang", "en")), float(data.get("seconds", 0.0)), exercises,
@@ -93,7 +95,8 @@ class StudentResult:
 
     @classmethod
     def from_report(cls, base: "StudentResult", report: Report) -> "StudentResult":
-        exercises = tuple(ExerciseSummary(e.id, e.status, e.score, e.max_score, e.diagnoses) for e in report.exercises)
+        exercises = tuple(ExerciseSummary(e.id, e.status, e.score, e.max_score, e.diagnoses, e.book_listing)
+                          for e in report.exercises)
         return replace(base, exercises=exercises, report=report)
 
 
@@ -192,7 +195,10 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         ExerciseResult(e["id"], e["title"], e["section"], e["status"], float(e["score"]), float(e["max_score"]),
                        e.get("graded_name", ""), tuple(CheckResult(**c) for c in e.get("checks", ())),
                        tuple(Diagnosis(**d) for d in e.get("diagnoses", ())), e.get("message", ""),
-                       tuple(SourceSnippet(**s) for s in e.get("sources", ())))
+                       tuple(SourceSnippet(**s) for s in e.get("sources", ())),
+                       book_listing=e.get("book_listing") is True)
         for e in data.get("exercises", ()))
     statements = tuple(Statement(**s) for s in data.get("statements", ()))
-    return Report(data["submission"], exercises, statements, lang=data.get("lang", "en"))
+    book_code = tuple(BookCode(**{**b, "names": tuple(b.get("names", ()))}) for b in data.get("book_code", ()))
+    return Report(data["submission"], exercises, statements, lang=data.get("lang", "en"), book_code=book_code,
+                  book_rule=data.get("book_rule", "not-credited"))

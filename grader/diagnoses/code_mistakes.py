@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from .imports import name_errors
 from .model import DiagnosisRule, Evidence
 from ..i18n import N_, _
 
@@ -41,13 +42,9 @@ def book_modules() -> dict[str, str]:
 
 
 def _name_errors(e: Evidence) -> list[str]:
-    names = []
-    for o in e.failed():
-        if o.error is not None and o.error.type == "NameError":
-            match = re.search(r"name '(\w+)' is not defined", o.error.message)
-            if match:
-                names.append(match.group(1))
-    return names
+    """Names the code uses that it never defines or imports (one a failed import of the student's
+    should have bound is import-not-reached's, grader/diagnoses/imports.py)."""
+    return [name for name in name_errors(e) if name not in (e.imports or {})]
 
 
 def _undefined_name(e: Evidence) -> bool:

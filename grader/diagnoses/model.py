@@ -41,6 +41,12 @@ class Evidence:
     exercise: str
     observations: tuple[Observation, ...]
     names: tuple[str, ...] = ()  # every identifier in the student's code, for "did you mean"
+    # The code of the definitions graded, as written: a rule that names a cause in the code
+    # (``x`` handed to every layer) checks that the code has it. Empty when nothing failed.
+    sources: tuple[str, ...] = ()
+    # Names the student's own failed import statements should have bound: name -> FailedImport
+    # (grader/submission/failed_imports.py). Such a name is not "undefined": its import failed.
+    imports: Mapping[str, Any] = field(default_factory=dict)
 
     def failed(self, check: str | None = None) -> list[Observation]:
         return [o for o in self.observations if not o.passed and (check is None or o.check == check)]
@@ -105,3 +111,16 @@ def normalised_over_whole_batch(value: Any) -> bool:
 def error_text(observation: Observation) -> str:
     error = observation.error
     return f"{error.type}: {error.message}" if error else ""
+
+
+def syntax_trees(evidence: Evidence) -> list:
+    """The graded code as syntax trees (what does not parse is left out)."""
+    import ast
+    import textwrap
+    trees = []
+    for source in evidence.sources:
+        try:
+            trees.append(ast.parse(textwrap.dedent(source)))
+        except (SyntaxError, ValueError):
+            continue
+    return trees

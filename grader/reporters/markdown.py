@@ -10,6 +10,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .book_notes import book_notes
 from .safe_text import markdown as md
 from .visibility import student_view
 
@@ -21,6 +22,7 @@ def render(report: Report, tty: bool = False) -> str:
         lines = [f"## {md(_(labels.TITLE))}: <code>{md(report.submission)}</code>", "",
                  f"**{md(_(labels.SCORE).format(score=report.score, max_score=report.max_score))}**", ""]
         lines += [f"_{md(_(labels.ISOLATION).format(level=report.isolation))}_", ""]
+        lines += [line for note in book_notes(report) for line in (f"_{md(note)}_", "")]
         if report.error:
             lines += [f"> {md(report.error)}", ""]
         lines += [f"| {md(_(labels.EXERCISE))} | § | {md(_(labels.STATUS_HEADER))} | {md(_(labels.CHECKS))} | "

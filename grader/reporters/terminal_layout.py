@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..i18n import _, ngettext
 from . import labels
+from .book_notes import book_notes
 from .safe_text import displayable
 from .visibility import student_view
 from ..report import ExerciseResult, Report
@@ -77,6 +78,7 @@ def layout(report: Report, width: int | None = None) -> Layout:
     items.append(Line(_(labels.SCORE).format(score=report.score, max_score=report.max_score), f"bold {total_colour}"))
     if report.isolation:
         items.append(Line(_(labels.ISOLATION).format(level=report.isolation), "dim"))
+    items += [Line(note, "dim") for note in book_notes(report)]
     if report.error:
         items.append(Line(report.error, "bold red"))
     for e in report.exercises:

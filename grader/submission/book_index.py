@@ -87,6 +87,11 @@ class BookIndex:
     def _definitions(self) -> dict[str, list[tuple[_Document, str]]]:
         return _decode(self.documents, "definitions")
 
+    @cached_property
+    def definition_names(self) -> frozenset[str]:
+        """Every name a book definition has: code that defines none of them has no book definition."""
+        return frozenset(rest.partition(" ")[0] for entries in self._definitions.values() for _d, rest in entries)
+
     def file_matches(self, fingerprint: str) -> tuple[BookMatch, ...]:
         """Every place this file version was found, the preferred (earliest, original) first."""
         return tuple(document.match(p) for document, rest in self._files.get(fingerprint, ())

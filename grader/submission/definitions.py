@@ -40,6 +40,10 @@ class Definition:
     # one that calls the book's own version of the exercise it is graded as hands the work over,
     # however it is dressed up (``g = _ng(f, x); return g``).
     book_calls: tuple[tuple[str, str], ...] = ()
+    # Where the book has this very code, when it is the book's (grader/submission/book_code.py):
+    # a copied book file, or the book's version of a helper in common/ or dataset/.
+    book: Any = None
+    book_listing: bool = False  # the student's own, matching a listing printed in the book
 
     def hands_over(self, exercise: Exercise) -> tuple[str, str] | None:
         """(called, module) when this definition is not the student's work for ``exercise``."""
@@ -64,6 +68,11 @@ class Definition:
 class Inventory:
     written: tuple[Definition, ...]
     imported: tuple[tuple[str, str], ...]  # (name, module) bound by an import, not written
+    book: tuple[Definition, ...] = ()  # the book's own code in the submission: never a candidate
+
+    def books(self, exercise: Exercise) -> list[Definition]:
+        """The book's definitions that would have been this exercise, had the student written them."""
+        return [d for d in self.book if exercise.matches(d.name) and d.kind == exercise.kind]
 
     def candidates(self, exercise: Exercise) -> list[Definition]:
         """The student's non-stub definitions for an exercise, the preferred first.

@@ -10,8 +10,11 @@ student's definitions are searched for near names, in this order of trust:
 
 A function found this way must fit the call (its positional parameters) and reproduce one
 of the book's cases before it is graded: a function that happens to share a word with the
-exercise and computes something else is not credited. The report says which name was taken
-and why; a missing exercise's message lists the near names that were tried.
+exercise and computes something else is not credited. A book case with a one-hot label is
+also tried, when the first try fails, with the label as a class number where the reference
+gives the same value both ways: ``cross_entropy_error3`` written for class numbers only is
+still a cross-entropy error. The report says which name was taken and why; a missing
+exercise's message lists the near names that were tried.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import difflib
 import re
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from ..checking.comparisons import compare
 from ..checking.context import materialize
@@ -99,6 +104,11 @@ def search(exercise: Exercise, inventory: Inventory, worker: WorkerClient, taken
             rejected.append((definition.name, _("it takes other arguments")))
             continue
         verdict = _probe(exercise, definition, case, worker)
+        labels = _label_form(exercise, case) if verdict else None
+        if labels is not None and not _probe(exercise, definition, labels, worker):
+            verdict = ""
+            definition = replace(definition, found_as=_("{why}, given the label as a class number").format(
+                why=definition.found_as))
         if verdict:
             rejected.append((definition.name, verdict))
         else:
@@ -113,6 +123,28 @@ def _newest_first(definitions: list[Definition]) -> list[Definition]:
 
 def _probe_case(exercise: Exercise) -> Case | None:
     return next((c for c in exercise.cases if c.book_value is not None), exercise.cases[0] if exercise.cases else None)
+
+
+def _label_form(exercise: Exercise, case: Case) -> Case | None:
+    """The case with its one-hot label(s) given as class numbers, a batch of one for a single sample
+    (``y[np.newaxis]``, ``[2]``), when the reference says it is the same example (the same value)."""
+    if len(case.args) != 2 or not all(isinstance(a, np.ndarray) for a in case.args):
+        return None
+    y, t = case.args
+    if y.shape != t.shape or y.ndim not in (1, 2) or not y.size:
+        return None
+    rows = t.reshape(-1, t.shape[-1])
+    if not (np.isin(rows, (0, 1)).all() and (rows.sum(axis=1) == 1).all()):
+        return None
+    labels = replace(case, args=(y.reshape(-1, y.shape[-1]).copy(), rows.argmax(axis=1).astype(np.int64)),
+                     book_value=None)
+    reference = exercise.load_reference()
+    try:
+        same = compare(reference(*materialize(case.args)), np.asarray(reference(*materialize(labels.args))),
+                       case.rtol, case.atol)
+    except Exception:  # a reference made for one-hot labels only
+        return None
+    return labels if same.ok else None
 
 
 def _fits(definition: Definition, count: int) -> bool:

@@ -144,6 +144,35 @@ def _analysed(tree: ast.Module) -> tuple[str, Definitions] | None:
         return None  # a parseable expression deeper than our walk may go (thousands of terms)
 
 
+def tree_analysis(tree: ast.Module) -> tuple[str, Definitions] | None:
+    """(file fingerprint, definitions) of an already parsed module (never changed here): the
+    grader's own parse of a submission is reused rather than parsed again."""
+    return _analysed(tree)
+
+
+def node_fingerprint(node: ast.AST) -> str:
+    """The fingerprint of one function or class node: the same as its entry in
+    :func:`definition_fingerprints` of the module that holds it."""
+    return _fingerprint(normalised_dump(node))
+
+
+def top_level_definitions(tree: ast.Module) -> dict[str, ast.AST]:
+    """The module's top-level functions and classes (also directly inside a top-level ``if`` or
+    ``try``), by name, the last of a name winning: the nodes :func:`definition_fingerprints` reads."""
+    found: dict[str, ast.AST] = {}
+
+    def visit(body: list) -> None:
+        for item in body:
+            if isinstance(item, _DEFINITIONS):
+                found.pop(item.name, None)
+                found[item.name] = item
+            elif isinstance(item, _TOP_LEVEL_BLOCKS):
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    visit([n for n in getattr(item, field, None) or [] if isinstance(n, ast.AST)])
+    visit(tree.body)
+    return found
+
+
 def normalised_dump(node: ast.AST) -> str:
     """The canonical text of a syntax tree: no comments, docstrings, formatting, quote style,
     type comments or line numbers; every field named, empty fields left out."""

@@ -18,6 +18,7 @@ import pluggy
 
 from ..i18n import _
 from ..loaders.base import CodeCell, Submission, SubmissionError
+from .repository import Staging, stage
 from .toplevel import plan
 from ..worker.client import WorkerClient
 
@@ -31,8 +32,11 @@ class Handover:
     path: Path
     submission: Submission | None
     plans: dict[str, list[str]]
-    roots: tuple[Path, ...]  # the submission's folder (its files are copied), again, and its parent
+    # Where the worker's module files come from, as the worker numbers them: the submission's
+    # folder, again, and the repository's root (see grader/submission/repository.py)
+    roots: tuple[Path, ...]
     refused: SubmissionError | None = None  # why the submission cannot be graded (grade raises it)
+    staging: Staging | None = None  # what the worker got of the student's repository
 
 
 def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
@@ -48,8 +52,10 @@ def load_submission(pm: pluggy.PluginManager, path: Path) -> Submission:
                             "code as a .py file, a notebook (.ipynb) or a folder").format(path=path, kinds=kinds))
 
 
-def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protect: Iterable[str]) -> Handover:
-    """Read ``path`` with ``pm``'s loaders, plan it, and start the worker's load (:meth:`WorkerClient.start_load`)."""
+def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protect: Iterable[str],
+              ceiling: Path | None = None) -> Handover:
+    """Read ``path`` with ``pm``'s loaders, plan it, stage the part of the student's repository it
+    reaches (never above ``ceiling``), and start the worker's load (:meth:`WorkerClient.start_load`)."""
     try:
         # A .py file's code is at least as long in UTF-8 as on disk: one over the limit is refused
         # before it is read and parsed (a 9 MB file took 7 s and 750 MB only to be refused).
@@ -62,14 +68,25 @@ def hand_over(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, protec
     size = sum(len(c.source.encode("utf-8")) for c in submission.cells)
     if size > MAX_CODE_BYTES:
         raise _too_large(path, size)
-    worker.files = submission.files
+    protect = sorted(set(protect))
+    staging = stage(submission, ceiling, tuple(protect))
+    top = worker_top(staging.root)
+    worker.files = {f"{top}/{name}": data for name, data in staging.files.items()}
+    worker.home = f"{top}/{staging.home}" if staging.home else top
     plotting: set[str] = set()
     plans = {c.id: plan(c.source, plotting) for c in submission.cells}  # in order: a notebook shares its names
     cells = [_cell_request(c, plans[c.id]) for c in submission.cells]
     folder = submission.folder.resolve()
-    roots = (folder, folder, folder.parent)  # the worker's folder holds copies of the submission folder's files
-    worker.start_load(cells, path.name, [str(r) for r in roots[1:]], sorted(set(protect)))
-    return Handover(path, submission, plans, roots)
+    roots = (folder, folder, staging.root)
+    worker.start_load(cells, path.name, [], protect)
+    return Handover(path, submission, plans, roots, staging=staging)
+
+
+def worker_top(root: Path) -> str:
+    """The name the repository's root has in the worker: its own, when that is a plain name."""
+    name = root.name
+    return name if name and name.isprintable() and name not in (".", "..") and name.encode(
+        "utf-8", "surrogatepass").decode("utf-8", "replace") == name and len(name) <= 100 else "repo"
 
 
 def _too_large(path: Path, size: int) -> SubmissionError:
@@ -84,11 +101,14 @@ def _cell_request(cell: CodeCell, categories: list[str]) -> dict:
     request = {"id": cell.id, "source": cell.source, "plan": categories}
     if cell.module:
         request.update(module=cell.module, importable=cell.importable, file=cell.origin)
+        if "/" in cell.origin and not cell.module.startswith("__dlfs_submission__/"):
+            # A subfolder's file runs with its own folder first on sys.path, as `python sub/x.py` would.
+            request["dir"] = cell.origin.rpartition("/")[0]
     return request
 
 
 def hand_over_early(path: Path | None, worker: WorkerClient | None, plugins: Iterable[str] = (),
-                    exercise_dirs: Iterable[Path] = ()) -> Handover | None:
+                    exercise_dirs: Iterable[Path] = (), ceiling: Path | None = None) -> Handover | None:
     """``path`` handed over before NumPy, the checks and the specs are loaded, or None.
 
     Only when nothing but the built-in plugins is in play (no ``--plugin``, no ``--exercises``, no
@@ -103,7 +123,7 @@ def hand_over_early(path: Path | None, worker: WorkerClient | None, plugins: Ite
     try:
         pm = make_manager(plugins=HANDOVER_PLUGINS, entry_points_group=None)
         protect = spec_folders_answer_keys(pm)
-        return hand_over(path, pm, worker, protect) if protect is not None else None
+        return hand_over(path, pm, worker, protect, ceiling) if protect is not None else None
     except SubmissionError as exc:  # the same loaders would refuse it again: say so once, not twice
         return Handover(path, None, {}, (), refused=exc)
     except Exception:

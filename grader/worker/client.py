@@ -80,6 +80,9 @@ class WorkerClient:
         self.slot = slot
         self.sandbox = sandbox
         self.files: dict[str, bytes] = {}  # set before load(): each worker gets its own copy
+        # The submission's folder in ``files`` when they are a staged repository (grader/submission/
+        # repository.py): "repo/ch04"; None when ``files`` are the folder's alone.
+        self.home: str | None = None
         self.folders: list[Path] = []  # host folders of plain-process workers, all removed on close
         self.workdir: Path | None = None
         self.proc: ProcessTree | None = None
@@ -250,7 +253,8 @@ class WorkerClient:
         larger than the pipe, or a worker that cannot take it, is sent by finish_load instead.
         """
         self.keys = statement_keys(cells, self.limits)
-        self.load_request = load_request(cells, filename, self.files, [Path(p) for p in paths], protect, self.limits)
+        self.load_request = load_request(cells, filename, self.files, [Path(p) for p in paths], protect, self.limits,
+                                         home=self.home)
         self.sent_to = None
         try:
             self._spawn()
@@ -276,7 +280,9 @@ class WorkerClient:
     def _load_message(self) -> dict[str, Any]:
         root = isolation.WORK_DIR if self.proc.sandboxed else str(self.workdir)
         home = self.load_request["home"]
-        return dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home, paths=[f"{root}/{home}", root])
+        top = home.partition("/")[0]  # the repository's root: the student's own path edits reach no higher
+        return dict(self.load_request, skip=[list(k) for k in self.skip], cwd=home,
+                    paths=[f"{root}/{home}", f"{root}/{top}" if top != home else root])
 
     def _load_frame(self) -> bytes:
         return load_frame(self._load_message())

@@ -68,6 +68,12 @@ def _new_names(namespace: dict, mark: tuple[int, object]) -> list[str]:
     return found
 
 
+def _prefixes(dotted: str) -> list[str]:
+    """``a``, ``a.b`` and ``a.b.c`` for ``a.b.c``: each is a module the import runs first."""
+    parts = dotted.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def _in_import_order(parsed: list) -> list:
     """Cells grouped by module, each module after the sibling modules it imports (then in
     the order given): ``train_neuralnet.py`` imports ``two_layer_net``, which must run first.
@@ -84,9 +90,9 @@ def _in_import_order(parsed: list) -> list:
         for _cell, tree in items:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
-                    wanted += [a.name.partition(".")[0] for a in node.names]
+                    wanted += [prefix for a in node.names for prefix in _prefixes(a.name)]
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    wanted.append(node.module.partition(".")[0])
+                    wanted += _prefixes(node.module) + [f"{node.module}.{a.name}" for a in node.names]
         needs[name] = [w for w in wanted if w in importable and w != name]
     order: list[str] = []
     visiting: set[str] = set()
@@ -145,9 +151,12 @@ def load(worker, request: dict, student_imports: types.ModuleType) -> dict:
     worker.namespaces = {SUBMISSION_MODULE: worker.namespace}
     worker.seen = set()
     worker.full_scans = 0  # statements whose visible exec/globals() had the whole namespace looked at
-    # The student's own folders (for data and modules too big to copy), then the book's helpers.
+    # The submission's folder and the repository's root (its staged copy), then the book's helpers.
+    # On sys.path: the folder and the one above it (the book's layout, ch04/ beside common/, as
+    # the grader always read it); the root is where the student's own path edits may reach.
     paths = [p for p in request.get("paths", []) if isinstance(p, str)]
-    sys.path[1:1] = [p for p in paths if p not in sys.path] + worker.compat
+    on_path = paths[:1] + [student_imports.parent_within(paths[0], paths[-1])] if paths else []
+    sys.path[1:1] = [p for p in dict.fromkeys(on_path) if p and p not in sys.path] + worker.compat
     worker.finder = next((f for f in sys.meta_path if isinstance(f, student_imports._BookPackages)), None)
     if worker.finder is not None:
         worker.finder.configure([os.getcwd()] + paths, worker.filename_prefix, functools.partial(record_module, worker))
@@ -166,9 +175,13 @@ def load(worker, request: dict, student_imports: types.ModuleType) -> dict:
             statements.append({"cell": cell["id"], "index": 0, "line": exc.lineno or 0,
                                "status": "syntax-error", "error": {"type": "SyntaxError",
                                "message": str(exc.msg), "where": []}})
+    home = os.getcwd()
     for cell, tree in _in_import_order(parsed):
         filename = worker.filename_prefix + str(cell["id"])
         namespace = namespace_of(worker, cell)
+        script_dir = _script_dir(home, cell.get("dir"))
+        if script_dir is not None:
+            sys.path.insert(0, script_dir)
         plan = cell.get("plan") or []
         for index, node in enumerate(tree.body):
             record = {"cell": cell["id"], "index": index, "line": node.lineno}
@@ -201,8 +214,18 @@ def load(worker, request: dict, student_imports: types.ModuleType) -> dict:
             if category == "demo":
                 demo_left -= (time.process_time() - started) - (student_imports._FREE_SPENT[0] - free)
             record_versions(worker, cell["id"], node, namespace, mark)
+        if script_dir is not None and script_dir in sys.path:
+            sys.path.remove(script_dir)
     worker.output.take()
     return {"ok": True, "statements": statements, "definitions": inventory(worker)}
+
+def _script_dir(home: str, folder) -> str | None:
+    """A subfolder's file's own folder (inside the submission's), to put first on sys.path while it runs."""
+    if not isinstance(folder, str) or not folder:
+        return None
+    path = os.path.realpath(os.path.join(home, folder))
+    return path if path.startswith(os.path.realpath(home) + os.sep) and os.path.isdir(path) else None
+
 
 def namespace_of(worker, cell: dict) -> dict:
     """The module a cell runs in: created on first use; a folder's file is importable by its name."""
@@ -214,7 +237,7 @@ def namespace_of(worker, cell: dict) -> dict:
         module.__builtins__ = builtins
         namespace = worker.namespaces[name] = module.__dict__
         # Siblings import it by name; never over a module the worker itself already uses.
-        if cell.get("importable") and name.isidentifier() and name not in sys.modules:
+        if cell.get("importable") and all(p.isidentifier() for p in name.split(".")) and name not in sys.modules:
             sys.modules[name] = module
     return namespace
 

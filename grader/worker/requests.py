@@ -44,7 +44,8 @@ def statement_keys(cells: list[dict[str, Any]], limits: Limits) -> dict[tuple[st
 
 
 def private_copy(files: dict[str, bytes], paths: list[Path]) -> tuple[str, dict[str, bytes]]:
-    """The worker's folder: ``home``/ with the student's files, and the book's folders beside it."""
+    """The worker's folder: ``home``/ with the student's files, and the book's folders beside it
+    (for a caller that has not staged the repository: see grader/submission/repository.py)."""
     home = paths[0].name if paths and paths[0].name not in ("", ".", "..") else "work"
     tree = {f"{home}/{name}": data for name, data in files.items()}
     from ..loaders.base import sibling_files
@@ -58,9 +59,16 @@ def private_copy(files: dict[str, bytes], paths: list[Path]) -> tuple[str, dict[
 
 
 def load_request(cells: list[dict[str, Any]], filename: str, files: dict[str, bytes], paths: list[Path],
-                 protect, limits: "Limits") -> dict[str, Any]:
-    """The load request, before the worker that gets it adds where it runs (WorkerClient._load_message)."""
-    home, tree = private_copy(files, paths)
+                 protect, limits: "Limits", home: str | None = None) -> dict[str, Any]:
+    """The load request, before the worker that gets it adds where it runs (WorkerClient._load_message).
+
+    ``home``: the submission's folder in ``files``, when ``files`` is already the staged repository
+    (its paths relative to the worker's folder); else ``files`` are the submission folder's and
+    ``paths`` where the book's folders are copied from (:func:`private_copy`)."""
+    if home is None:
+        home, tree = private_copy(files, paths)
+    else:
+        tree = files
     return {"op": "load", "cells": cells, "file": filename, "home": home, "protect": list(protect),
             "files": {name: base64.b64encode(data).decode("ascii") for name, data in tree.items()},
             "statement_budget": limits.statement_seconds, "demo_statement_budget": limits.demo_statement_seconds,

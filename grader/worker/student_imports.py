@@ -120,6 +120,12 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def parent_within(folder: str, root: str) -> str:
+    """The folder above ``folder`` if it is still inside ``root``, else ``root``."""
+    parent = os.path.dirname(os.path.realpath(folder))
+    return parent if _within(parent, os.path.realpath(root)) else os.path.realpath(root)
+
+
 class _StudentLoader:
     """Runs one of the student's own module files; ``path`` None is a folder without __init__.py."""
 
@@ -141,8 +147,9 @@ class _StudentLoader:
             self.owner.broken.append({"cell": cell, "line": exc.lineno or 0, "message": str(exc.msg)})
             raise SyntaxError(exc.msg, (shown, exc.lineno, exc.offset, exc.text)) from None
         module.__file__ = self.path
+        # The book's helpers never fill in a name the student's module lacks: a learner's
+        # common/gradient.py that forgot ``import numpy`` fails as Python fails it.
         exec(compile(tree, self.owner.filename_prefix + cell, "exec"), module.__dict__)
-        self.owner.fill_from_book(module)
         self.owner.loaded(module, cell, tree)
 
 
@@ -154,9 +161,9 @@ class _BookPackages:
       the book's helpers (a regular package) are on the path too. Their modules run here,
       read in whatever encoding the student saved them, and every function and class
       they define is the student's work (reported to the worker as a definition).
-    * The book's helpers only fill in: modules the student's folder does not have
-      (``common.gradient`` beside a copied ``common/functions.py``) and names a student
-      module lacks.
+    * The book's helpers only fill in modules the student's folder does not have
+      (``common.gradient`` beside a copied ``common/functions.py``), never a name inside
+      one of the student's modules (Python would not either).
     * Plotting libraries are stand-ins (:class:`_Anything`), installed or not.
     """
 
@@ -167,8 +174,7 @@ class _BookPackages:
         self.modules: list[dict] = []  # the student's module files that ran: cell, root, rel
         self.broken: list[dict] = []  # the student's module files that do not parse
         self.on_loaded = None  # (module, cell, tree) -> None, set by the worker
-        self._book: dict[str, object] = {}
-        self.public: dict[str, str] = {}  # private name of a book module loaded to fill in -> its name
+        self.public: dict[str, str] = {}  # private name of a module loaded under another -> its name
 
     def configure(self, roots: list[str], filename_prefix: str, on_loaded) -> None:
         self.roots = [os.path.realpath(r) for r in roots if r and os.path.isdir(r)]
@@ -189,7 +195,13 @@ class _BookPackages:
             return None
         file, locations = found
         real = os.path.realpath(file) if file else None
-        if real is None or any(_within(real, root) for root in self.roots):
+        if real is not None and self._is_mnist_loader(real):
+            # A copied dataset/mnist.py downloads MNIST; the sandbox has no network, so the bundled
+            # offline data answers load_mnist, as it does for a student who has no copy at all.
+            file, real, locations = self._bundled_mnist(), None, None
+            if file is None:
+                return None
+        elif real is None or any(_within(real, root) for root in self.roots):
             spec = importlib.machinery.ModuleSpec(fullname, _StudentLoader(self, real), origin=real,
                                                   is_package=locations is not None)
             if locations is not None:
@@ -197,7 +209,7 @@ class _BookPackages:
             spec.has_location = real is not None
             return spec
         spec = importlib.util.spec_from_file_location(fullname, file, submodule_search_locations=locations)
-        if spec is not None and fullname in FREE_CALLS:
+        if spec is not None and (fullname in FREE_CALLS or os.path.basename(file) == "mnist.py"):
             original = spec.loader.exec_module
 
             def exec_module(module, _original=original):
@@ -207,8 +219,35 @@ class _BookPackages:
             spec.loader.exec_module = exec_module
         return spec
 
+    @staticmethod
+    def _is_mnist_loader(real: str) -> bool:
+        return os.path.basename(real) == "mnist.py" and os.path.basename(os.path.dirname(real)) == "dataset"
+
+    def _bundled_mnist(self) -> str | None:
+        for compat in self.compat:
+            candidate = os.path.join(compat, "dataset", "mnist.py")
+            if os.path.isfile(candidate):
+                return candidate
+        return None
+
+    def search_path(self) -> list[str]:
+        """Where a top-level import looks, in order: the submission's folder, then sys.path's entries
+        inside the staged repository (the student's own path edits: ``sys.path.append(os.pardir)``),
+        then the folder above the submission's (the book's layout, as the grader always read it)."""
+        if not self.roots:
+            return []
+        top = self.roots[-1]
+        found = list(self.roots[:-1])
+        for entry in sys.path:
+            if isinstance(entry, str):
+                real = os.path.realpath(entry or os.curdir)
+                if _within(real, top) and os.path.isdir(real):
+                    found.append(real)
+        found.append(parent_within(self.roots[0], top) if len(self.roots) > 1 else top)
+        return list(dict.fromkeys(found))
+
     def _top_level(self, name: str):
-        for root in self.roots:
+        for root in self.search_path():
             folder = os.path.join(root, name)
             if os.path.isdir(folder) and self._is_package(folder, name):
                 init = os.path.join(folder, "__init__.py")
@@ -228,7 +267,7 @@ class _BookPackages:
             return False
 
     def _locations(self, name: str) -> list[str]:
-        mine = [os.path.join(r, name) for r in self.roots if os.path.isdir(os.path.join(r, name))]
+        mine = [os.path.join(r, name) for r in self.search_path() if os.path.isdir(os.path.join(r, name))]
         book = [os.path.join(c, name) for c in self.compat if os.path.isdir(os.path.join(c, name))]
         return mine + book
 
@@ -247,8 +286,13 @@ class _BookPackages:
 
     # ---- what the student's modules are --------------------------------------------
     def cell_of(self, path: str) -> tuple[str, str]:
-        """A student's module file as a 'cell' of the submission: ``path:ROOT:REL``, and its shown name."""
+        """A student's module file as a 'cell' of the submission: ``path:ROOT:REL``, and its shown name.
+
+        ROOT numbers the configured roots: 0 the submission's folder, the last the repository's root
+        (a file outside the folder is named from there)."""
         for index, root in enumerate(self.roots):
+            if index and index < len(self.roots) - 1:
+                continue
             if _within(path, root):
                 rel = os.path.relpath(path, root).replace(os.sep, "/")
                 cell = f"path:{index}:{rel}"
@@ -262,33 +306,13 @@ class _BookPackages:
         if self.on_loaded is not None:
             self.on_loaded(module, cell, tree)
 
-    def fill_from_book(self, module) -> None:
-        """Names the book's module of the same name has and the student's lacks."""
-        relative = module.__name__.replace(".", os.sep)
-        for compat in self.compat:
-            for candidate in (os.path.join(compat, relative + ".py"), os.path.join(compat, relative, "__init__.py")):
-                if not os.path.isfile(candidate):
-                    continue
-                book = self._book.get(candidate)
-                if book is None:
-                    private = "_dlfs_book_" + module.__name__.replace(".", "_")
-                    self.public[private] = module.__name__
-                    spec = importlib.util.spec_from_file_location(private, candidate)
-                    book = importlib.util.module_from_spec(spec)
-                    try:
-                        spec.loader.exec_module(book)
-                    except Exception:
-                        return
-                    self._book[candidate] = book
-                for name, value in vars(book).items():
-                    if not name.startswith("_") and name not in module.__dict__:
-                        module.__dict__[name] = value
-                return
-
 
 def _free_calls(module) -> None:
     """Wrap the module's known-cheap functions so their cost is not charged to the demo budget."""
-    for name in FREE_CALLS.get(module.__name__, ()):
+    names = FREE_CALLS.get(module.__name__, ())
+    if not names and os.path.basename(str(getattr(module, "__file__", ""))) == "mnist.py":
+        names = FREE_CALLS["dataset.mnist"]  # the bundled loader imported as ``mnist``
+    for name in names:
         fn = module.__dict__.get(name)
         if callable(fn) and not getattr(fn, "_dlfs_free", False):
             module.__dict__[name] = _budget_free(fn)
