@@ -175,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
             from .worker.early import EarlyWorker
-            early = EarlyWorker.start(argv)
+            early = EarlyWorker()
             renders = None
             try:
+                early.launch(argv)
                 if early.process is not None:  # grading: the HTML report's render process
                     from .reporters.render_process import RenderProcess, formats_asked
                     with interrupts.deferred():  # a stop waits until it has an owner that ends it
@@ -259,7 +260,7 @@ def _internal(exc: BaseException) -> str:
 
 def _run(args: "argparse.Namespace", worker) -> int:
     from .submission.handover import hand_over_early
-    handed = hand_over_early(args.path, worker, args.plugin, args.exercises)
+    handed = hand_over_early(args.path, worker, args.plugin, args.exercises, args.within)
     from .assignments import installed, resolve, select
     from .exercises import SpecError
     from .loaders.base import SubmissionError
@@ -297,10 +298,10 @@ def _run(args: "argparse.Namespace", worker) -> int:
     if worker is not None:
         _prepare_reports(worker, [reporters[t.format] for t in args.targets
                                   if renders is None or not renders.handles(t.format, reporters[t.format])])
-    report, status = _grade(args, pm, worker, exercises, handed)
+    report, status = _grade(args, pm, worker, exercises, handed, assignment.book_code)
     from dataclasses import replace
 
-    report = replace(report, assignment=assignment.id, grader_version=__version__)
+    report = replace(report, assignment=assignment.id, grader_version=__version__, book_rule=assignment.book_code)
     if worker is not None:
         worker.close()  # the report is written only once the worker's whole process tree is gone
     return _write(report, status, args, reporters, renders)
@@ -326,7 +327,7 @@ def _exercise_listing(assignment, loaded, chosen) -> str:
     return "".join(lines)
 
 
-def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tuple:
+def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None, book_rule: str = "not-credited") -> tuple:
     """The report, and the exit status it implies when the submission could not be graded (else None)."""
     from dataclasses import replace
     from datetime import datetime, timezone
@@ -340,7 +341,7 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None) -> tu
     try:
         with limit(args.total_timeout):
             report = grade(args.path, pm, worker, args.only, lang=current_language(), exercises=exercises,
-                           handed=handed)
+                           handed=handed, book_rule=book_rule, ceiling=args.within)
     except TotalTimeout:
         report = _not_graded(args.path, exercises, _(
             "nothing was graded: loading the submission did not finish within the total time limit ({seconds:g} s, "

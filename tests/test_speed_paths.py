@@ -8,6 +8,7 @@ included), the cached exercise specs against fresh ones, the kept MNIST images a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -440,7 +441,15 @@ def _training(write_submission, source: str, **limits):
 def test_the_training_steps_in_one_request_grade_as_one_request_a_step_did(write_submission, change, passed, ending):
     source = BOOK_NETS.replace(*change) + "\nCALLS = [0]\n"
     check = _training(write_submission, source)
-    assert check.passed is passed and check.message.endswith(ending), check.message
+    assert check.passed is passed, check.message
+    # The losses are the pinned ones to 1e-9, not to the last digit: on this 2-core machine the
+    # same grader gave 0.22548652014826712 in some suite runs and 0.22548652006567968 in others
+    # (a difference of 4e-10, in the sixteenth digit). The cause is not found yet (suspected: the
+    # order of a reduction in the grading process's NumPy); the verdict never depends on it.
+    numbers = re.compile(r"\d+\.\d{6,}")
+    assert numbers.sub("#", check.message).endswith(numbers.sub("#", ending)), check.message
+    assert [float(n) for n in numbers.findall(check.message)[-2:]] == pytest.approx(
+        [float(n) for n in numbers.findall(ending)], rel=1e-9) if numbers.findall(ending) else True
 
 
 def test_a_training_step_that_hangs_ends_the_steps_with_its_timeout(write_submission):

@@ -26,23 +26,24 @@ class EarlyWorker:
     def __init__(self, workdir: Path | None = None, process=None) -> None:
         self.workdir, self.process = workdir, process
 
-    @classmethod
-    def start(cls, argv: list[str]) -> "EarlyWorker":
+    def launch(self, argv: list[str]) -> None:
+        """Spawn the worker unless ``argv`` grades nothing. What is made is this object's at once
+        (its folder, then its process), so that a stop signal arriving meanwhile, raised when the
+        deferred block ends, leaves the caller's ``discard`` something to remove, never an orphan."""
         if not argv or any(arg in NOT_GRADING for arg in argv):
-            return cls()
+            return
         # A stop signal waits until the worker has an owner that will remove it.
         with interrupts.deferred():
             from . import isolation, spawn
             sandbox = isolation.bwrap_unavailable_reason() == ""
-            workdir = None if sandbox else spawn.new_workdir()  # a sandboxed worker has a tmpfs of its own
+            self.workdir = None if sandbox else spawn.new_workdir()  # a sandboxed worker has a tmpfs of its own
             try:
-                process = spawn.spawn(workdir or os.sep, spawn.DEFAULT_MEMORY_MB, spawn.DEFAULT_CPU_SECONDS,
-                                      sandbox=sandbox)
+                self.process = spawn.spawn(self.workdir or os.sep, spawn.DEFAULT_MEMORY_MB,
+                                           spawn.DEFAULT_CPU_SECONDS, sandbox=sandbox)
             except OSError:  # not startable here: the WorkerClient tries again and reports why
-                process = None
+                self.process = None
             # After the spawn (ctypes costs 1.5 ms): the worker runs no student code before its load.
             not_dumpable()
-            return cls(workdir, process)
 
     def take(self) -> tuple[Path | None, object] | None:
         """The (workdir, process) pair for a WorkerClient, which owns it from now on."""
