@@ -427,9 +427,13 @@ def _missing_message(exercise: Exercise, inventory: Inventory, found: Search = S
 
 def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
     names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
-    books = inventory.books(exercise)
+    # The book's own code that would have been this exercise: by an accepted name, the exercise's
+    # own name first (common/gradient.py's numerical_gradient, not its numerical_gradient_2d), else
+    # by a near name (the book's common/functions.py calls SSE sum_squared_error).
+    books = sorted(inventory.books(exercise), key=lambda d: d.name not in exercise.names) or \
+        [d for d in inventory.book if d.kind == exercise.kind and how_near(exercise, d.name)]
     if books:
-        book = books[-1]
+        book = books[0]
         where = book.place.rpartition(", ")[0] or book.place
         return _("`{name}` in {file} is the book's own code ({repository}, {path}): it is not graded as your "
                  "work. Write your own {kind} named {names} to get credit.").format(

@@ -47,7 +47,8 @@ PINNED = {
     "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
     "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing",
                       "cee-batch-not-averaged;cee-one-hot-only", ""),
-    # Their cross_entropy_error lives in their own common/functions.py: their work, graded.
+    # Their cross_entropy_error lives in their own common/functions.py: their work, graded (their
+    # own wording of it: the book's own version there would be the book's, issue 19).
     "tanaka": (75, "passed passed passed passed passed passed missing", "", ""),
     "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),
     "yamada_taro": (69.0, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),

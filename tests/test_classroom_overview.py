@@ -131,3 +131,11 @@ def test_class_outputs_are_plugins_and_a_failing_one_costs_only_itself(tmp_path)
     from grader.plugins import make_manager
     names = [impl.plugin_name for impl in make_manager(entry_points=False).hook.grader_class_report.get_hookimpls()]
     assert names == ["grader.classroom.gradebook", "grader.classroom.overview"]
+
+
+def test_the_student_table_marks_an_exercise_typed_from_the_books_listing(overview):
+    html = (overview / "index.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr id="student-kim_minsu">.*?</tr>', html, re.S).group(0)
+    # kim_minsu typed the book's TwoLayerNet (its fingerprint is the book's): credited, and marked.
+    assert row.count('class="listing"') >= 1 and "100 / 100" in row
+    assert "typed the book" not in re.search(r'<h2 id="attention">.*?</ul>', html, re.S).group(0)

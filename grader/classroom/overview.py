@@ -75,9 +75,6 @@ def needs_attention(class_report: ClassReport) -> list[Attention]:
         if "hard-coded" in student.diagnoses():
             names = ", ".join(e.id for e in student.exercises if any(d.id == "hard-coded" for d in e.diagnoses))
             items.append(Attention(student, f"hard-coded answers ({names})"))
-        listings = [e.id for e in student.exercises if e.book_listing]
-        if listings:  # their own typing of the book's listing: credited, and worth knowing
-            items.append(Attention(student, f"typed the book's listing ({', '.join(listings)})"))
         for note in student.notes:
             items.append(Attention(student, note))
     return items
