@@ -1,10 +1,9 @@
 """Grades one submission: load it into a worker, run every exercise's checks, build the report."""
 from __future__ import annotations
 
-import os
 import re
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -19,12 +18,15 @@ from .exercises import CheckSpec, Exercise, load_exercise_dir
 from .instructor_secret import current_secret
 from .submission.handover import Handover, hand_over
 from .submission.finding import Search, how_near, search, taken_names
-from .loaders.base import CodeCell, Submission, SubmissionError, decode_source
+from .loaders.base import Submission, SubmissionError
 from .plugins import merged
-from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
+from .report import CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet
 from .submission.failed_imports import failed_imports
 from .submission.book_code import NOT_CREDITED, apply_rule, book_code_lines, index_from, read_book_code
+from .submission.helpers import with_helpers
+from .submission.missing import missing_message
 from .submission.not_run import statements
+from .submission.unparsed import Unparsed, unparsed_cells, unparsed_definition
 from .worker.client import WorkerClient, WorkerDied
 
 CASES_CHECK = CheckSpec("cases", "cases")
@@ -188,42 +190,6 @@ def identifiers(submission: Submission) -> tuple[str, ...]:
 IDENTIFIER = re.compile(r"\b[^\W\d]\w*\b")
 
 
-def with_helpers(submission: Submission, reported: dict, roots: list[Path],
-                 staged: dict[str, bytes] | None = None, staged_root: Path | None = None) -> Submission:
-    """The student's own module files the worker ran (``common/functions.py``), as cells of the
-    submission, so their definitions can be placed and shown like any other.
-
-    Their text is the staged copy's (``staged``: paths relative to ``staged_root``): what the worker
-    ran, never read again from the disk, which may have changed meanwhile."""
-    helpers = []
-    modules = reported.get("modules") if isinstance(reported, dict) else None
-    folder = submission.folder.resolve()
-    for module in modules if isinstance(modules, list) else []:
-        try:
-            index, rel, cell_id = int(module["root"]), str(module["rel"]), str(module["cell"])
-            if index < 0:
-                continue
-            root = roots[index].resolve()
-            path = Path(os.path.normpath(root / rel))
-            # The worker's word is not trusted: only a .py file inside that root is read.
-            if path.suffix != ".py" or not path.is_relative_to(root):
-                continue
-            if staged is not None and staged_root is not None:
-                data = staged[path.relative_to(staged_root).as_posix()]
-            elif index < 2:
-                data = submission.files[path.relative_to(folder).as_posix()]
-            else:
-                data = path.read_bytes()
-            text = decode_source(data)
-        except (KeyError, IndexError, ValueError, OSError, TypeError):
-            continue
-        if text is None or any(h.id == cell_id for h in helpers):
-            continue
-        shown = os.path.relpath(path, folder).replace(os.sep, "/")
-        helpers.append(CodeCell(cell_id, text, shown))
-    return replace(submission, helpers=tuple(helpers)) if helpers else submission
-
-
 def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worker: WorkerClient,
                    submission: Submission, rules: Iterable[DiagnosisRule] = (),
                    taken: set[str] = frozenset(), broken: tuple[Unparsed, ...] = ()) -> ExerciseResult:
@@ -235,12 +201,12 @@ def grade_exercise(exercise: Exercise, inventory: Inventory, checks: dict, worke
         else Search()
     candidates += [d for d in found.accepted if all(d.label != c.label for c in candidates)]
     if not candidates:
-        unparsed = _unparsed_definition(exercise, broken)
+        unparsed = unparsed_definition(exercise, broken)
         if unparsed:
             return ExerciseResult(exercise.id, title, exercise.section, "failed", 0.0, exercise.points, "",
                                   message=unparsed)
         return ExerciseResult(exercise.id, title, exercise.section, "missing", 0.0, exercise.points, "",
-                              message=_missing_message(exercise, inventory, found))
+                              message=missing_message(exercise, inventory, found))
     results, ctx = _run_checks(exercise, candidates, checks, worker, submission)
     alternatives = ""
     if exercise.kind == "class" and len(candidates) > 1 and not all(r.passed or r.skipped for r in results):
@@ -336,59 +302,6 @@ def _found_note(exercise: Exercise, candidates: list, results: list[CheckResult]
     return " ".join(notes)
 
 
-@dataclass(frozen=True)
-class Unparsed:
-    """A file or cell that does not parse: where, the line, Python's reason, and what it defines."""
-
-    where: str
-    line: int
-    reason: str
-    defines: tuple[str, ...]
-
-
-DEFINITION_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([^\W\d]\w*)", re.MULTILINE)
-
-
-def unparsed_cells(loaded: dict, submission: Submission) -> tuple[Unparsed, ...]:
-    """Every cell or module file of the student's that Python could not parse."""
-    found = []
-    places = [(r.get("cell"), r.get("line", 0), (r.get("error") or {}).get("message", ""))
-              for r in loaded.get("statements", []) if isinstance(r, dict) and r.get("status") == "syntax-error"]
-    broken = (loaded.get("definitions") or {}).get("broken") or []
-    places += [(b.get("cell"), b.get("line", 0), b.get("message", "")) for b in broken if isinstance(b, dict)]
-    for cell_id, line, reason in places:
-        cell = submission.cell(str(cell_id))
-        if cell is None or not isinstance(line, int):
-            continue
-        where = cell.origin or submission.path.name
-        found.append(Unparsed(where, int(line or 0) + cell.first_line - 1, _describe_syntax_error(str(reason)),
-                              tuple(DEFINITION_LINE.findall(cell.source))))
-    return tuple(found)
-
-
-def _describe_syntax_error(reason: str) -> str:
-    """Python's reason, with the name of an invisible character it mentions (U+3000 ideographic space)."""
-    import unicodedata
-    match = re.search(r"U\+([0-9A-Fa-f]{4,6})", reason)
-    if match:
-        try:
-            name = unicodedata.name(chr(int(match.group(1), 16))).lower()
-            return f"U+{match.group(1).upper()} {name} ({reason})"
-        except ValueError:
-            pass
-    return reason
-
-
-def _unparsed_definition(exercise: Exercise, broken: tuple[Unparsed, ...]) -> str:
-    for item in broken:
-        name = next((n for n in item.defines if exercise.matches(n) or how_near(exercise, n)), None)
-        if name is not None:
-            return _("`{name}` is in {where}, which does not parse: line {line}, {reason}. Python cannot run any "
-                     "of that file or cell until this is fixed.").format(name=name, where=item.where,
-                                                                          line=item.line, reason=item.reason)
-    return ""
-
-
 def _translated(spec: CheckSpec) -> CheckSpec:
     """A named check's title and hint in the student's language (the check sees them translated)."""
     params = dict(spec.params)
@@ -415,55 +328,6 @@ def _summarise(exercise: Exercise, checks: tuple[CheckResult, ...], graded_name:
         status = "failed"
     return ExerciseResult(exercise.id, exercise.title, exercise.section, status, score, exercise.points,
                           graded_name, checks)
-
-
-def _missing_message(exercise: Exercise, inventory: Inventory, found: Search = Search()) -> str:
-    message = _missing_reason(exercise, inventory)
-    if found.rejected:
-        tried = "; ".join(f"`{name}`: {why}" for name, why in found.rejected[:5])
-        message += " " + _("Near names tried and not graded: {tried}.").format(tried=tried)
-    return message
-
-
-def _missing_reason(exercise: Exercise, inventory: Inventory) -> str:
-    names = _(" or ").join(f"`{n}`" for n in exercise.names[:4])
-    # The book's own code that would have been this exercise: by an accepted name, the exercise's
-    # own name first (common/gradient.py's numerical_gradient, not its numerical_gradient_2d), else
-    # by a near name (the book's common/functions.py calls SSE sum_squared_error).
-    books = sorted(inventory.books(exercise), key=lambda d: d.name not in exercise.names) or \
-        [d for d in inventory.book if d.kind == exercise.kind and how_near(exercise, d.name)]
-    if books:
-        book = books[0]
-        where = book.place.rpartition(", ")[0] or book.place
-        return _("`{name}` in {file} is the book's own code ({repository}, {path}): it is not graded as your "
-                 "work. Write your own {kind} named {names} to get credit.").format(
-            name=book.name, file=where, repository=book.book.repository, path=book.book.path,
-            kind=_(exercise.kind), names=names)
-    wrappers = inventory.wrappers(exercise)
-    if wrappers:
-        wrapper = wrappers[-1]
-        called, module = wrapper.hands_over(exercise)
-        if not wrapper.wraps:
-            return _("`{name}` ({place}) calls `{called}` from `{module}` (an import): the book's own {exercise} does "
-                     "the work, not your code. Write it yourself to get credit, as a {kind} named {names}.").format(
-                name=wrapper.name, place=wrapper.place, called=called, module=module, exercise=exercise.id,
-                names=names, kind=_(exercise.kind))
-        return _("`{name}` ({place}) only passes its arguments on to `{called}`, which comes from `{module}` (an "
-                 "import), not from your own code: write it yourself to get credit, as a {kind} named {names}."
-                 ).format(name=wrapper.name, place=wrapper.place, called=called, module=module, names=names,
-                          kind=_(exercise.kind))
-    imports = inventory.imports(exercise)
-    if imports:
-        name, module = imports[0]
-        return _("`{name}` comes from `{module}` (an import), not from your own code: write it yourself to get "
-                 "credit, as a {kind} named {names}.").format(name=name, module=module, names=names,
-                                                              kind=_(exercise.kind))
-    stubs = inventory.stubs(exercise)
-    if stubs:
-        return _("{label} is still the TODO stub: fill it in.").format(label=stubs[-1].label)
-    if exercise.kind == "class":
-        return _("Not found: expected a class named {names}.").format(names=names)
-    return _("Not found: expected a function named {names}.").format(names=names)
 
 
 def add_dependency_notes(results: list[ExerciseResult], exercises: list[Exercise],

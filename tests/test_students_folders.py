@@ -99,7 +99,7 @@ def test_a_layer_net_whose_layers_do_not_share_params_fails_predict(tmp_path):
 
 def test_a_hostile_worker_reply_cannot_make_the_grader_read_files_outside_the_submission(tmp_path):
     from grader.loaders.base import CodeCell, Submission
-    from grader.session import with_helpers
+    from grader.submission.helpers import with_helpers
     (tmp_path / "sub").mkdir()
     secret = tmp_path / "secret.py"
     secret.write_text("TOKEN = 'never shown'\n")
@@ -131,7 +131,7 @@ def test_a_whole_book_layout_folder_gets_every_exercise_from_the_right_file():
 def test_malformed_new_fields_of_a_worker_reply_are_dropped_not_a_traceback(tmp_path):
     from grader.submission.definitions import build_inventory
     from grader.loaders.base import CodeCell, Submission
-    from grader.session import unparsed_cells
+    from grader.submission.unparsed import unparsed_cells
     submission = Submission(tmp_path / "a.py", (CodeCell("0", "def f(x):\n    return x\n", ""),))
     reported = {"written": [{"name": "f", "version": 0, "cell": "0", "line": 1, "kind": "function",
                              "params": ["one", None], "uses": [[1, "x"], "bad"], "param_names": "xyz"}],

@@ -18,10 +18,10 @@ and whatever an instructor's plugin adds): see grader/submission/book_index.py.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from ..hookspecs import hookimpl
 from ..loaders.base import CodeCell, Submission
@@ -36,8 +36,7 @@ NOT_CREDITED, CREDITED = "not-credited", "credited"
 BOOK_RULES = (NOT_CREDITED, CREDITED)
 
 
-@dataclass(frozen=True)
-class BookReading:
+class BookReading(NamedTuple):
     """What of a submission is the book's: whole files by cell, and definitions by (cell, name)."""
 
     files: dict[str, BookMatch]

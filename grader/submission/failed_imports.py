@@ -8,8 +8,7 @@ file it looked for (grader/submission/repository.py), instead of "define it or i
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..loaders.base import Submission
 from .repository import Staging
@@ -18,8 +17,7 @@ from .toplevel import parsed
 IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")
 
 
-@dataclass(frozen=True)
-class FailedImport:
+class FailedImport(NamedTuple):
     name: str  # the name the statement should have bound
     statement: str  # "from helpers import softmax", as Python reads it
     place: str  # "line 5", "In [3], line 1"

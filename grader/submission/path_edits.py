@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_NODES = 20_000  # statements looked at per source: a chapter's file has a few hundred
 
 
-@dataclass(frozen=True)
-class PathEdit:
+class PathEdit(NamedTuple):
     """A folder the code puts on the import path (``kind`` "path") or changes into ("chdir")."""
 
     kind: str

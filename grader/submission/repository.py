@@ -22,8 +22,8 @@ from __future__ import annotations
 import ast
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..loaders.base import MAX_FILE_BYTES, MAX_TOTAL_BYTES, Submission, decode_source, sibling_files
 from .path_edits import path_edits
@@ -37,8 +37,7 @@ MAX_PACKAGE_DEPTH = 8  # ``a.b.c...``: deeper dotted imports are not followed
 BOOK_FOLDERS = ("common", "dataset")  # staged from beside the submission and the folder above it
 
 
-@dataclass(frozen=True)
-class Unreachable:
+class Unreachable(NamedTuple):
     """An import of the student's that only a file the grader may not stage could answer."""
 
     module: str  # as written: "chapter3.functions"
@@ -46,8 +45,7 @@ class Unreachable:
     why: str  # "outside" (the repository root, or the class's folder of this student) or "limits"
 
 
-@dataclass(frozen=True)
-class Staging:
+class Staging(NamedTuple):
     """What the worker's private copy holds: root-relative posix paths and their bytes."""
 
     root: Path
