@@ -233,8 +233,8 @@ def main() -> None:
             parser.error(f"not found: {path}")
     if (args.nbgrader_course is None) != (args.nbgrader_assignment is None):
         parser.error("--nbgrader-course and --nbgrader-assignment go together")
-    if args.baseline is not None and not (args.baseline / "grader" / "cli.py").is_file():
-        parser.error(f"--baseline {args.baseline}: no grader/cli.py there")
+    if args.baseline is not None and not any((args.baseline / "grader" / name).is_file() for name in ("cli.py", "cli/main.py")):
+        parser.error(f"--baseline {args.baseline}: no grader/cli.py or grader/cli/main.py there")
     missing = [str(p) for p in args.submissions if not p.is_file()]
     if missing:
         parser.error(f"no such submission: {', '.join(missing)}")

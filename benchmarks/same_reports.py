@@ -68,8 +68,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, required=True, metavar="DIR")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    if not (args.baseline / "grader" / "cli.py").is_file():
-        parser.error(f"--baseline {args.baseline}: no grader/cli.py there")
+    if not any((args.baseline / "grader" / name).is_file() for name in ("cli.py", "cli/main.py")):
+        parser.error(f"--baseline {args.baseline}: no grader/cli.py or grader/cli/main.py there")
     changed = 0
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for submission, differences in pool.map(lambda s: compare(args.baseline.resolve(), s), submissions()):

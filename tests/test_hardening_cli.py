@@ -134,7 +134,7 @@ def test_o_never_overwrites_the_submission_or_another_input(tmp_path):
 
 
 def test_a_report_file_is_replaced_whole_and_no_temporary_file_is_left(tmp_path):
-    from grader.report_files import write_atomically
+    from grader.cli.report_files import write_atomically
 
     target = tmp_path / "report.json"
     target.write_text("old report", encoding="utf-8")

@@ -474,7 +474,7 @@ def test_a_renderer_that_raises_costs_its_own_format_and_the_others_are_written(
 
 
 def test_a_reports_modules_are_imported_one_a_bite_in_the_waits_for_the_worker():
-    from grader.cli import _prepare_reports
+    from grader.cli.main import _prepare_reports
     from grader.reporters import html, json as json_reporter, terminal
 
     with WorkerClient(Limits()) as worker:

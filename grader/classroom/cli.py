@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_NONE_GRADED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from .outcome import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError  # noqa: F401 (API)
 
 DESCRIPTION = """\
 Grade every student of a class: one entry per student in SUBMISSIONS (kim.ipynb, kim.py,
@@ -98,10 +98,6 @@ def main(argv: list[str]) -> int:
         print(f"grade class: internal error: {type(exc).__name__}: {exc}\nThis is a bug in the grader; "
               "results already written to OUTDIR are kept.", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-class UsageError(Exception):
-    pass
 
 
 def _interrupt(signum, frame) -> None:

@@ -21,7 +21,7 @@ import uuid
 from typing import Any, Callable
 
 from ..i18n import N_
-from .cli import UsageError
+from .outcome import UsageError
 from .grading import GradingOptions, Job, write_failure
 from .parcel import ParcelTooLarge, pack
 from .staging import StagingLimits

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..reporters.safe_text import one_line  # names and messages come from submissions
-from .cli import EXIT_INTERRUPTED, EXIT_NONE_GRADED, EXIT_OK, UsageError
+from .outcome import EXIT_INTERRUPTED, EXIT_NONE_GRADED, EXIT_OK, UsageError
 from .grading import GradingOptions, Job
 from .results import ClassReport, ExerciseInfo, StudentResult, read_record
 from .roster import Roster

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import interrupts
+from ..cli import interrupts
 
 TYPE_CHECKING = False  # typing itself costs the worker's start 2 ms
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .i18n import _
+from ..i18n import _
 
 DEFAULT_FORMAT = "terminal"
 CODE_SUFFIXES = {".py", ".ipynb", ".pyw", ".toml"}

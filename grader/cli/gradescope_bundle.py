@@ -25,9 +25,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
-GRADER_DIR = Path(__file__).resolve().parent
+GRADER_DIR = Path(__file__).resolve().parents[1]  # the grader package (this module is in grader/cli/)
 SOURCE_ROOT = GRADER_DIR.parent
 PACKAGE_DIRS = ("grader", "reference", "exercises")  # what `pip install` of the grader needs
 PROJECT_FILES = ("pyproject.toml", "setup.py", "README.md")

@@ -1,6 +1,6 @@
 """The `grade` command line: its options, their help, and the checks argparse cannot make itself.
 
-Apart from grader/cli.py so that `grade` reads the command line only once the worker is on its
+Apart from grader/cli/main.py so that `grade` reads the command line only once the worker is on its
 way (argparse is imported here, not before the worker is spawned).
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 import os
 import sys
 
-from . import __version__
-from .i18n import _
+from .. import __version__
+from ..i18n import _
 
 DESCRIPTION = """\
 Grade the chapter-4 exercises of 'Deep Learning from Scratch' (or another assignment).
@@ -70,7 +70,7 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     """The `grade` command line; ``subcommands``: name -> (function, one-line description), for the help."""
     from pathlib import Path
 
-    from .i18n import LANGUAGES
+    from ..i18n import LANGUAGES
 
     class _InOrder(argparse.Action):
         """-f and -o are paired by their order on the command line, so both are recorded in one list."""
@@ -114,7 +114,7 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
                         help="add the exercise specs in DIR, with their reference modules beside them (repeatable)")
     parser.add_argument("--list-plugins", action="store_true", help="list the loaded plugins and exit")
-    from .instructor_secret import secret_file  # light: the worker starts before NumPy is imported here
+    from ..instructor_secret import secret_file  # light: the worker starts before NumPy is imported here
     parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
                         help="instructors: salt the random cases' seeds with the secret in FILE (or set "
                              "DLFS_GRADER_SECRET), so inputs seen on a student's machine differ from yours")

@@ -15,7 +15,8 @@ import time
 # Only what starting the worker needs is imported up front: the worker is spawned before pathlib,
 # typing, gettext, argparse and the rest load (they load while the worker imports NumPy; see
 # EarlyWorker), so these names are imported where they are used.
-from . import __version__, interrupts
+from .. import __version__
+from . import interrupts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # for the annotations only
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # for the annotations only
 
 def _(message: str) -> str:
     """Translate (grader.i18n, imported once the worker is on its way)."""
-    from .i18n import _ as translate
+    from ..i18n import _ as translate
     return translate(message)
 
 
@@ -43,9 +44,9 @@ def check_exercises_main(argv: list[str]) -> int:
     parser.add_argument("folders", nargs="*", type=Path, help="folders of *.toml specs (default: all loaded)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE")
     args = parser.parse_args(argv)
-    from .exercises import SpecError
-    from .plugins import PluginError, make_manager
-    from .checking.spec_check import check_folder
+    from ..exercises import SpecError
+    from ..plugins import PluginError, make_manager
+    from ..checking.spec_check import check_folder
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.folders)
@@ -77,7 +78,7 @@ def check_exercises_main(argv: list[str]) -> int:
 
 
 def class_main(argv: list[str]) -> int:
-    from .classroom.cli import main as grade_class
+    from ..classroom.cli import main as grade_class
     return grade_class(argv)
 
 
@@ -174,20 +175,20 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
-            from .worker.early import EarlyWorker
+            from ..worker.early import EarlyWorker
             early = EarlyWorker()
             renders = None
             try:
                 early.launch(argv)
                 if early.process is not None:  # grading: the HTML report's render process
-                    from .reporters.render_process import RenderProcess, formats_asked
+                    from ..reporters.render_process import RenderProcess, formats_asked
                     with interrupts.deferred():  # a stop waits until it has an owner that ends it
                         renders = RenderProcess.spawn(formats_asked(argv))
-                from .cli_arguments import build_parser, parse
+                from .arguments import build_parser, parse
                 parser = build_parser(SUBCOMMANDS)
                 args = parse(parser, argv)
                 args.renders = renders
-                from .i18n import from_environment, use
+                from ..i18n import from_environment, use
                 with use(args.lang or from_environment()):
                     return _main(args, parser, early)
             finally:
@@ -201,13 +202,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) -> int:
     if args.doctor:
-        from .worker import doctor
+        from ..worker import doctor
         import io
         listing = io.StringIO()
         code = doctor.run(listing)
         return code if write_stdout(listing.getvalue()) else EXIT_USAGE
     from .report_files import TargetError, check_targets, input_files, pair
-    from .time_limit import DEFAULT_SECONDS
+    from ..time_limit import DEFAULT_SECONDS
 
     listing = args.list_exercises or args.list_plugins or args.list_assignments
     if not listing and args.path is None:
@@ -218,7 +219,7 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) 
         args.total_timeout = DEFAULT_SECONDS
     elif not 0 < args.total_timeout <= 24 * 3600:
         parser.error(_("--total-timeout must be more than 0 seconds"))
-    from .cli_arguments import threshold
+    from .arguments import threshold
     args.threshold = threshold(args.fail_under, parser)
     try:
         args.targets = pair(getattr(args, "events", None) or [])
@@ -236,7 +237,7 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) 
             renders = getattr(args, "renders", None)
             if renders is not None:  # the language and the output are known: it can warm its renderers up
                 renders.start(current_language(), any(t.path is None for t in args.targets) and _stdout_is_a_terminal())
-            from .worker.client import Limits, WorkerClient
+            from ..worker.client import Limits, WorkerClient
             limits = Limits() if args.timeout is None else Limits(call_seconds=args.timeout)
             with interrupts.deferred():
                 worker = WorkerClient(limits, started=early.take())
@@ -249,7 +250,7 @@ def _main(args: "argparse.Namespace", parser: "argparse.ArgumentParser", early) 
 
 def _visible(text: str) -> str:
     """A message that may quote the submission (a syntax error's line), with no raw control character."""
-    from .reporters.safe_text import visible
+    from ..reporters.safe_text import visible
     return visible(text)
 
 
@@ -259,14 +260,14 @@ def _internal(exc: BaseException) -> str:
 
 
 def _run(args: "argparse.Namespace", worker) -> int:
-    from .submission.handover import hand_over_early
+    from ..submission.handover import hand_over_early
     handed = hand_over_early(args.path, worker, args.plugin, args.exercises, args.within)
-    from .assignments import installed, resolve, select
-    from .exercises import SpecError
-    from .loaders.base import SubmissionError
-    from .plugins import PluginError, default_manager, describe, make_manager, merged
+    from ..assignments import installed, resolve, select
+    from ..exercises import SpecError
+    from ..loaders.base import SubmissionError
+    from ..plugins import PluginError, default_manager, describe, make_manager, merged
     from .report_files import TargetError
-    from .session import load_exercises
+    from ..session import load_exercises
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises) if args.plugin or args.exercises \
@@ -332,9 +333,9 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None, book_
     from dataclasses import replace
     from datetime import datetime, timezone
 
-    from .loaders.base import SubmissionError
-    from .session import PluginHookError, grade
-    from .time_limit import TotalTimeout, limit
+    from ..loaders.base import SubmissionError
+    from ..session import PluginHookError, grade
+    from ..time_limit import TotalTimeout, limit
 
     started, clock = datetime.now(timezone.utc), time.monotonic()
     status = None
@@ -368,12 +369,12 @@ def _grade(args: "argparse.Namespace", pm, worker, exercises, handed=None, book_
 
 
 def current_language() -> str:
-    from .i18n import current
+    from ..i18n import current
     return current()
 
 
 def _not_graded(path: "Path", exercises, reason: str, status: str = "error"):
-    from .report import ExerciseResult, Report
+    from ..report import ExerciseResult, Report
 
     results = tuple(ExerciseResult(e.id, _(e.title), e.section, status, 0.0, e.points, "", message=reason,
                                    graded=False) for e in exercises)
@@ -391,7 +392,7 @@ def _render(format_name: str, renderer, report, tty: bool, renders) -> str:
 
 def _write(report, status: int | None, args: "argparse.Namespace", reporters: dict, renders=None) -> int:
     from .report_files import write_atomically
-    from .reporters.render_process import RenderError
+    from ..reporters.render_process import RenderError
 
     for target in args.targets:
         if status is not None and report.error and target.format == "terminal" and target.path is None:
@@ -432,5 +433,5 @@ def _write(report, status: int | None, args: "argparse.Namespace", reporters: di
 
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m grader.cli.main
     run()
