@@ -38,7 +38,8 @@ def statuses(report) -> dict[str, str]:
 def run_grade(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `python -m grader.cli` as a student would run `grade`."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
-    env.pop("FORCE_COLOR", None)
+    for name in ("FORCE_COLOR", "COLUMNS", "LINES"):  # the report's width is the pipe's default here
+        env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -28,11 +28,19 @@ def wheel(tmp_path_factory) -> Path:
         else:
             shutil.copy(ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
                              "-w", str(dist), str(source)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     (built,) = dist.glob("dlfs_grader-*.whl")
+    (dist / "build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     return built
+
+
+def test_the_package_builds_without_a_warning_that_will_one_day_stop_the_build(wheel):
+    # setuptools stops building a TOML-table license after 2027-02-18, and warns of data folders
+    # (templates/, locale/) that are importable but not declared packages.
+    log = (wheel.parent / "build.log").read_text(encoding="utf-8")
+    assert "SetuptoolsDeprecationWarning" not in log and "is absent from the `packages` configuration" not in log
 
 
 def test_the_installed_package_claims_no_top_level_name_but_grader(wheel):

@@ -177,3 +177,15 @@ def test_grading_the_hostile_report_fixture_never_crashes_and_leaves_nothing_beh
         assert result.returncode == 1 and "Traceback (most recent call last)" not in result.stderr + result.stdout, fmt
         assert not RAW_CONTROLS.search(result.stdout), fmt
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("dlfs-grade-")] == []
+
+
+@pytest.mark.parametrize("payload", ["see https://evil.example/login now", "HTTP://EVIL.EXAMPLE", "go to www.evil.example",
+                                     "mail me: mallory@evil.example", "javascript://%0aalert(1)",
+                                     "ftp://files.evil.example/x"])
+def test_markdown_turns_no_submission_text_into_a_link(payload):
+    # GitHub's Markdown links these with no markup at all (its "autolinks"): a student's exception
+    # message must not put a live link into a CI job summary.
+    from grader.reporters.safe_text import markdown
+    shown = markdown(payload)
+    assert "://" not in shown and not re.search(r"(?i)\bwww\.", shown) and not re.search(r"@\w", shown)
+    assert html.unescape(shown).replace("\u200b", "") == payload  # the reader sees the same text

@@ -255,3 +255,20 @@ def test_grading_in_a_terminal_is_in_colour_at_its_width_without_rich():
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.split("\r\n") if line]
     assert max(terminal_cells.cells(line) for line in lines) == 72  # the panels fill the terminal's width
     assert any(line.startswith("╭─ ") for line in lines) and any(line.startswith("┏") for line in lines)
+
+
+def test_columns_sets_the_width_of_a_report_written_to_a_pipe(tmp_path):
+    # COLUMNS is honoured when the output is not a terminal, as rich and most tools honour it.
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT, SUBMISSIONS
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "LINES")}
+    widths = {}
+    for columns in ("72", "", "abc"):
+        env.update(PYTHONPATH=str(ROOT), NO_COLOR="1", COLUMNS=columns)
+        result = subprocess.run([sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "mistake_sse_missing_half.py")],
+                                env=env, capture_output=True, text=True, timeout=120)
+        widths[columns] = max(len(line) for line in result.stdout.splitlines())
+    assert widths["72"] == 72
+    assert widths[""] == widths["abc"] == 110  # unset or nonsense: the pipe's default

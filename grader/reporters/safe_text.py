@@ -52,9 +52,18 @@ def json_safe(text: str) -> str:
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+# What GitHub's Markdown (and most others) turns into a link with no markup at all: a scheme
+# followed by "//" (https://, ftp://, javascript://), "www." and an e-mail address. A zero-width
+# space (written as a reference) after the ":" of a scheme, the "www" and the "@" breaks each
+# pattern; the reader sees the same text, never a live link a student's exception message made.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)(?=[^\W_])", re.IGNORECASE)
+
+
 def markdown(text: str) -> str:
-    """One line of Markdown that shows ``text`` literally, wherever it stands (table cell, list, HTML block)."""
-    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", one_line(text))
+    """One line of Markdown that shows ``text`` literally, wherever it stands (table cell, list, HTML
+    block), with no autolink (``https://...``, ``www....``, an e-mail address) left in it."""
+    escaped = _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", one_line(text))
+    return _AUTOLINK.sub("&#8203;", escaped)
 
 
 def html_text(text: str) -> str:
