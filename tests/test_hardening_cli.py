@@ -405,6 +405,28 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_fake_autograder_layout(t
     assert all(t["status"] == "failed" for t in results["tests"])
 
 
+def test_the_gradescope_bundle_grades_with_a_secret_of_its_own(tmp_path):
+    # Without a secret, an answer table harvested from `grade -f json` on a laptop fits the random
+    # cases; each bundle has its own secret, which run_autograder passes and the student never sees.
+    import zipfile
+    secrets = []
+    for name in ("a", "b"):
+        zipped = tmp_path / f"{name}.zip"
+        assert grade_cmd("gradescope-bundle", "-o", str(zipped)).returncode == 0
+        with zipfile.ZipFile(zipped) as archive:
+            info = archive.getinfo("secret.txt")
+            assert (info.external_attr >> 16) & 0o777 == 0o600
+            secrets.append(archive.read(info).decode().strip())
+            assert '--secret-file "$SOURCE/secret.txt"' in archive.read("run_autograder").decode()
+    assert len(secrets[0]) == 64 and secrets[0] != secrets[1]
+    root = _bundle(tmp_path / "c")
+    scores = {}
+    for fixture in ("harvested_table.py", "harvested_table_twin.py"):
+        (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / fixture).read_bytes())
+        scores[fixture] = _run_autograder(root, str(ROOT))["score"]
+    assert scores["harvested_table.py"] <= scores["harvested_table_twin.py"], scores
+
+
 def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file(tmp_path):
     course = tmp_path / "week4.toml"
     course.write_text('id = "week4"\n[points]\nnumerical_diff = 40\n', encoding="utf-8")

@@ -12,7 +12,9 @@ be written to ``/autograder/results/results.json``. The zip holds:
 * ``run_autograder``: grades the one notebook or ``.py`` file handed in (or the whole
   folder, in the book's layout) with ``-f gradescope``; ``grade`` writes results.json even
   for a submission it cannot grade, and a last resort covers a grader fault;
-* ``plugins/`` and ``assignment.toml``: the ``--plugin`` files and ``--assignment`` file given.
+* ``plugins/`` and ``assignment.toml``: the ``--plugin`` files and ``--assignment`` file given;
+* ``secret.txt``: an instructor's secret generated for this bundle (``--secret-file``), so that
+  answers harvested from a student's own ``grade -f json`` fit none of the random cases.
 
 ``AUTOGRADER_ROOT`` and ``DLFS_PYTHON`` override ``/autograder`` and the venv's python, so
 the bundle can be tried locally against a fake ``/autograder`` layout (the tests do).
@@ -141,6 +143,11 @@ def build(output: Path, plugins: list[Path], modules: list[str], assignment: str
         arguments += ["--plugin", module]
     if assignment:
         arguments += ["--assignment", "$SOURCE/assignment.toml" if Path(assignment).is_file() else assignment]
+    # The instructor's secret salts the random cases' seeds: a table of answers harvested from
+    # `grade -f json` on a laptop then fits nothing. Generated per bundle; only the autograder has
+    # it (Gradescope never gives a student the source folder, and --within keeps the student's
+    # code out of it).
+    arguments += ["--secret-file", "$SOURCE/secret.txt"]
     arguments += options
     quoted = " ".join(f'"{a}"' if a.startswith("$SOURCE") else shlex.quote(a) for a in arguments)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +166,10 @@ def build(output: Path, plugins: list[Path], modules: list[str], assignment: str
         else:  # installed: grader/ already holds _reference and _exercises
             archive.writestr("dlfs-grader/pyproject.toml", pyproject)
             _add_tree(archive, GRADER_DIR, "dlfs-grader/grader")
+        import secrets
+        secret = zipfile.ZipInfo("secret.txt", date_time=(1980, 1, 1, 0, 0, 0))
+        secret.external_attr = 0o600 << 16  # read by the grading process (root) alone
+        archive.writestr(secret, secrets.token_hex(32) + "\n")
         for plugin in plugins:
             archive.write(plugin, f"plugins/{plugin.name}")
         if assignment and Path(assignment).is_file():
