@@ -96,10 +96,13 @@ def test_a_table_harvested_without_the_secret_matches_nothing_in_the_instructors
     assert harvested.keys() == graded.keys()
     random_cases = [name for name in harvested if "(seed " in name]
     assert len(random_cases) == 6
-    # Every random case expected another value (other inputs), but the one whose loss is
-    # -log(1e-7) whatever the input: an exact 0 at the right class.
-    same = [name for name in random_cases if harvested[name] == graded[name]]
-    assert same == ["an exact 0 at the correct class (one-hot) (seed 4206)"]
+    # Under the secret a seeded case shows neither its inputs nor its answer (issue 20): a Gradescope
+    # resubmission draws the same seeds, so what one report shows could be copied into the next.
+    # (That the secret draws other inputs is pinned by the tests above.)
+    checks = {c["name"]: c for e in instructor["exercises"] for c in e["checks"]}
+    assert all(checks[name]["hidden"] and checks[name]["call"] == "" and checks[name]["expected"] is None
+               for name in random_cases)
+    assert all(not c["hidden"] for name, c in checks.items() if "(seed " not in name and name.startswith("book"))
     book = [name for name in harvested if name.startswith("book")]
     assert book and all(harvested[name] == graded[name] for name in book)  # the book's cases are the book's
     nets = [name for name in harvested if name.startswith(("predict on", "loss on"))]

@@ -20,6 +20,7 @@ from .comparisons import as_numeric, compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable, value_text
 from .keywords import keyword_settings
+from ..instructor_secret import current_secret
 from ..submission.definitions import arrange
 from ..exercises import Case, CheckSpec, Exercise
 from ..diagnoses.model import Observation
@@ -194,7 +195,9 @@ def _run_case(ctx: CheckContext, case: Case, index: int, given_up: dict[str, str
     title, hint, book = case_title(case), _(case.hint or ctx.exercise.hint), case.book_value is not None
     before = len(answers)
     results = _run_case_calls(ctx, case, index, given_up, expected, title, hint, book, answered.get(index), answers)
-    if not case.hidden:
+    # Under an instructor's secret a seeded case's inputs and answer are the secret's: shown, they
+    # could be copied into the next submission (a Gradescope resubmission sees the same seeds).
+    if not case.hidden and not (case.seed is not None and current_secret()):
         return results
     hidden = {id(r): replace(r, hidden=True) for r in results}
     for answer in answers[before:]:  # the answers keep pointing at the results reported
