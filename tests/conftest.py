@@ -56,6 +56,20 @@ def write_submission(tmp_path):
     return write
 
 
+# What the machine is declared to provide (.ci/run declares CI's): "sandbox" (the namespace sandbox,
+# namespaces+seccomp) and "chromium". A test that needs a declared layer fails where it is missing;
+# elsewhere it skips, with the reason. A test never decides by itself, from the code it tests,
+# that a missing layer is fine: a regression in the sandbox must not turn the suite green.
+DECLARED = frozenset(os.environ.get("DLFS_TEST_MACHINE", "").replace(",", " ").split())
+
+
+def machine_lacks(capability: str, reason: str) -> None:
+    """Skip (``reason``), or fail where the machine is declared to have ``capability``."""
+    if capability in DECLARED:
+        pytest.fail(f"this machine is declared to have {capability} (DLFS_TEST_MACHINE), but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def class_isolation():
     """Skips a test of `grade class` on a machine that cannot isolate students from each other:
@@ -65,4 +79,4 @@ def class_isolation():
 
     level, reason = probe_level()
     if level != STRONG:
-        pytest.skip(f"`grade class` needs '{STRONG}' isolation; this machine gives '{level}' ({reason})")
+        machine_lacks("sandbox", f"`grade class` needs '{STRONG}' isolation; this machine gives '{level}' ({reason})")
