@@ -427,6 +427,18 @@ def test_the_gradescope_bundle_grades_with_a_secret_of_its_own(tmp_path):
     assert scores["harvested_table.py"] <= scores["harvested_table_twin.py"], scores
 
 
+def test_the_local_try_of_docs_ci_works_as_written_with_a_relative_root(tmp_path):
+    # docs/ci.md: unpack into FAKE/source, a submission in FAKE/submission, then
+    # AUTOGRADER_ROOT=FAKE DLFS_PYTHON=python bash FAKE/source/run_autograder (FAKE relative).
+    root = _bundle(tmp_path)
+    (root / "submission" / "chapter4.py").write_bytes(MISTAKES.read_bytes())
+    env = grade_env(root, AUTOGRADER_ROOT=root.name, DLFS_PYTHON=sys.executable, PYTHONPATH=str(ROOT))
+    result = subprocess.run(["bash", f"{root.name}/source/run_autograder"], cwd=root.parent, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))["score"] == 72.22
+
+
 def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file(tmp_path):
     course = tmp_path / "week4.toml"
     course.write_text('id = "week4"\n[points]\nnumerical_diff = 40\n', encoding="utf-8")

@@ -38,7 +38,8 @@ SKIP = {"__pycache__", ".pytest_cache", "build", "dist"}
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+# Absolute, so that a relative AUTOGRADER_ROOT (a local try: AUTOGRADER_ROOT=fake) works too.
+ROOT="$(cd "${{AUTOGRADER_ROOT:-/autograder}}" && pwd)"
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
 fi
@@ -51,7 +52,9 @@ RUN = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: grade it and write results/results.json.
 # dlfs-grader {version}; grading options: {options}
 set -uo pipefail
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+# Absolute, so that a relative AUTOGRADER_ROOT (a local try: AUTOGRADER_ROOT=fake) still names the
+# same folders after the cd below.
+ROOT="$(cd "${{AUTOGRADER_ROOT:-/autograder}}" && pwd)"
 PYTHON="${{DLFS_PYTHON:-$ROOT/venv/bin/python}}"
 SOURCE="$ROOT/source"
 RESULTS="$ROOT/results/results.json"
