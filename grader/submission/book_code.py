@@ -185,7 +185,7 @@ def apply_rule(inventory: Inventory, reading: BookReading, rule: str) -> Invento
     for definition in inventory.written:
         match = reading.is_book(definition)
         if match is not None:
-            definition = replace(definition, book=match)
+            definition = replace(definition, book=match, book_file=reading.shown.get(definition.cell, ""))
             (own if rule == CREDITED else book).append(definition)
         else:
             own.append(replace(definition, book_listing=True) if reading.is_listing(definition) else definition)

@@ -43,6 +43,7 @@ class Definition:
     # Where the book has this very code, when it is the book's (grader/submission/book_code.py):
     # a copied book file, or the book's version of a helper in common/ or dataset/.
     book: Any = None
+    book_file: str = ""  # and the file it is in, as the student names it ("../common/gradient.py")
     book_listing: bool = False  # the student's own, matching a listing printed in the book
 
     def hands_over(self, exercise: Exercise) -> tuple[str, str] | None:

@@ -25,7 +25,7 @@ def missing_reason(exercise: Exercise, inventory: Inventory) -> str:
         [d for d in inventory.book if d.kind == exercise.kind and how_near(exercise, d.name)]
     if books:
         book = books[0]
-        where = book.place.rpartition(", ")[0] or book.place
+        where = book.book_file or book.place.rpartition(", ")[0] or book.place
         return _("`{name}` in {file} is the book's own code ({repository}, {path}): it is not graded as your "
                  "work. Write your own {kind} named {names} to get credit.").format(
             name=book.name, file=where, repository=book.book.repository, path=book.book.path,
