@@ -61,6 +61,13 @@ def assert_same_gradebook(out: Path, reference: Path) -> None:
             pytest.fail(f"{name} differs from the local run:\n{diff}")
 
 
+def same_secret_as(reference: Path, out: Path) -> None:
+    """OUTDIR starts with the reference run's own secret (made there by `grade class`): the same random
+    inputs, so the same reports. The secret is carried to the Dask workers with each task."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(reference / ".instructor-secret", out / ".instructor-secret")
+
+
 def grade_in_process(subs: Path, out: Path, *extra: str) -> int:
     from grader.classroom.cli import main
 
@@ -143,6 +150,7 @@ def test_a_local_cluster_gives_the_local_runs_gradebook_and_resumes_from_its_rec
                                                                                     tmp_path, capsys):
     subs, local_out = local_reference
     out = tmp_path / "graded"
+    same_secret_as(local_out, out)
     assert grade_in_process(subs, out, "--scheduler", local_cluster.scheduler_address) == 0
     printed = capsys.readouterr().out
     assert "20 to grade, 0 up to date" in printed and "20 in the gradebook, 1 in error" in printed
@@ -313,6 +321,7 @@ def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebo
         wait_for(workers_connected, 60, "two workers", processes)
 
         out = tmp_path / "graded"
+        same_secret_as(local_out, out)
         env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
         with open(tmp_path / "driver.log", "wb") as log:
             driver = subprocess.Popen([sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out),

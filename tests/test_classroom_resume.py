@@ -159,6 +159,29 @@ def test_an_interrupted_run_keeps_what_is_graded_writes_the_gradebook_and_cleans
     assert left_behind(pid=run.pid)[0] == []
 
 
+def test_ctrl_c_writes_the_gradebook_and_the_overview_of_what_is_graded(tmp_path):
+    subs, out = tmp_path / "submissions", tmp_path / "graded"
+    shutil.copytree(CLASS, subs)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    # A session of its own: Ctrl-C in a terminal reaches the whole foreground group, as killpg does here.
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2"],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(records(out)) < 4:
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr + stdout
+    rows = read_gradebook(out)
+    assert set(rows) == set(records(out)) and 4 <= len(rows) < len(PINNED)
+    assert "interrupted" in (out / "index.html").read_text(encoding="utf-8")
+    assert no_workers_left()
+    assert left_behind(pid=run.pid)[0] == []
+
+
 def test_a_student_past_the_total_time_limit_is_stopped_and_the_class_goes_on(tmp_path):
     from conftest import SUBMISSIONS
 

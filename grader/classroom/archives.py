@@ -2,9 +2,10 @@
 
 An archive is untrusted input like the code in it. Refused, with a message, before anything
 is written: absolute names and ``..`` (writing outside the student's folder), links, devices
-and FIFOs, more than ``max_files`` members, more than ``max_bytes`` in all, and members whose
-compression ratio gives away a zip bomb. While extracting, the bytes actually produced are
-counted too, since the sizes an archive declares can lie.
+and FIFOs, more than ``max_files`` members, more than ``max_bytes`` in all, names nested more
+than ``max_depth`` folders deep, and members whose compression ratio gives away a zip bomb.
+While extracting, the bytes actually produced are counted too, since the sizes an archive
+declares can lie.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
 from ..i18n import _
+from .names import display_name
 
 CHUNK = 1 << 16
 
@@ -49,15 +51,17 @@ class ArchiveLimits:
     max_bytes: int = 100 * 1024 * 1024  # all members together, uncompressed
     max_ratio: float = 200.0  # uncompressed / compressed, for members above ``ratio_floor``
     ratio_floor: int = 1024 * 1024
+    max_depth: int = 50  # folders in a member's name (a deeper tree is no chapter-4 repository)
 
 
 # Members that are never a student's work (and often hold odd names): skipped silently.
 SKIPPED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
 
 
-def safe_name(name: str) -> PurePosixPath | None:
-    """The member's relative path, or None when it is litter; raise for a name that escapes."""
+def safe_name(name: str, max_depth: int = ArchiveLimits.max_depth) -> PurePosixPath | None:
+    """The member's relative path, or None when it is litter; raise for a name that escapes or is too deep."""
     clean = name.replace("\\", "/")
+    name = display_name(name)  # in messages: a tar name that is not UTF-8 has its bytes shown
     if clean.startswith("/") or (len(clean) > 1 and clean[1] == ":"):
         raise ArchiveError(_("refused: member '{name}' has an absolute path").format(name=name))
     parts = [p for p in PurePosixPath(clean).parts if p not in ("", ".")]
@@ -65,6 +69,9 @@ def safe_name(name: str) -> PurePosixPath | None:
         raise ArchiveError(_("refused: member '{name}' points outside the archive ('..')").format(name=name))
     if not parts or any(p in SKIPPED_PARTS or p == ".DS_Store" for p in parts):
         return None
+    if len(parts) > max_depth + 1:
+        raise ArchiveError(_("refused: member '{name}' is nested more than {limit} folders deep").format(
+            name=name[:200] + ("..." if len(name) > 200 else ""), limit=max_depth))
     return PurePosixPath(*parts)
 
 
@@ -92,19 +99,19 @@ def _extract_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
         plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
         declared = 0
         for info in infos:
-            target = safe_name(info.filename)
+            target = safe_name(info.filename, limits.max_depth)
             if target is None:
                 continue
             # Unix type bits, when the tool that made the archive wrote them (many write only permissions).
             kind = stat.S_IFMT(info.external_attr >> 16)
             if kind == stat.S_IFLNK:
-                raise ArchiveError(_LINK().format(name=info.filename))
+                raise ArchiveError(_LINK().format(name=display_name(info.filename)))
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-                raise ArchiveError(_SPECIAL().format(name=info.filename))
+                raise ArchiveError(_SPECIAL().format(name=display_name(info.filename)))
             if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
-                raise ArchiveError(_("refused: member '{name}' is encrypted").format(name=info.filename))
+                raise ArchiveError(_("refused: member '{name}' is encrypted").format(name=display_name(info.filename)))
             _check_ratio(info.filename, info.file_size, info.compress_size, limits)
             declared += info.file_size
             if declared > limits.max_bytes:
@@ -125,11 +132,11 @@ def _extract_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
         for count, member in enumerate(_members(tf), start=1):
             if count > limits.max_files:
                 raise ArchiveError(_TOO_MANY().format(limit=limits.max_files))
-            target = safe_name(member.name)
+            target = safe_name(member.name, limits.max_depth)
             if member.issym() or member.islnk():
-                raise ArchiveError(_LINK().format(name=member.name))
+                raise ArchiveError(_LINK().format(name=display_name(member.name)))
             if not (member.isfile() or member.isdir()):
-                raise ArchiveError(_SPECIAL().format(name=member.name))
+                raise ArchiveError(_SPECIAL().format(name=display_name(member.name)))
             if target is None or member.isdir():
                 continue
             declared += member.size
@@ -142,7 +149,7 @@ def _extract_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> list[str]:
         for member, target in plan:
             source = tf.extractfile(member)
             if source is None:
-                raise ArchiveError(_("refused: member '{name}' cannot be read").format(name=member.name))
+                raise ArchiveError(_("refused: member '{name}' cannot be read").format(name=display_name(member.name)))
             with source:
                 _write(dest, target, source, budget)
         return [t.as_posix() for _m, t in plan]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
+from . import stopping
 from .outcome import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError  # noqa: F401 (API)
 
 DESCRIPTION = """\
@@ -24,7 +24,9 @@ resumes, and grades again only the students whose files (or the grader) changed.
 
 OUTDIR receives gradebook.csv (opens in Excel with Korean/Japanese/Chinese names),
 gradebook.json, index.html (the class overview, with plots) and reports/<student>.html
-and .json (and .md with --markdown), each in the student's language."""
+and .json (and .md with --markdown), each in the student's language. Without --secret-file
+(or DLFS_GRADER_SECRET), the first run makes an instructor's secret in OUTDIR/.instructor-secret
+(readable by you only) and every rerun uses it: random cases then draw inputs no student has seen."""
 
 EPILOG = """\
 examples:
@@ -53,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..instructor_secret import secret_file
     parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
                         help="salt the random cases' seeds with the secret in FILE (or set DLFS_GRADER_SECRET): "
-                             "answers harvested from students' own runs are then worth nothing")
+                             "answers harvested from students' own runs are then worth nothing. Without one, "
+                             "a secret is made in OUTDIR/.instructor-secret and used on every rerun")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where the worker cannot be isolated by namespaces and seccomp (see "
                              "`grade --doctor`): students' code could then read each other's files or the answers")
@@ -84,10 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops like Ctrl-C: what is graded is kept and listed
+    from .. import instructor_secret
+
+    # The run's secret is set for this process and its pool; a caller that runs several classes in one
+    # process (the tests, a notebook) gets its own back, so one OUTDIR's secret never reaches another.
+    kept = (instructor_secret.current_secret_setting(), os.environ.get(instructor_secret.SECRET_ENV))
     try:
-        return _main(args)
+        args = build_parser().parse_args(argv)
+        # Ctrl-C, `kill` and a closed terminal alike: what is graded is kept, and the gradebook written.
+        with stopping.stop_signals():
+            return _main(args)
     except KeyboardInterrupt:
         print("grade class: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -98,10 +107,8 @@ def main(argv: list[str]) -> int:
         print(f"grade class: internal error: {type(exc).__name__}: {exc}\nThis is a bug in the grader; "
               "results already written to OUTDIR are kept.", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    finally:
+        instructor_secret.restore_secret_setting(*kept)
 
 
 def _check_folders(submissions: Path, outdir: Path) -> None:
@@ -121,8 +128,9 @@ def _main(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("-j must be at least 1")
     if args.scheduler and not args.list:
-        from .cluster import require_dask
+        from .cluster import check_address, require_dask
         require_dask()
+        check_address(args.scheduler)  # at once, before anything is read or graded
     if not 0 < args.timeout <= 600 or not 0 < args.student_timeout <= 24 * 3600:
         raise UsageError("--timeout must be more than 0 and at most 600 seconds, --student-timeout positive")
     try:
@@ -149,11 +157,33 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"this machine isolates students' code only as '{level}' ({reason}); a class needs "
                          f"'{STRONG}' so that no student can read another's files or the answers. See "
                          "`grade --doctor`, or pass --allow-weak-isolation to grade anyway")
-    from ..instructor_secret import SECRET_ENV, current_secret
-    if args.secret_file:  # the pool's grading processes inherit it; workers get an environment built from nothing
-        os.environ[SECRET_ENV] = current_secret().decode("utf-8")
+    use_class_secret(args)
     run = ClassRun(roster, args)
     return run.execute()
+
+
+def use_class_secret(args: argparse.Namespace) -> None:
+    """The instructor's secret of this run: --secret-file, else DLFS_GRADER_SECRET, else the one kept in
+    OUTDIR, made on the first run (said then, once). Where grades count, random cases never use the
+    seeds a student's own `grade` uses."""
+    from ..i18n import _
+    from ..instructor_secret import OUTDIR_SECRET, SECRET_ENV, SecretError, current_secret, outdir_secret, use_secret
+
+    args.generated_secret = None
+    if not args.secret_file and not os.environ.get(SECRET_ENV):
+        try:
+            secret, made = outdir_secret(args.output)
+        except SecretError as exc:
+            raise UsageError(str(exc)) from None
+        use_secret(secret)
+        args.generated_secret = secret  # carried to Dask workers with each task: they cannot know it
+        if made:
+            print(_("grade class: no instructor's secret was given, so one was made in {path} (readable by you "
+                    "only); every run into this OUTDIR uses it. Keep it there: another secret draws other random "
+                    "inputs, and every student is graded again").format(path=args.output / OUTDIR_SECRET),
+                  flush=True)
+    # The pool's grading processes inherit it; workers get an environment built from nothing.
+    os.environ[SECRET_ENV] = current_secret().decode("utf-8")
 
 
 def print_roster(roster) -> None:

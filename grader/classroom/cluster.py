@@ -25,6 +25,7 @@ from .outcome import UsageError
 from .grading import GradingOptions, Job, write_failure
 from .parcel import ParcelTooLarge, pack
 from .staging import StagingLimits
+from .tree import TreeTooLarge
 from .results import StudentResult, record_path, report_path, write_atomic
 
 INSTALL_HINT = 'pip install "dlfs-grader[dask]"'
@@ -43,12 +44,38 @@ def require_dask() -> None:
         raise UsageError(f"--scheduler needs Dask, which is not installed here: {INSTALL_HINT}") from None
 
 
+def check_address(address: str) -> None:
+    """A usage error at once for an address Dask cannot connect to: given one without a port, Dask's
+    client failed and then spent 60 s closing itself, with a traceback."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"--scheduler {address!r} is not a Dask scheduler's address ({why}); give one "
+                          "like tcp://HOST:8786")
+
+    try:
+        scheme, location = parse_address(address)
+    except (TypeError, ValueError) as exc:
+        raise refuse(str(exc)) from None
+    if scheme not in backends:
+        raise refuse(f"no such protocol {scheme!r}; known: {', '.join(sorted(backends))}")
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        try:
+            host, port = parse_host_port(location)
+        except (TypeError, ValueError) as exc:
+            raise refuse(str(exc)) from None
+        if not host or not 0 < port < 65536:
+            raise refuse("it needs a host and a port")
+
+
 class DaskPool:
     """Same contract as :class:`.pool.ClassPool`: ``run(jobs, on_done)``, on_done in this process."""
 
     def __init__(self, options: GradingOptions, address: str, student_seconds: float, fingerprint: str,
-                 fingerprint_options: dict[str, Any]) -> None:
+                 fingerprint_options: dict[str, Any], carried_secret: str | None = None) -> None:
         require_dask()
+        check_address(address)
         import dask.config
         from dask.utils import parse_timedelta
         from distributed import Client
@@ -58,6 +85,8 @@ class DaskPool:
 
         self.options, self.address, self.student_seconds = options, address, student_seconds
         self.fingerprint, self.fingerprint_options = fingerprint, fingerprint_options
+        # The secret made in OUTDIR (no --secret-file): no worker can have it, so each task carries it.
+        self.carried_secret = carried_secret
         try:
             self.client = Client(address, timeout=connect_seconds, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -89,10 +118,10 @@ class DaskPool:
                              f"{connect_seconds:g} s: start `dask worker {self.address}` on the grading hosts") from None
         import grader
 
-        mine = probe(self.options, self.fingerprint_options)
+        mine = probe(self.options, self.fingerprint_options, self.carried_secret)
         if mine["error"] or mine["fingerprint"] != self.fingerprint:
             raise UsageError(f"the grader cannot check its own fingerprint: {mine['error'] or 'it changed'}")
-        answers = self.client.run(probe, self.options, self.fingerprint_options)
+        answers = self.client.run(probe, self.options, self.fingerprint_options, self.carried_secret)
         problems = []
         for worker, theirs in sorted(answers.items()):
             if theirs["error"]:
@@ -133,8 +162,11 @@ class DaskPool:
                         on_done(self._failed(job, TOO_LARGE, 0.0, "unreadable", name=str(exc),
                                              megabytes=2 * StagingLimits().max_bytes // (1024 * 1024)))
                         continue
+                    except TreeTooLarge as exc:  # what staging would say on the worker, said here
+                        on_done(self._failed(job, exc.message, 0.0, "unreadable", **exc.values))
+                        continue
                     future = self.client.submit(grade_parcel, parcel, job.hash, self.options, self.fingerprint,
-                                                self.fingerprint_options, self.student_seconds,
+                                                self.fingerprint_options, self.student_seconds, self.carried_secret,
                                                 # unique per run: another driver's task is never shared
                                                 key=f"grade-{job.student.slug}-{uuid.uuid4().hex}",
                                                 retries=TASK_RETRIES, pure=False)
@@ -197,7 +229,7 @@ class DaskPool:
         record = answer["record"]
         result = StudentResult.from_dict(record)
         slug = job.student.slug  # paths are made from the driver's own names, never from what came back
-        if result.slug != slug or result.hash != job.hash:
+        if result.slug != slug or result.hash != job.hash or result.student != job.student.id:
             raise UsageError(f"a Dask worker answered for {result.slug!r} when asked for {slug!r}")
         for fmt in self.options.formats:
             write_atomic(report_path(self.options.outdir, slug, fmt), answer["reports"][fmt])
@@ -212,9 +244,3 @@ class DaskPool:
 def _scheduler_allowed_failures(dask_scheduler) -> int:
     return dask_scheduler.allowed_failures
 
-
-def _relative(path, root) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.name

@@ -5,13 +5,21 @@ then ``diagnoses`` (the ids of the mistakes found, ``;``-separated), ``seconds``
 
 The CSV is UTF-8 with a byte-order mark: without it Excel reads UTF-8 as the local code page
 and shows Korean, Japanese or Chinese names as mojibake; LibreOffice and Python's csv module
-accept the mark. A text cell that Excel would run as a formula (``=``, ``+``, ``-``, ``@``) is
-prefixed with an apostrophe: file names and error messages come from submissions.
+accept the mark.
+
+Names, file names and error messages come from submissions, and a spreadsheet runs a cell that
+starts a formula. As OWASP recommends (CSV injection), every text cell is quoted, so that a
+spreadsheet splitting on ``;`` (Excel in many locales) or a tab still sees one cell, and any
+part of it that could start a formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+also after leading spaces) is prefixed with an apostrophe: at the start of the cell, and after
+each ``;``, ``,``, tab or line break, in case a program splits the cell there all the same.
+Numbers are the grader's own and stay numbers.
 """
 from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -21,37 +29,45 @@ if TYPE_CHECKING:  # a single `grade` registers this plugin too: the class code 
     from .results import ClassReport, StudentResult
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet (or a program that ignores the quotes) may start a new cell: each piece after one
+# of these, and the cell itself, is looked at on its own. Spaces before a formula do not stop it.
+_PIECE = re.compile(r"(?:^|(?<=[;,\t\r\n]))[ ]*(?=[=+\-@\t\r])")
+Cell = str | int | float
 
 
 def header(class_report: ClassReport) -> list[str]:
     columns = ["student", "score", "max_score"]
     for exercise in class_report.exercises:
         columns += [exercise.id, f"{exercise.id}_status"]
-    return columns + ["diagnoses", "seconds", "error"]
+    return [cell_text(c) for c in columns + ["diagnoses", "seconds", "error"]]
 
 
-def row(class_report: ClassReport, student: StudentResult) -> list[str]:
-    cells = [cell_text(student.student), _number(student.score), _number(class_report.max_score)]
+def row(class_report: ClassReport, student: StudentResult) -> list[Cell]:
+    cells: list[Cell] = [cell_text(student.student), _number(student.score), _number(class_report.max_score)]
     for exercise in class_report.exercises:
         result = student.exercise(exercise.id)
-        cells += [_number(result.score) if result else "", result.status if result else ""]
+        cells += [_number(result.score) if result else "", cell_text(result.status) if result else ""]
     error = " ".join(student.error.split())
-    return cells + [";".join(student.diagnoses()), f"{student.seconds:.2f}", cell_text(error)]
+    return cells + [cell_text(";".join(student.diagnoses())), _number(round(student.seconds, 2)), cell_text(error)]
 
 
 def cell_text(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """``text`` that no spreadsheet runs as a formula, however it splits the cell (see the module's text)."""
+    return _PIECE.sub(lambda m: "'" + m.group(), text)
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
+def _number(value: float) -> int | float:
+    """A number as the gradebook shows it (``31.25``, ``100``): written unquoted, read as a number."""
+    shown = float(f"{value:g}")
+    return int(shown) if shown.is_integer() else shown
 
 
 def render_csv(class_report: ClassReport) -> str:
     import csv
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends, as Excel writes them
+    # RFC 4180 line ends, as Excel writes them; every text cell quoted, numbers not (they stay numbers).
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(header(class_report))
     for student in class_report.students:
         writer.writerow(row(class_report, student))

@@ -4,18 +4,22 @@ A pool process loads the plugins, the exercise specs and the answer key once and
 worker started ahead of need, in a fresh private folder of its slot: the next student's
 files are staged straight into it while NumPy is already imported. Every student gets a
 new worker process (student code never shares a process with a classmate's).
+
+Whatever goes wrong for one student (their files, the grader, writing their pages) ends in
+their own row saying why, and no message names a folder of this machine: the staged copy is
+shown as the student named it, the grader's own folders as ``<tmp>``, ``SUBMISSIONS`` and ``OUTDIR``.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..i18n import _, use
+from ..worker.cleanup import remove_tree
 from ..worker.client import Limits, WorkerClient
+from .names import display_name, hide_paths, relative_name
 from .results import StudentResult, report_path, write_atomic, write_record
 from .roster import Student
 
@@ -57,7 +61,7 @@ class StudentWorker(WorkerClient):
 
     def close(self) -> None:
         super().close()
-        shutil.rmtree(self.stage_dir, ignore_errors=True)
+        remove_tree(self.stage_dir)  # never raises, whatever depth of folders is in it
 
 
 class SlotGrader:
@@ -103,18 +107,18 @@ class SlotGrader:
         started = time.perf_counter()
         worker, self.spare = self.spare, None  # started ahead of need, in a folder of its own
         self.current = worker
-        files = tuple(_relative(e.path, self.options.submissions) for e in student.entries)
+        files = tuple(relative_name(e.path, self.options.submissions) for e in student.entries)
         base = StudentResult(student.id, student.slug, files, student.layout, job.hash,
                              lang=self.options.lang or "en")
-        # A first guess from what was handed in, for messages about the files themselves
-        # (an archive refused); then the language of the code that is graded.
-        lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
-        base = replace(base, lang=lang)
         try:
+            # A first guess from what was handed in, for messages about the files themselves
+            # (an archive refused); then the language of the code that is graded.
+            lang = self.options.lang or detect(handed_in_code([e.path for e in student.entries]))
+            base = replace(base, lang=lang)
             with use(lang):
                 staged = stage(student, worker.stage_dir)
             lang = self.options.lang or detect(staged.code_files)
-            base = replace(base, lang=lang, notes=staged.notes)
+            base = replace(base, lang=lang, notes=tuple(self.hide(note, worker) for note in staged.notes))
             self._start_spare()  # the next student's worker starts while this one is graded
             try:
                 # Nothing above the student's own staged folder is ever reached (a classmate's work).
@@ -122,24 +126,46 @@ class SlotGrader:
             except PluginHookError as exc:  # a plugin failed after grading: the grade stands, its note says so
                 report = exc.report
                 base = replace(base, notes=tuple(base.notes) + tuple(
-                    f"plugin {name} failed when the report was ready: {error}" for name, error in exc.failures))
+                    self.hide(f"plugin {name} failed when the report was ready: {error}", worker)
+                    for name, error in exc.failures))
             report = replace(report, submission=", ".join(files))
             result = StudentResult.from_report(base, report)
         except (StagingError, SubmissionError) as exc:
             # Paths in the message are the staged copy's: show them as the student named them.
-            message = str(exc).replace(f"{worker.stage_dir}{os.sep}", "").replace(str(worker.stage_dir), ".")
-            result = replace(base, error=message, error_kind="unreadable")
+            result = replace(base, error=self.hide(str(exc), worker), error_kind="unreadable")
         except Exception as exc:  # a grader bug costs this student only, and is named in their row
             with use(base.lang):
                 message = _("internal error of the grader: {error}").format(error=f"{type(exc).__name__}: {exc}")
-            result = replace(base, error=message, error_kind="internal")
+            result = replace(base, error=self.hide(message, worker), error_kind="internal")
         finally:
             worker.close()
             self.current = None
             if self.spare is None:
                 self._start_spare()
         result = replace(result, seconds=round(time.perf_counter() - started, 3))
-        self._write(result)
+        try:
+            self._write(result)
+        except Exception as exc:  # their pages could not be written (a full disk, a renderer's bug): their row says so
+            result = self._unwritten(result, exc)
+        return result
+
+    def hide(self, text: str, worker: StudentWorker | None = None) -> str:
+        """``text`` with no folder of this machine in it (the bytes of names that are not UTF-8 shown)."""
+        places = [(self.options.submissions, "SUBMISSIONS"), (self.options.outdir, "OUTDIR"),
+                  (self.slot_dir, "<tmp>"), (tempfile.gettempdir(), "<tmp>")]
+        if worker is not None:
+            places.append((worker.stage_dir, ""))  # the staged copy: as the student named their files
+        return hide_paths(display_name(text), places)
+
+    def _unwritten(self, result: StudentResult, exc: Exception) -> StudentResult:
+        with use(result.lang):
+            message = _("internal error of the grader: {error}").format(
+                error=_("the reports could not be written ({reason})").format(reason=f"{type(exc).__name__}: {exc}"))
+        result = replace(result, exercises=(), report=None, error=self.hide(message), error_kind="internal")
+        try:  # the error page and record, if anything can be written at all
+            self._write(result)
+        except Exception:
+            pass  # the row is still in the gradebook of this run, from the result the parent receives
         return result
 
     def _write(self, result: StudentResult) -> None:
@@ -173,13 +199,6 @@ def error_page(result: StudentResult, fmt: str) -> str:
     return env.get_template("student_error.html.j2").render(result=result, title=title, submission=submission)
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.name
-
-
 def write_failure(options: GradingOptions, job: Job, kind: str, message: str, elapsed: float,
                   **values: object) -> StudentResult:
     """The error row and pages of a student who could not be graded (timed out, killed every
@@ -187,13 +206,21 @@ def write_failure(options: GradingOptions, job: Job, kind: str, message: str, el
     from .language import detect, handed_in_code
 
     student = job.student
-    files = tuple(_relative(e.path, options.submissions) for e in student.entries)
-    lang = options.lang or detect(handed_in_code([e.path for e in student.entries]))
+    files = tuple(relative_name(e.path, options.submissions) for e in student.entries)
+    try:
+        lang = options.lang or detect(handed_in_code([e.path for e in student.entries]))
+    except Exception:  # the language is a courtesy: never a reason to lose the row
+        lang = "en"
     with use(lang):
         text = _(message).format(**values)
+    text = hide_paths(display_name(text), [(options.submissions, "SUBMISSIONS"), (options.outdir, "OUTDIR"),
+                                           (tempfile.gettempdir(), "<tmp>")])
     result = StudentResult(student.id, student.slug, files, student.layout, job.hash, lang=lang,
                            seconds=round(elapsed, 3), error=text, error_kind=kind)
-    for fmt in options.formats:
-        write_atomic(report_path(options.outdir, result.slug, fmt), error_page(result, fmt))
-    write_record(options.outdir, result)
+    try:
+        for fmt in options.formats:
+            write_atomic(report_path(options.outdir, result.slug, fmt), error_page(result, fmt))
+        write_record(options.outdir, result)
+    except OSError as exc:  # a full disk: the row stays in this run's gradebook, and the student is graded again
+        result = replace(result, error=f"{text} ({type(exc).__name__}: {exc.strerror})")
     return result

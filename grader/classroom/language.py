@@ -11,6 +11,7 @@ import json
 import tokenize
 from pathlib import Path
 
+MAX_BYTES = 1 << 20  # of each file read for its language
 MIN_CHARACTERS = 2  # one stray character (a copied symbol) does not decide a language
 KANA_SHARE = 0.1
 
@@ -78,9 +79,12 @@ def comments(source: str) -> str:
 
 def _decode(path: Path) -> str | None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as source:  # a file's first megabyte says its language as well as all of it
+            data = source.read(MAX_BYTES)
     except OSError:
         return None
+    if len(data) == MAX_BYTES:  # a character cut in two at the end must not make the whole text undecodable
+        data = data[:data.rfind(b"\n") + 1] or data
     for encoding in ("utf-8-sig", "cp949", "shift_jis", "gb18030"):
         try:
             return data.decode(encoding)
@@ -89,19 +93,19 @@ def _decode(path: Path) -> str | None:
     return None
 
 
-def handed_in_code(paths: list[Path], limit: int = 50) -> list[Path]:
-    """The .py files and notebooks among ``paths`` and in their folders (before anything is staged)."""
+def handed_in_code(paths: list[Path], limit: int = 50, visits: int = 2000) -> list[Path]:
+    """The .py files and notebooks among ``paths`` and in their folders (before anything is staged),
+    looking at no more than ``visits`` entries: a folder of a million others is no reason to wait."""
+    from .tree import FILE, TreeTooLarge, walk
+
     found: list[Path] = []
-    stack = list(paths)
-    while stack and len(found) < limit:
-        path = stack.pop()
-        if path.is_symlink():
+    for path in paths:
+        try:
+            for node in walk(path, max_entries=visits):
+                if node.kind == FILE and node.path.suffix.lower() in (".py", ".ipynb"):
+                    found.append(node.path)
+                    if len(found) >= limit:
+                        return found
+        except (TreeTooLarge, OSError):
             continue
-        if path.is_dir():
-            try:
-                stack.extend(sorted(path.iterdir(), reverse=True))
-            except OSError:
-                continue
-        elif path.suffix.lower() in (".py", ".ipynb") and path.is_file():
-            found.append(path)
     return found

@@ -11,14 +11,13 @@ either way. Nothing here runs student code.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .roster import LITTER, Entry, Student
+from .names import display_name
+from .roster import Entry, Student
 from .staging import StagingLimits
-
-FILE, FOLDER, LINK, SPECIAL, UNREADABLE = "file", "folder", "link", "special", "unreadable"
+from .tree import FILE, FOLDER, LINK, SPECIAL, UNREADABLE, walk
 # Where a carried symbolic link points on the Dask worker: nowhere (staging never follows it anyway).
 LINK_TARGET = "/nonexistent/dlfs-grader-link-not-carried"
 
@@ -47,52 +46,35 @@ class Parcel:
 
 
 def pack(student: Student, submissions: Path, limits: StagingLimits = StagingLimits()) -> Parcel:
-    """Read ``student``'s entries under ``submissions``; :class:`ParcelTooLarge` past the limits.
+    """Read ``student``'s entries under ``submissions``; :class:`ParcelTooLarge` past the limits,
+    :class:`.tree.TreeTooLarge` for a folder staging would refuse as too deep or too full.
 
     The limit is twice the staging limit: an archive is carried whole and limited when it is
     extracted, on the worker, as locally."""
-    budget = [2 * limits.max_bytes]
+    budget = 2 * limits.max_bytes
     items: list[Item] = []
     entries = []
     for entry in student.entries:
         relative = _relative(entry.path, submissions)
         entries.append(Entry(Path(relative), entry.target))
-        _pack_path(entry.path, relative, items, budget, top=True)
-    return Parcel(Student(student.id, student.slug, tuple(entries), student.layout, student.problem), tuple(items))
-
-
-def _pack_path(path: Path, relative: str, items: list[Item], budget: list[int], top: bool) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except OSError:
-        items.append(Item(relative, UNREADABLE))
-        return
-    if stat.S_ISLNK(mode):
-        items.append(Item(relative, LINK))
-    elif stat.S_ISDIR(mode):
-        items.append(Item(relative, FOLDER))
-        try:
-            children = sorted(os.scandir(path), key=lambda e: e.name)
-        except OSError:
-            items[-1] = Item(relative, UNREADABLE)
-            return
-        for child in children:
-            if child.name in LITTER or child.name == ".git":  # staging skips them too
+        for node in walk(entry.path, limits.max_depth, limits.max_entries):  # no recursion: any depth of folders
+            path = "/".join((relative, *node.parts))
+            if node.kind != FILE:
+                items.append(Item(path, node.kind))
                 continue
-            _pack_path(Path(child.path), f"{relative}/{child.name}", items, budget, top=False)
-    elif stat.S_ISREG(mode):
-        try:
-            with open(path, "rb") as source:
-                data = source.read(budget[0] + 1)
-        except OSError:
-            items.append(Item(relative, UNREADABLE))
-            return
-        budget[0] -= len(data)
-        if budget[0] < 0:
-            raise ParcelTooLarge(relative)
-        items.append(Item(relative, FILE, data))
-    else:
-        items.append(Item(relative, SPECIAL))
+            try:
+                # Never a link or a FIFO swapped in since the walk: not followed, not waited on.
+                fd = os.open(node.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+                with os.fdopen(fd, "rb") as source:
+                    data = source.read(budget + 1)
+            except OSError:
+                items.append(Item(path, UNREADABLE))
+                continue
+            budget -= len(data)
+            if budget < 0:
+                raise ParcelTooLarge(display_name(path))
+            items.append(Item(path, FILE, data))
+    return Parcel(Student(student.id, student.slug, tuple(entries), student.layout, student.problem), tuple(items))
 
 
 def unpack(parcel: Parcel, root: Path) -> Student:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..i18n import N_
-from ..worker.cleanup import remove_stale_folders
+from ..worker.cleanup import remove_stale_folders, remove_tree
 from .grading import GradingOptions, Job, SlotGrader, write_failure
 from .results import StudentResult
 
@@ -93,7 +92,7 @@ class ClassPool:
 
     def _start(self, index: int, count: int) -> _Slot:
         folder = self.root / str(index)
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
         folder.mkdir()
         parent_end, child_end = self.context.Pipe()
         process = self.context.Process(target=slot_main, name=f"grade-class-{index}", daemon=True,
@@ -110,7 +109,7 @@ class ClassPool:
             slot.process.kill()
             slot.process.join(STOP_GRACE_SECONDS)
         slot.conn.close()
-        shutil.rmtree(slot.folder, ignore_errors=True)
+        remove_tree(slot.folder)
 
     # ---- the run --------------------------------------------------------------------------------
     def run(self, jobs: list[Job], on_done: Callable[[StudentResult], None]) -> None:
@@ -127,7 +126,7 @@ class ClassPool:
                     self._stop(slot)
             finally:  # even if a second Ctrl-C arrives while the slots stop
                 self.slots = []
-                shutil.rmtree(self.root, ignore_errors=True)
+                remove_tree(self.root)
 
     def _step(self, queue: deque, on_done: Callable[[StudentResult], None], count: int) -> None:
         ready = wait([s.conn for s in self.slots] + [s.process.sentinel for s in self.slots], timeout=0.25)
@@ -190,9 +189,3 @@ def remove_stale_tmp() -> None:
     """Class folders left by a run that was killed (its process is gone): removed."""
     remove_stale_folders(CLASS_TMP_PREFIX)
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.name

@@ -34,16 +34,24 @@ class GraderMismatch(Exception):
     """This Dask worker's grader or exercises differ from the driver's: it must not grade this class."""
 
 
-def probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict[str, Any]:
+def probe(options: GradingOptions, fingerprint_options: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
     """What decides a result on this worker: the grader's version, the exercises and their points,
-    and the fingerprint of the grader's code and specs (the same one content hashes are built from)."""
+    and the fingerprint of the grader's code and specs (the same one content hashes are built from).
+    ``secret``: the driver's secret, carried with the tasks (one made in OUTDIR), else this host's."""
+    from ..instructor_secret import task_secret
+
+    with task_secret(secret):
+        return _probe(options, fingerprint_options)
+
+
+def _probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict[str, Any]:
     import grader
 
     try:
         from ..plugins import make_manager
         from ..session import load_exercises
         from ..instructor_secret import secret_fingerprint
-        from .staging import grader_fingerprint
+        from .hashing import grader_fingerprint
 
         pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
                           entry_points=options.entry_points)
@@ -76,7 +84,7 @@ class _Lane:
         (self.base / "slot").mkdir()
         self.options, self.fingerprint = options, fingerprint
         self.grader = _RemoteGrader(options, self.base / "slot", (str(self.inbox),))
-        self.actual_fingerprint: str | None = None
+        self.fingerprints: dict[tuple[str, str | None], str] = {}  # (options, carried secret) -> this host's
 
     def close(self) -> None:
         self.grader.close()
@@ -112,14 +120,23 @@ def _close_all() -> None:
 
 
 def grade_parcel(parcel: Parcel, job_hash: str, options: GradingOptions, fingerprint: str,
-                 fingerprint_options: dict[str, Any], student_seconds: float) -> dict[str, Any]:
-    """The Dask task: grade one student; ``{"record": ..., "reports": {format: text}}``."""
-    return _lane_executor().submit(_grade_in_lane, parcel, job_hash, options, fingerprint, fingerprint_options,
-                                   student_seconds).result()
+                 fingerprint_options: dict[str, Any], student_seconds: float,
+                 secret: str | None = None) -> dict[str, Any]:
+    """The Dask task: grade one student; ``{"record": ..., "reports": {format: text}}``. ``secret``:
+    the driver's, when it made one in OUTDIR (used for this task only), else None (this host's)."""
+    from ..instructor_secret import task_secret
+
+    def in_lane() -> dict[str, Any]:
+        with task_secret(secret):  # set in the lane's own thread, for this task alone
+            return _grade_in_lane(parcel, job_hash, options, fingerprint, fingerprint_options, student_seconds,
+                                  secret)
+
+    return _lane_executor().submit(in_lane).result()
 
 
 def _grade_in_lane(parcel: Parcel, job_hash: str, options: GradingOptions, fingerprint: str,
-                   fingerprint_options: dict[str, Any], student_seconds: float) -> dict[str, Any]:
+                   fingerprint_options: dict[str, Any], student_seconds: float,
+                   secret: str | None = None) -> dict[str, Any]:
     lane: _Lane | None = getattr(_lanes, "lane", None)
     if lane is None or lane.options != options:
         if lane is not None:
@@ -128,11 +145,13 @@ def _grade_in_lane(parcel: Parcel, job_hash: str, options: GradingOptions, finge
         lane = _lanes.lane = _Lane(options, fingerprint)
         _all_lanes.append(lane)
     remove_stale_tmp()  # a Dask worker killed on this host (a nanny restarts it) could not tidy up
-    if lane.actual_fingerprint is None:  # a worker that joined after the driver's check is checked here
-        lane.actual_fingerprint = probe(options, fingerprint_options)["fingerprint"]
-    if lane.actual_fingerprint != fingerprint:
+    key = (repr(sorted(fingerprint_options.items())), secret)
+    if key not in lane.fingerprints:  # a worker that joined after the driver's check is checked here
+        lane.fingerprints[key] = _probe(options, fingerprint_options)["fingerprint"]
+    actual = lane.fingerprints[key]
+    if actual != fingerprint:
         raise GraderMismatch(f"the grader or exercises on this Dask worker differ from the driver's "
-                             f"(fingerprint {lane.actual_fingerprint[:12] or 'unavailable'} here, "
+                             f"(fingerprint {actual[:12] or 'unavailable'} here, "
                              f"{fingerprint[:12]} on the driver)")
     shutil.rmtree(lane.inbox, ignore_errors=True)
     lane.inbox.mkdir()

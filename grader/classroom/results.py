@@ -155,11 +155,15 @@ def record_path(outdir: Path, slug: str) -> Path:
 
 def write_atomic(path: Path, text: str | Iterable[str], encoding: str = "utf-8") -> None:
     """Write ``text`` (or its pieces, as they come) to ``path`` so that readers see the old file or the
-    whole new one, never a part."""
+    whole new one, never a part.
+
+    A lone surrogate (the bytes of a name that is not UTF-8, should one get this far) is written as
+    its escape, ``\\udcb1``: in JSON that is the same string again, elsewhere it is visible text; a
+    student's file name never makes a write fail."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as out:
+        with os.fdopen(fd, "w", encoding=encoding, errors="backslashreplace", newline="") as out:
             for piece in [text] if isinstance(text, str) else text:
                 out.write(piece)
             out.flush()
@@ -182,10 +186,10 @@ def read_record(outdir: Path, slug: str, full: bool = False) -> StudentResult | 
     (or it cannot be read: then the student is graded again)."""
     try:
         data = json.loads(record_path(outdir, slug).read_text(encoding="utf-8"))
-        if data.get("format") != RECORD_FORMAT:
+        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
             return None
         return StudentResult.from_dict(data, full)
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # whatever a damaged or foreign file holds: no record, the student is graded again
         return None
 
 

@@ -11,17 +11,19 @@ an archive (``kim.zip``). The layouts instructors actually download are recognis
 * GitHub Classroom: ``<assignment>-<username>/`` clones (every folder shares the prefix);
 * ``--student-pattern REGEX`` for anything else: its ``student`` group (or first group) names the student.
 
-Nothing here reads a file's content; staging does, student by student.
+Nothing here reads a file's content; staging does, student by student. Names are any bytes
+(:mod:`.names`): a student's id is their name as text, their slug the file name of their reports.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from .names import assign_slugs, display_name, is_plain_component, relative_name, student_ids
 
 CODE_SUFFIXES = (".py", ".ipynb")
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -52,14 +54,14 @@ class Entry:
 
 @dataclass(frozen=True)
 class Student:
-    id: str
-    slug: str  # a file-system-safe, unique form of ``id`` for the names of their reports
+    id: str  # their name as text (bytes that are not UTF-8 shown as \xNN), unique in the class
+    slug: str  # a file-system-safe, unique form of ``id`` for the names of their reports (names.py)
     entries: tuple[Entry, ...]
     layout: str  # plain | canvas | moodle | nbgrader | github-classroom | pattern
-    problem: str = ""  # why they cannot be graded (two entries that collide); "" when fine
+    problem: str = ""  # why they cannot be graded (two entries that collide, a name unusable); "" when fine
 
     def describe(self, root: Path) -> str:
-        return ", ".join(_relative(e.path, root) + ("/" if e.path.is_dir() else "") for e in self.entries)
+        return ", ".join(relative_name(e.path, root) + ("/" if _is_folder(e.path) else "") for e in self.entries)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class Roster:
     ignored: tuple[tuple[str, str], ...] = ()  # (entry, why) for entries that belong to nobody
 
     def find(self, student_id: str) -> Student | None:
-        return next((s for s in self.students if student_id in (s.id, s.slug)), None)
+        """The student of that id, else of that slug (an id is never taken by another's slug)."""
+        return (next((s for s in self.students if s.id == student_id), None)
+                or next((s for s in self.students if s.slug == student_id), None))
 
 
 def is_archive(name: str) -> bool:
@@ -82,12 +86,6 @@ def archive_stem(name: str) -> str:
         if lower.endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def slugify(text: str) -> str:
-    """Letters of any script, digits, '.', '-' and '_' are kept (Korean names stay readable)."""
-    slug = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._-")[:80]
-    return slug or "student"
 
 
 def read_roster(root: Path, pattern: str | None = None, assignment: str | None = None) -> Roster:
@@ -108,10 +106,11 @@ def read_roster(root: Path, pattern: str | None = None, assignment: str | None =
         listing = _entries(root)
         if not listing and not ignored:
             raise RosterError(f"{root} is empty: there is nothing to grade")
-        seen = ", ".join(f"{name} ({why})" for name, why in ignored[:8]) or ", ".join(p.name for p in listing[:8])
+        seen = (", ".join(f"{name} ({why})" for name, why in ignored[:8])
+                or ", ".join(display_name(p.name) for p in listing[:8]))
         hint = "; use --student-pattern REGEX to say which files belong to whom" if listing else ""
         raise RosterError(f"{root}: no student submissions recognised (found: {seen}){hint}")
-    return Roster(root, _students(grouped), tuple(ignored))
+    return Roster(root, _students(grouped), tuple((display_name(name), why) for name, why in ignored))
 
 
 # ---- layouts ------------------------------------------------------------------------------------
@@ -212,7 +211,7 @@ def _classroom_prefix(folders: list[Path]) -> str:
     if len(prefix) < 3 or any(len(p.name) == len(prefix) for p in folders):
         return ""
     # Two students called 'kim-a' and 'kim-b' are not a classroom: clones have .git, or there are many.
-    if len(folders) >= 3 or any((p / ".git").exists() for p in folders):
+    if len(folders) >= 3 or any(_exists(p / ".git") for p in folders):
         return prefix
     return ""
 
@@ -233,7 +232,7 @@ def _nbgrader(base: Path, assignment: str | None) -> tuple[Grouped, list[tuple[s
             ignored.append((path.name, "not a student folder of nbgrader's submitted/"))
             continue
         folder = path / assignment if assignment else path
-        if assignment and not folder.is_dir():
+        if assignment and not _is_folder(folder):
             ignored.append((path.name, f"has no assignment folder '{assignment}'"))
             continue
         grouped[(path.name, "nbgrader")].append(Entry(folder, ""))
@@ -267,42 +266,55 @@ def _by_pattern(root: Path, pattern: str) -> tuple[Grouped, list[tuple[str, str]
 # ---- students -------------------------------------------------------------------------------------
 
 def _students(grouped: Grouped) -> tuple[Student, ...]:
-    by_id: dict[str, list[tuple[str, list[Entry]]]] = defaultdict(list)
-    for (student_id, layout), entries in grouped.items():
-        by_id[student_id].append((layout, entries))
+    by_name: dict[str, list[tuple[str, list[Entry]]]] = defaultdict(list)
+    for (raw_name, layout), entries in grouped.items():
+        by_name[raw_name].append((layout, entries))
+    ids = student_ids(by_name)  # raw name (any bytes) -> id (text), unique
+    slugs = assign_slugs(ids.values())
     students = []
-    slugs: dict[str, str] = {}
-    for student_id in sorted(by_id, key=str.casefold):
-        layout = by_id[student_id][0][0]
-        entries = [e for _layout, group in by_id[student_id] for e in group]
-        slug = slugify(student_id)
-        if slug.casefold() in slugs:  # 'Kim Lee' and 'Kim_Lee' must not share a report file
-            slug = f"{slug}-{hashlib.sha1(student_id.encode()).hexdigest()[:6]}"
-        slugs[slug.casefold()] = student_id
-        students.append(Student(student_id, slug, tuple(sorted(entries, key=lambda e: e.path.name)), layout,
-                                collision(entries, layout)))
+    for raw_name in sorted(by_name, key=lambda name: (ids[name].casefold(), ids[name])):
+        layout = by_name[raw_name][0][0]
+        entries = [e for _layout, group in by_name[raw_name] for e in group]
+        student_id = ids[raw_name]
+        students.append(Student(student_id, slugs[student_id], tuple(sorted(entries, key=lambda e: e.path.name)),
+                                layout, entry_problem(entries, layout)))
     return tuple(students)
 
 
-def collision(entries: list[Entry], layout: str) -> str:
-    """Two entries that both claim the same student's place: say which (neither is graded)."""
+def entry_problem(entries: list[Entry], layout: str) -> str:
+    """Why a student's entries cannot be graded as they are (neither is graded), in the current
+    language: two entries that both claim the student's place, or a file name that would not stay
+    in the student's folder ('..'). "" when there is none."""
     from ..i18n import _
 
+    for entry in entries:
+        if entry.target and not is_plain_component(entry.target):
+            return _("{name}: its file name '{target}' cannot be used; hand it in under a name such as "
+                     "chapter4.py and grade again").format(name=display_name(entry.path.name),
+                                                            target=display_name(entry.target))
     if layout in ("plain", "github-classroom", "nbgrader") and len(entries) > 1:
-        names = _(" and ").join(sorted(e.path.name for e in entries))
+        names = _(" and ").join(sorted(display_name(e.path.name) for e in entries))
         return _("{names} both belong to this student: keep one (or put both files in one folder) and grade "
                  "again").format(names=names)
     targets: dict[str, str] = {}
     for entry in entries:
         if entry.target and entry.target in targets:
             return _("{first} and {second} are both this student's '{target}': keep one and grade again").format(
-                first=targets[entry.target], second=entry.path.name, target=entry.target)
-        targets[entry.target] = entry.path.name
+                first=targets[entry.target], second=display_name(entry.path.name), target=display_name(entry.target))
+        targets[entry.target] = display_name(entry.path.name)
     return ""
 
 
-def _relative(path: Path, root: Path) -> str:
+def _exists(path: Path) -> bool:
     try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_folder(path: Path) -> bool:
+    """A real folder (not a link to one); False for what cannot be looked at (a folder of mode 000's child)."""
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except (OSError, ValueError):
+        return False

@@ -5,6 +5,10 @@ hash (their files, the grader's code and specs, the options) differs from now; `
 grades everyone and ``--student ID`` only the ones named. The class outputs are built by
 the ``grader_class_report`` hook from every student's record, so a resumed run produces the
 same gradebook as a run that was never interrupted.
+
+Each student's steps (their hash, their record, their grading, their files) fail only their
+own row, with the reason; Ctrl-C, ``kill`` and a closed terminal stop the run the same way,
+and the gradebook and the overview of what is graded are written all the same (:mod:`.stopping`).
 """
 from __future__ import annotations
 
@@ -13,11 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+from ..i18n import N_
 from ..reporters.safe_text import one_line  # names and messages come from submissions
+from . import stopping
 from .outcome import EXIT_INTERRUPTED, EXIT_NONE_GRADED, EXIT_OK, UsageError
-from .grading import GradingOptions, Job
+from .grading import GradingOptions, Job, write_failure
+from .names import display_name
 from .results import ClassReport, ExerciseInfo, StudentResult, read_record
-from .roster import Roster
+from .roster import Roster, Student
+
+NOT_HASHED = N_("internal error of the grader: {error}")
 
 
 class ClassRun:
@@ -39,9 +48,12 @@ class ClassRun:
                                       formats, args.timeout)
         self.results: dict[str, StudentResult] = {}
         self.hashes: dict[str, str] = {}
+        # The secret made for this OUTDIR (grade class without one): Dask workers cannot know it, so
+        # it travels with each task; a secret the instructor chose must be set on every worker.
+        self.carried_secret: str | None = getattr(args, "generated_secret", None)
 
     def fingerprint(self) -> str:
-        from .staging import grader_fingerprint
+        from .hashing import grader_fingerprint
 
         folders = [Path(d) for impl in self.pm.hook.grader_exercise_dirs.get_hookimpls()
                    for d in impl.function() or ()]
@@ -56,15 +68,21 @@ class ClassRun:
                 "secret": secret_fingerprint()}  # another secret draws other random inputs
 
     def plan(self) -> list[Job]:
-        from .staging import content_hash
+        from .hashing import content_hash
 
         fingerprint = self.fingerprint()
-        chosen = {self.roster.find(s).id for s in self.args.student}
+        chosen = {found.id for found in map(self.roster.find, self.args.student) if found is not None}
         jobs = []
         for student in self.roster.students:
-            digest = content_hash(student, fingerprint)
+            try:
+                digest = content_hash(student, fingerprint)
+            except Exception as exc:  # a grader bug or a failing disk: this student's row says so
+                self._not_hashed(student, exc)
+                continue
             self.hashes[student.id] = digest
             previous = read_record(self.options.outdir, student.slug)
+            if previous is not None and (previous.student != student.id or previous.slug != student.slug):
+                previous = None  # another name's record under this file name: never someone else's grade
             if chosen:
                 wanted = student.id in chosen
             else:
@@ -75,45 +93,61 @@ class ClassRun:
                 self.results[student.id] = previous
         return jobs
 
-    def execute(self) -> int:
-        from .pool import ClassPool, ClassRunError
-        from .progress import make_progress
+    def _not_hashed(self, student: Student, exc: Exception) -> None:
+        """The row of a student whose files could not even be hashed (the hash "" never matches: retried)."""
+        try:
+            self.results[student.id] = write_failure(self.options, Job(student, ""), "internal", NOT_HASHED, 0.0,
+                                                     error=f"{type(exc).__name__}: {display_name(str(exc))}")
+        except Exception as again:  # not even their row could be written: said on the terminal
+            print(f"grade class: error: {one_line(student.id)}: {type(again).__name__}: {one_line(str(again))}",
+                  file=sys.stderr)
 
+    def execute(self) -> int:
         remove_partial_writes(self.options.outdir)
-        jobs = self.plan()
-        total = len(self.roster.students)
-        print(f"{total} students in {self.roster.root}: {len(jobs)} to grade, "
-              f"{len(self.results)} up to date in {self.args.output}", flush=True)
         started = time.monotonic()
         interrupted = False
-        if jobs:
-            if getattr(self.args, "scheduler", None):  # the students as tasks on a Dask cluster
-                from .cluster import DaskPool
-                pool = DaskPool(self.options, self.args.scheduler, self.args.student_timeout,
-                                self.fingerprint(), self.fingerprint_options())
-            else:
-                try:
-                    pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
-                except ClassRunError as exc:
-                    raise UsageError(str(exc)) from None
-            try:
-                with make_progress(len(jobs)) as progress:
-                    def done(result: StudentResult) -> None:
-                        self.results[result.student] = result
-                        progress.advance(result)
-                    pool.run(jobs, done)
-            except KeyboardInterrupt:
-                interrupted = True
+        jobs: list[Job] = []
+        try:
+            jobs = self.plan()
+            total = len(self.roster.students)
+            print(f"{total} students in {one_line(str(self.roster.root))}: {len(jobs)} to grade, "
+                  f"{len(self.results)} up to date in {one_line(str(self.args.output))}", flush=True)
+            started = time.monotonic()
+            if jobs:
+                self.grade(jobs)
+        except KeyboardInterrupt:
+            interrupted = True
+        stopping.hold()  # a second Ctrl-C must not cut the gradebook of what is graded short
         wall = time.monotonic() - started
         class_report = self.class_report(complete=not interrupted, graded_now=len(jobs))
         written = self.write_outputs(class_report)
         self.summarise(class_report, written, wall, len(jobs))
-        if interrupted:
+        if interrupted or stopping.received():
             print("grade class: interrupted; what was graded is kept, run the same command to resume",
                   file=sys.stderr)
             return EXIT_INTERRUPTED
         graded = [s for s in class_report.students if not s.error]
         return EXIT_OK if graded else EXIT_NONE_GRADED
+
+    def grade(self, jobs: list[Job]) -> None:
+        """The pool (or the Dask cluster) grades ``jobs``; each result is kept as it comes."""
+        from .pool import ClassPool, ClassRunError
+        from .progress import make_progress
+
+        if getattr(self.args, "scheduler", None):  # the students as tasks on a Dask cluster
+            from .cluster import DaskPool
+            pool = DaskPool(self.options, self.args.scheduler, self.args.student_timeout,
+                            self.fingerprint(), self.fingerprint_options(), carried_secret=self.carried_secret)
+        else:
+            try:
+                pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
+            except ClassRunError as exc:
+                raise UsageError(str(exc)) from None
+        with make_progress(len(jobs)) as progress:
+            def done(result: StudentResult) -> None:
+                self.results[result.student] = result
+                progress.advance(result)
+            pool.run(jobs, done)
 
     def class_report(self, complete: bool, graded_now: int) -> ClassReport:
         exercises = tuple(ExerciseInfo(e.id, e.title, e.points) for e in self.exercises)
@@ -121,11 +155,12 @@ class ClassRun:
             # A pool process may have written a record while the run was being stopped: it counts.
             if student.id not in self.results:
                 record = read_record(self.options.outdir, student.slug)
-                if record is not None and record.hash == self.hashes.get(student.id):
+                if record is not None and record.hash == self.hashes.get(student.id) and record.student == student.id:
                     self.results[student.id] = record
         students = tuple(self.results[s.id] for s in self.roster.students if s.id in self.results)
         pending = tuple(s.id for s in self.roster.students if s.id not in self.results)
-        return ClassReport(str(self.args.submissions), str(self.options.outdir), exercises, students,
+        # The class is named by its folder's name: no path of this machine in any output.
+        return ClassReport(display_name(self.options.submissions.name), str(self.options.outdir), exercises, students,
                            self.roster.ignored,
                            lang="en", formats=self.options.formats, complete=complete and not pending,
                            graded_now=graded_now, pending=pending)

@@ -3,14 +3,12 @@
 The worker of a student runs in ``<private>/w`` and finds there only what that student handed
 in (DESIGN.md principle 1); the folder above it, which the worker also puts on ``sys.path``,
 holds nothing but that folder. Links, devices and FIFOs are not copied, archives are
-extracted safely (:mod:`.archives`), and a student's files are limited in number and size.
-
-The content hash of a student's files decides, with the grader's own fingerprint, whether a
-finished result is still valid: a rerun grades only what changed.
+extracted safely (:mod:`.archives`), and a student's files are limited in number and size,
+their folders in depth and entries (:mod:`.tree`). Every problem is a :class:`StagingError`
+that says why, in the student's language: it costs that student's row and nothing else.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -18,7 +16,9 @@ from pathlib import Path
 
 from ..i18n import _
 from .archives import ArchiveError, ArchiveLimits, extract
-from .roster import CODE_SUFFIXES, LITTER, Entry, Student, collision, is_archive
+from .names import display_name, is_plain_component, relative_name
+from .roster import CODE_SUFFIXES, LITTER, Entry, Student, entry_problem, is_archive
+from .tree import FOLDER, LINK, MAX_DEPTH, MAX_ENTRIES, SPECIAL, UNREADABLE, TreeTooLarge, walk
 
 # Folders of the book's helpers and of tools: never where the student's own chapter-4 code is.
 NOT_CODE_ROOTS = LITTER | {"common", "dataset", "venv", ".venv", "node_modules"}
@@ -36,10 +36,15 @@ class StagingError(Exception):
     """This student's files cannot be staged (unreadable, refused archive, no code); says why."""
 
 
+MAX_NOTES = 20
+
+
 @dataclass(frozen=True)
 class StagingLimits:
     max_files: int = 2000
     max_bytes: int = 100 * 1024 * 1024
+    max_depth: int = MAX_DEPTH  # folders nested in a folder handed in
+    max_entries: int = MAX_ENTRIES  # files, folders and links of a folder handed in
     archive: ArchiveLimits = ArchiveLimits()
 
 
@@ -53,33 +58,37 @@ class Staged:
 def stage(student: Student, dest: Path, limits: StagingLimits = StagingLimits()) -> Staged:
     """Copy ``student``'s entries into ``dest`` and find what to grade in it."""
     if student.problem:
-        raise StagingError(collision(list(student.entries), student.layout))
+        raise StagingError(entry_problem(list(student.entries), student.layout))
     notes: list[str] = []
     counter = _Counter(limits)
     for entry in student.entries:
-        _stage_entry(entry, dest, counter, notes, limits)
+        try:
+            _stage_entry(entry, dest, counter, notes, limits)
+        except TreeTooLarge as exc:
+            raise StagingError(exc.translated()) from None
+    if len(notes) > MAX_NOTES:  # a thousand links are one remark, not a thousand
+        notes[MAX_NOTES:] = [f"... and {len(notes) - MAX_NOTES} more"]
     return _code_root(dest, student, notes)
 
 
 def _stage_entry(entry: Entry, dest: Path, counter: "_Counter", notes: list[str], limits: StagingLimits) -> None:
     path = entry.path
+    name = display_name(path.name)
+    if entry.target and not is_plain_component(entry.target):  # also checked by the roster: never a path
+        raise StagingError(entry_problem([entry], "plain"))
     try:
         mode = path.lstat().st_mode
     except OSError as exc:
-        raise StagingError(_UNREADABLE().format(name=path.name, reason=exc.strerror)) from None
+        raise StagingError(_UNREADABLE().format(name=name, reason=exc.strerror)) from None
     if stat.S_ISLNK(mode):
         raise StagingError(_("{name} is a symbolic link: links are not followed, hand in the file itself").format(
-            name=path.name))
+            name=name))
     if stat.S_ISDIR(mode):
-        _copy_tree(path, dest / entry.target if entry.target else dest, counter, notes, limits, top=True)
+        _copy_tree(path, dest / entry.target if entry.target else dest, counter, notes, limits)
     elif not stat.S_ISREG(mode):
-        raise StagingError(_NOT_REGULAR().format(name=path.name))
+        raise StagingError(_NOT_REGULAR().format(name=name))
     elif not entry.target:  # an archive: its contents go to the top of the student's folder
-        try:
-            written = extract(path, dest, limits.archive)
-        except ArchiveError as exc:
-            raise StagingError(f"{path.name}: {exc}") from None
-        counter.files += len(written)
+        _extract(path, dest, counter, limits)
     else:
         _copy_file(path, dest / entry.target, counter)
 
@@ -88,59 +97,67 @@ class _Counter:
     def __init__(self, limits: StagingLimits) -> None:
         self.limits, self.files, self.bytes = limits, 0, 0
 
-    def add(self, name: str, size: int) -> None:
-        self.files += 1
+    def add(self, name: str, size: int, files: int = 1) -> None:
+        self.files += files
         self.bytes += size
         if self.files > self.limits.max_files:
             raise StagingError(_("more than {limit} files handed in; remove what is not needed").format(
                 limit=self.limits.max_files))
         if self.bytes > self.limits.max_bytes:
             raise StagingError(_("more than {megabytes} MB handed in (at {name}); remove data sets and large "
-                                 "files").format(megabytes=self.limits.max_bytes // (1024 * 1024), name=name))
+                                 "files").format(megabytes=self.limits.max_bytes // (1024 * 1024),
+                                                 name=display_name(name)))
+
+
+def _extract(archive: Path, dest: Path, counter: _Counter, limits: StagingLimits) -> None:
+    try:
+        written = extract(archive, dest, limits.archive)
+    except ArchiveError as exc:
+        raise StagingError(f"{display_name(archive.name)}: {exc}") from None
+    counter.add(archive.name, 0, files=len(written))
 
 
 def _copy_file(source: Path, target: Path, counter: _Counter) -> None:
+    name = display_name(source.name)
     try:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise StagingError(_UNREADABLE().format(name=source.name, reason=exc.strerror)) from None
+        raise StagingError(_UNREADABLE().format(name=name, reason=exc.strerror)) from None
     with os.fdopen(fd, "rb") as src:
         info = os.fstat(src.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise StagingError(_NOT_REGULAR().format(name=source.name))
+            raise StagingError(_NOT_REGULAR().format(name=name))
         counter.add(source.name, info.st_size)
         try:
-            data = src.read()
+            # Never more than the limit allows, whatever the size said a moment ago (a file still growing).
+            data = src.read(counter.limits.max_bytes - counter.bytes + info.st_size + 1)
         except OSError as exc:
-            raise StagingError(_UNREADABLE().format(name=source.name, reason=exc.strerror)) from None
+            raise StagingError(_UNREADABLE().format(name=name, reason=exc.strerror)) from None
+    if len(data) > info.st_size:  # it grew while it was read
+        counter.add(source.name, len(data) - info.st_size, files=0)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
 
 
-def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str], limits: StagingLimits,
-               top: bool = False) -> None:
-    """Copy a student's folder; an archive at its top (an LMS folder holding ``kim.zip``) is extracted."""
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        entries = sorted(os.scandir(source), key=lambda e: e.name)
-    except OSError as exc:
-        raise StagingError(_UNREADABLE().format(name=source.name + "/", reason=exc.strerror)) from None
-    for entry in entries:
-        if entry.name in LITTER or entry.name == ".git":
-            continue
-        if entry.is_symlink():
-            notes.append(f"{entry.name}: a symbolic link, not followed")
-        elif entry.is_dir(follow_symlinks=False):
-            _copy_tree(Path(entry.path), target / entry.name, counter, notes, limits)
-        elif top and entry.is_file(follow_symlinks=False) and is_archive(entry.name):
-            try:
-                counter.files += len(extract(Path(entry.path), target, limits.archive))
-            except ArchiveError as exc:
-                raise StagingError(f"{entry.name}: {exc}") from None
-        elif entry.is_file(follow_symlinks=False):
-            _copy_file(Path(entry.path), target / entry.name, counter)
+def _copy_tree(source: Path, target: Path, counter: _Counter, notes: list[str], limits: StagingLimits) -> None:
+    """Copy a student's folder, walked without recursion (:mod:`.tree`); an archive at its top (an LMS
+    folder holding ``kim.zip``) is extracted."""
+    for node in walk(source, limits.max_depth, limits.max_entries):
+        here = target.joinpath(*node.parts)
+        shown = display_name("/".join(node.parts) or source.name)
+        if node.kind == FOLDER:
+            here.mkdir(parents=not node.parts, exist_ok=True)
+        elif node.kind == UNREADABLE:
+            reason = os.strerror(node.errno) if node.errno else "?"
+            raise StagingError(_UNREADABLE().format(name=shown + ("/" if not node.parts else ""), reason=reason))
+        elif node.kind == LINK:
+            notes.append(f"{shown}: a symbolic link, not followed")
+        elif node.kind == SPECIAL:
+            notes.append(f"{shown}: not a regular file, not copied")
+        elif len(node.parts) == 1 and is_archive(node.name):
+            _extract(node.path, target, counter, limits)
         else:
-            notes.append(f"{entry.name}: not a regular file, not copied")
+            _copy_file(node.path, here, counter)
 
 
 def _code_root(dest: Path, student: Student, notes: list[str]) -> Staged:
@@ -154,8 +171,8 @@ def _code_root(dest: Path, student: Student, notes: list[str]) -> Staged:
             holding.sort(key=lambda item: ("4" not in item[0].name, item[0].name))
             folder, files = holding[0]
             if len(holding) > 1:
-                notes.append(f"graded {folder.relative_to(dest).as_posix()}/; also found "
-                             + ", ".join(f.relative_to(dest).as_posix() + "/" for f, _ in holding[1:]))
+                notes.append(f"graded {relative_name(folder, dest)}/; also found "
+                             + ", ".join(relative_name(f, dest) + "/" for f, _ in holding[1:]))
             path = files[0] if len(files) == 1 else folder
             return Staged(path, tuple(files), tuple(notes))
         level = [sub for folder in level for sub in _subfolders(folder)]
@@ -171,52 +188,3 @@ def _code_files(folder: Path) -> list[Path]:
 def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()
                   if p.is_dir() and not p.is_symlink() and p.name not in NOT_CODE_ROOTS and not p.name.startswith("."))
-
-
-# ---- what decides a regrade ---------------------------------------------------------------------------
-
-def content_hash(student: Student, fingerprint: str) -> str:
-    """sha256 of the grader's fingerprint and every byte the student handed in, with its name."""
-    digest = hashlib.sha256(fingerprint.encode())
-    digest.update(student.problem.encode())
-    for entry in student.entries:
-        digest.update(b"\0entry\0" + entry.target.encode() + b"\0" + entry.path.name.encode())
-        _hash_path(entry.path, digest)
-    return digest.hexdigest()
-
-
-def _hash_path(path: Path, digest) -> None:
-    try:
-        mode = path.lstat().st_mode
-        if stat.S_ISDIR(mode):
-            for child in sorted(os.scandir(path), key=lambda e: e.name):
-                if child.name in LITTER or child.name == ".git":
-                    continue
-                digest.update(b"\0name\0" + child.name.encode("utf-8", "surrogateescape"))
-                _hash_path(Path(child.path), digest)
-        elif stat.S_ISREG(mode):
-            with open(path, "rb") as source:
-                while chunk := source.read(1 << 20):
-                    digest.update(chunk)
-        else:
-            digest.update(f"\0special {mode}\0".encode())
-    except OSError as exc:
-        digest.update(f"\0unreadable {exc.errno}\0".encode())
-
-
-def grader_fingerprint(spec_folders: list[Path], options: dict) -> str:
-    """What else decides a student's result: the grader's code, the exercise specs, the options."""
-    import grader
-
-    digest = hashlib.sha256(repr(sorted(options.items())).encode())
-    package = Path(grader.__file__).resolve().parent
-    roots = [package, package.parent / "reference", *spec_folders]
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml", ".j2", ".po")):
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    return digest.hexdigest()

@@ -1,0 +1,50 @@
+"""The class run's red team: every hostile class folder scores its attacker no more than the honest
+twin does, costs its classmates nothing (their rows are the twin run's), never crashes `grade class`,
+and leaves no process, temporary folder, connection or changed file behind
+(tests/redteam/class_harness.py says how each is run).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import class_harness  # noqa: E402
+import harness  # noqa: E402
+
+from grader.worker.cleanup import remove_tree  # noqa: E402
+
+CASES = class_harness.cases()
+EXPECTED = {"non_utf8_name", "deep_folder", "slug_collision", "dotdot_name", "semicolon_formulas", "hash_collision"}
+
+pytestmark = pytest.mark.usefixtures("class_isolation")  # `grade class` runs only at full isolation
+
+
+@pytest.fixture(scope="module")
+def listeners():
+    return harness.Listeners()
+
+
+def test_every_class_run_attack_of_issue_20_has_a_fixture():
+    assert {case.name for case in CASES} >= EXPECTED
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_class_attack_scores_no_more_than_its_twin_and_costs_its_classmates_nothing(case, tmp_path, listeners):
+    try:
+        attack = class_harness.run(case, tmp_path, listeners, attack=True)
+        twin = class_harness.run(case, tmp_path, listeners, attack=False)
+    finally:
+        remove_tree(tmp_path / "attack")  # a 1,200-deep folder is past pytest's own (recursive) clean-up
+    assert not twin.problems, twin.problems
+    assert not attack.problems, f"{case.mechanism}: {attack.problems}"
+    assert attack.attacker_score <= twin.attacker_score, \
+        f"{case.mechanism}: {attack.attacker_score} > twin's {twin.attacker_score}"
+    # Every classmate in both runs has the row the honest class gave them.
+    shared = set(attack.rows) & set(twin.rows) - {attack.attacker, twin.attacker}
+    assert {"bob", "carol"} <= shared
+    assert {n: attack.rows[n]["score"] for n in shared} == {n: twin.rows[n]["score"] for n in shared}
+    assert {n: attack.rows[n]["error"] for n in shared} == {n: twin.rows[n]["error"] for n in shared}
+    assert attack.rows["bob"]["score"] == 10 and attack.rows["carol"]["score"] == 0
