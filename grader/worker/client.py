@@ -52,6 +52,10 @@ class Isolation:
     limits: bool
     alarm: bool
     fallback: str = ""  # why the namespace sandbox was not used, when it was not
+    # A plain worker (no namespaces): whether it dropped to an unprivileged uid (the grader is root),
+    # and whether Landlock holds its file access ("" when it does, else why not).
+    uid_dropped: bool = False
+    landlock: str = "not needed: the sandbox's namespaces hold its view"
 
 
 def _(message: str) -> str:
@@ -136,6 +140,7 @@ class WorkerClient:
         except OSError as exc:  # no such interpreter, not executable, out of processes
             raise WorkerDied(f"the worker could not be started: {exc}") from None
         self.proc = ProcessTree(popen)
+        spawn.not_dumpable()  # whoever grades (a class slot, pytest --grade, a notebook), not only `grade`
 
     def _await_ready(self) -> None:
         if self.proc is not None and self.proc.ready:
@@ -156,12 +161,16 @@ class WorkerClient:
         if message.get("ready") is not True or not isinstance(info, dict):
             raise WorkerDied("worker did not start")
         seccomp = info.get("seccomp") if isinstance(info.get("seccomp"), str) else "unknown"
+        landlock = info.get("landlock") if isinstance(info.get("landlock"), str) else "unknown"
         sandboxed = self.proc.sandboxed
+        uid = info.get("uid") if type(info.get("uid")) is int else -1
+        # (Said before any student code ran: the runner refuses to start when the drop did not hold.)
+        dropped = not sandboxed and info.get("dropped") is True and uid > 0
         self.proc.ready = True
-        self.isolation = Isolation(isolation.level_of(sandboxed, seccomp == ""), sandboxed, seccomp,
-                                   info.get("uid") if type(info.get("uid")) is int else -1,
-                                   info.get("limits") is True, info.get("alarm") is True,
-                                   self.fallback or ("" if sandboxed else isolation.bwrap_unavailable_reason()))
+        self.isolation = Isolation(isolation.level_of(sandboxed, seccomp == "", dropped, not sandboxed and landlock == ""),
+                                   sandboxed, seccomp, uid, info.get("limits") is True, info.get("alarm") is True,
+                                   self.fallback or ("" if sandboxed else isolation.bwrap_unavailable_reason()),
+                                   dropped, landlock)
 
     def kill(self) -> None:
         """Kill the worker's whole process tree and wait until it is gone."""

@@ -22,19 +22,31 @@ def layers(info) -> list[isolation.Layer]:
     why_not = info.fallback if info else isolation.bwrap_unavailable_reason()
     sandboxed = bool(info and info.sandboxed)
     seccomp = bool(info and info.seccomp == "")
+    dropped = bool(info and info.uid_dropped)
     as_root = getattr(os, "geteuid", lambda: -1)() == 0
-    if not sandboxed:
-        uid_detail = _("the worker has the grader's own uid")
+    if dropped:
+        uid_detail = _("uid {uid}, a dedicated uid of this machine, with no groups and no capabilities").format(
+            uid=info.uid)
+    elif not sandboxed:
+        from .spawn import drop_target
+        uid_detail = _("the worker has the grader's own uid") + f" ({drop_target(None)[1]})"
     elif as_root:
         uid_detail = _("uid {uid}, a dedicated uid of this machine").format(uid=info.uid)
     else:
         uid_detail = _("uid {uid} inside a user namespace, your own uid outside it").format(uid=info.uid)
-    return [
+    found = [
         isolation.Layer(_("namespaces (PID, network, IPC, UTS, mount) via {bwrap}").format(
             bwrap=isolation.bwrap_path() or "bwrap"), sandboxed,
             _("it sees only the Python runtime, the book's helper modules and a copy of the student's files")
             if sandboxed else why_not or _("the worker did not start")),
-        isolation.Layer(_("unprivileged uid"), sandboxed and info.uid != 0, uid_detail),
+        isolation.Layer(_("unprivileged uid"), (sandboxed and info.uid != 0) or dropped, uid_detail),
+    ]
+    if not sandboxed:  # inside bwrap the namespaces are the worker's view; Landlock is for a plain worker
+        landlock = bool(info and info.landlock == "")
+        found.append(isolation.Layer(
+            _("file access limited by Landlock to the runtime, the book's helper modules and its own folder"),
+            landlock, "" if landlock else (info.landlock if info else _("the worker did not start"))))
+    return found + [
         isolation.Layer(_("seccomp filter and no_new_privs"), seccomp,
                         _("no new processes, exec, ptrace, mounts, namespaces, BPF, io_uring, keyring or network "
                           "sockets") if seccomp else (info.seccomp if info else _("the worker did not start"))),

@@ -8,7 +8,6 @@ the grader, on the other core. Until a WorkerClient takes it over, whoever start
 from __future__ import annotations
 
 import os
-import sys
 
 from ..cli import interrupts
 
@@ -69,9 +68,5 @@ class EarlyWorker:
 
 def not_dumpable() -> None:
     """No core dumps of the grader, and no same-uid process may read its memory through /proc."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-        except (OSError, AttributeError):
-            pass
+    from .spawn import not_dumpable as once
+    once()

