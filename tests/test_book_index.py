@@ -305,11 +305,11 @@ def test_an_index_built_from_a_folder_recognises_its_definitions_but_not_edited_
     assert header["sources"][0]["unparsed"] == ["legacy.py"]
 
 
-def test_an_extra_index_is_consulted_after_the_packaged_one(handout_index, monkeypatch):
+def test_an_extra_index_is_consulted_after_the_packaged_one(handout_index):
     assert book_definitions(HANDOUT) == {}
-    monkeypatch.setattr(book_index, "extra_indexes", [handout_index])
-    assert set(book_definitions(HANDOUT)) == {"clipped_mean", "RunningTotal"}
-    assert book_file(HANDOUT).repository == "course/handout"
+    both = load_index([book_index.PACKAGED_INDEX, handout_index])
+    assert set(book_definitions(HANDOUT, index=both)) == {"clipped_mean", "RunningTotal"}
+    assert book_file(HANDOUT, index=both).repository == "course/handout"
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -7,8 +7,9 @@ fingerprints (see ``fingerprint.py``) and where each came from (repository, path
 first commit in which that version appeared), taken from every version of every .py and
 .ipynb file in the whole history of the book's public repositories.
 
-An instructor's plugin or a test adds an index of its own, built the same way, by appending
-its path to ``extra_indexes`` (or passes ``index=load_index([...])`` to a query).
+An instructor's plugin adds an index of its own, built the same way, through the
+``grader_book_code`` hook (grading reads every index the hook names: grader/submission/book_code.py);
+a query given ``index=load_index([...])`` reads those files instead of the packaged one.
 
 Build one (the command the packaged index records in its header)::
 
@@ -32,9 +33,6 @@ PACKAGED_INDEX = Path(__file__).with_name("book_index.json")
 SUFFIXES = (".py", ".ipynb")
 # An empty module (an ``__init__.py``, a file of comments) is everyone's code, not the book's.
 EMPTY_MODULE = file_fingerprint("")
-
-extra_indexes: list[Path] = []
-"""Index files consulted after the packaged one (an instructor's handout code, a test's fake book)."""
 
 
 # Immutable records as NamedTuples and plain classes, not dataclasses: every grading imports this
@@ -135,16 +133,15 @@ def load_index(paths: Iterable[Path]) -> BookIndex:
     return BookIndex(tuple(documents))
 
 
-_loaded: tuple[tuple[Path, ...], BookIndex] | None = None
+_loaded: BookIndex | None = None
 
 
 def default_index() -> BookIndex:
-    """The packaged index followed by ``extra_indexes``, loaded once (again if that list changes)."""
+    """The packaged index, loaded once (a query's default when it is given no ``index``)."""
     global _loaded
-    key = (PACKAGED_INDEX, *extra_indexes)
-    if _loaded is None or _loaded[0] != key:
-        _loaded = (key, load_index(key))
-    return _loaded[1]
+    if _loaded is None:
+        _loaded = load_index([PACKAGED_INDEX])
+    return _loaded
 
 
 def book_file(source: str, *, notebook: bool = False, path: str | None = None,
