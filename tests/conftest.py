@@ -35,9 +35,10 @@ def statuses(report) -> dict[str, str]:
     return {e.id: e.status for e in report.exercises}
 
 
-def run_grade(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run `python -m grader.cli` as a student would run `grade`."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+def run_grade(*args: str, cwd: Path | None = None, timeout: float = 120,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m grader.cli` as a student would run `grade` (``env``: variables set besides)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **(env or {}))
     for name in ("FORCE_COLOR", "COLUMNS", "LINES"):  # the report's width is the pipe's default here
         env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd or ROOT, env=env,

@@ -59,8 +59,28 @@ LANGUAGES = {"kim_minsu": "ko", "park_seoyeon": "ko", "wang_fang": "zh", "yamada
              "suzuki_ichiro": "ja", "garcia_maria": "en", "smithjohn": "en"}
 
 
-def grade_class(subs: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return run_grade("class", str(subs), "-o", str(out), "-j", "2", *extra, timeout=timeout)
+# The class's OUTDIR secret, written before its first run. `grade class` makes a new secret for a new
+# OUTDIR, and each secret draws other random inputs: the verdicts pinned above are those of this one.
+# (That a verdict does not depend on the draw is benchmarks/secret_sensitivity.py's to measure.)
+CLASS_SECRET = "the pinned class's secret"
+
+
+def keep_class_secret(out: Path) -> None:
+    """OUTDIR's secret, as `grade class` keeps it there (mode 0600), unless the run already has one."""
+    kept = out / ".instructor-secret"
+    if not kept.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        kept.write_text(CLASS_SECRET + "\n", encoding="utf-8")
+        kept.chmod(0o600)
+
+
+def grade_class(subs: Path, out: Path, *extra: str, timeout: float = 300,
+                tmpdir: Path | None = None) -> subprocess.CompletedProcess:
+    """``tmpdir``: the run's own TMPDIR, so that what it leaves there is its own doing."""
+    if "--secret-file" not in extra:
+        keep_class_secret(out)
+    return run_grade("class", str(subs), "-o", str(out), "-j", "2", *extra, timeout=timeout,
+                     env={"TMPDIR": str(tmpdir)} if tmpdir else None)
 
 
 def read_gradebook(out: Path) -> dict[str, dict[str, str]]:
@@ -79,7 +99,8 @@ def graded_class(tmp_path_factory):
     subs, out = base / "submissions", base / "graded"
     shutil.copytree(CLASS, subs)
     started = time.time()
-    proc = grade_class(subs, out)
+    (base / "tmp").mkdir()
+    proc = grade_class(subs, out, tmpdir=base / "tmp")
     return subs, out, proc, started
 
 
@@ -150,8 +171,13 @@ def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
     twin = json.loads((out / "reports" / "jung_twin.json").read_text(encoding="utf-8"))
     assert snoop["score"] == twin["score"] == 0
     # The same probe does find a classmate's file where one is within reach (graded the old way,
-    # beside it), so the zero above is isolation, not a probe that never looks.
-    shutil.copy(CLASS / "choi_snoop.py", tmp_path)
+    # beside it), so the zero above is isolation, not a probe that never looks. Here it walks its own
+    # folder only: walking the machine's folders runs past the time limit of a statement, and a
+    # statement cut short counts as not run at all (its half-done effects would depend on the load).
+    probe = (CLASS / "choi_snoop.py").read_text(encoding="utf-8")
+    walk = 'for start in (".", "..", os.path.join("..", ".."), os.path.join("..", "..", "..")):'
+    assert walk in probe
+    (tmp_path / "choi_snoop.py").write_text(probe.replace(walk, 'for start in (".",):'), encoding="utf-8")
     shutil.copy(CLASS / "kim_minsu.py", tmp_path)
     alone = json.loads(run_grade(str(tmp_path / "choi_snoop.py"), "-f", "json", "--only", "cross_entropy_error").stdout)
     if alone["isolation"] != "namespaces+seccomp":
@@ -190,5 +216,7 @@ def left_behind(since: float = 0.0, pid: int | None = None) -> tuple[list[Path],
 
 
 def test_a_class_run_leaves_no_process_and_no_temporary_folder_behind(graded_class):
-    _subs, _out, _proc, started = graded_class
-    assert left_behind(since=started) == ([], [])
+    _subs, out, _proc, _started = graded_class
+    # The run had a TMPDIR of its own: nothing another test (or another run on the machine) left counts.
+    assert sorted((out.parent / "tmp").iterdir()) == []
+    assert left_behind()[1] == []

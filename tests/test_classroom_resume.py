@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_classroom import CLASS, PINNED, grade_class, left_behind, read_gradebook
+from test_classroom import CLASS, PINNED, grade_class, keep_class_secret, left_behind, read_gradebook
 
 
 pytestmark = pytest.mark.usefixtures("class_isolation")  # every test here grades a class
@@ -54,6 +54,7 @@ def resumed_class(tmp_path_factory):
     subs, out = base / "submissions", base / "graded"
     shutil.copytree(CLASS, subs)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    keep_class_secret(out)
     command = [sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2"]
     run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)

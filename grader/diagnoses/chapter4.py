@@ -126,8 +126,12 @@ def _input_not_restored(e: Evidence) -> bool:
 
 
 def _gradient_ascent(e: Evidence) -> bool:
+    """Every failed case that tells ascent from descent ended where ``x += lr * grad`` ends, or
+    uphill of its start; one such case alone is not enough, since an answer that ignores its
+    input (a printed point, a constant) lands uphill of some random starts by chance."""
     from grader._reference.gradients import numerical_gradient
 
+    supported = False
     for o in e.failed("cases"):
         f, x, lr, steps = materialize(o.args)
         x = np.array(x, dtype=float)
@@ -138,17 +142,22 @@ def _gradient_ascent(e: Evidence) -> bool:
             if not np.all(np.isfinite(x)):
                 break
         got = _numbers(o.actual[0] if isinstance(o.actual, tuple) else o.actual)
-        if got is None or got.shape != start_x.shape:
-            continue
         # (Only where ascent and descent end apart: with lr = 1e-10 both barely leave the start.)
-        if close(got, x, rtol=1e-6) and not close(o.expected, x, rtol=1e-6):
-            return True
+        if got is None or got.shape != start_x.shape or close(o.expected, x, rtol=1e-6):
+            continue
+        if close(got, x, rtol=1e-6):
+            supported = True
+            continue
         # Uphill along the gradient, every coordinate the way its slope rises, not merely to a higher
         # point: a broken numerical_gradient (one number for all of x) moves x somewhere worse too.
-        if np.all(np.isfinite(got)) and float(f(got)) > start and _climbs(got - start_x, numerical_gradient(
+        if not np.all(np.isfinite(got)):  # blown up: says nothing about which way it went
+            continue
+        if float(f(got)) > start and _climbs(got - start_x, numerical_gradient(
                 f, start_x.copy())):
-            return True
-    return False
+            supported = True
+            continue
+        return False
+    return supported
 
 
 def _climbs(moved: np.ndarray, slope: np.ndarray) -> bool:

@@ -159,7 +159,13 @@ def _cee_label_times_t(e: Evidence) -> bool:
             continue
         y2, t2 = _as_batch(*o.args)
         labels = _class_numbers(y2, t2)
+        if not np.any(labels):  # every label class 0: the formula gives 0 whatever y is, as a constant 0 does
+            continue
         picked = y2[np.arange(y2.shape[0]), labels]
+        # The same probability picked for every sample (an exact 0 at each right class): weighting
+        # them by class numbers only scales the sum, as leaving out "/ batch_size" does.
+        if np.all(picked == picked[0]):
+            continue
         with np.errstate(all="ignore"):
             variants = [float(-np.sum(labels * np.log(picked + d)) / y2.shape[0]) for d in (DELTA, 0.0)]
         if any(np.isfinite(v) and not close(v, o.expected, rtol=1e-7) and close(o.actual, v, rtol=1e-7)

@@ -24,6 +24,7 @@ from .tree import ProcessTree
 
 MAX_REPLY_BYTES = 32 * 1024 * 1024
 MAX_STARTUP_FAILURES = 3  # in a row: a worker that cannot even start is not the submission's doing
+MAX_CUT_REPLAYS = 3  # loads again without statements cut at their time limit (see finish_load)
 MAX_CALL_RESTARTS = 40  # workers started again after calls that killed them, over one grading
 
 
@@ -276,14 +277,28 @@ class WorkerClient:
             self.sent_to = None  # finish_load starts the worker over and sends it then
 
     def finish_load(self) -> dict[str, Any]:
-        """The record of the load :meth:`start_load` began (replays included)."""
-        result = self._load_until_done()
-        for record in result["statements"]:
-            key = (record["cell"], record["index"])
-            if key in self.skip and record["status"] == "skipped":
-                record["status"] = self.skip[key]
-            if record["status"] in ("abandoned", "skipped-budget"):
-                self.skip.setdefault(key, record["status"])
+        """The record of the load :meth:`start_load` began (replays included).
+
+        A statement cut short at its time limit leaves behind whatever part of it ran (a list half
+        filled, a loop's variables, definitions exec'd from files it was reading), and how far it
+        got depends on the machine's load. The same submission must get the same report, so the
+        submission is run again in a new worker without the statements that were cut: they count
+        as not run, whole. (Only when something was cut: honest code within its limits is loaded once.)
+        """
+        for _attempt in range(MAX_CUT_REPLAYS + 1):
+            result = self._load_until_done()
+            cut = False
+            for record in result["statements"]:
+                key = (record["cell"], record["index"])
+                if key in self.skip and record["status"] == "skipped":
+                    record["status"] = self.skip[key]
+                if record["status"] == "abandoned" and key not in self.skip:
+                    cut = True
+                if record["status"] in ("abandoned", "skipped-budget"):
+                    self.skip.setdefault(key, record["status"])
+            if not cut:
+                break
+            self.kill()
         return result
 
     def _load_message(self) -> dict[str, Any]:
