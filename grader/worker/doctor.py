@@ -46,6 +46,10 @@ def layers(info) -> list[isolation.Layer]:
         found.append(isolation.Layer(
             _("file access limited by Landlock to the runtime, the book's helper modules and its own folder"),
             landlock, "" if landlock else (info.landlock if info else _("the worker did not start"))))
+        from . import memory_cgroup
+        why = memory_cgroup.why_unavailable()
+        found.append(isolation.Layer(_("memory cgroup: shared memory and tmpfs count against the worker's memory "
+                                       "limit"), not why, why))
     return found + [
         isolation.Layer(_("seccomp filter and no_new_privs"), seccomp,
                         _("no new processes, exec, ptrace, mounts, namespaces, BPF, io_uring, keyring or network "

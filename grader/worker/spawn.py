@@ -174,11 +174,20 @@ def spawn(workdir, memory_mb: int, cpu_seconds: int, *, slot: int | None = None,
         # The worker's own folder, which no other uid may enter (a classmate's worker has another uid).
         os.chown(workdir, uid, uid)
         os.chmod(workdir, 0o700)
-    process = subprocess.Popen(
-        [sys.executable, "-I", "-B", "-c", BOOT, RUNNER, _json(config)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
-        start_new_session=True, close_fds=True)
-    process.sandboxed, process.info_fd = False, None
+    command = [sys.executable, "-I", "-B", "-c", BOOT, RUNNER, _json(config)]
+    # Shared memory and tmpfs pages count too, where a memory cgroup can be made (memory_cgroup.py).
+    from . import memory_cgroup
+    group = memory_cgroup.make(memory_mb * 1024 * 1024) if "cgroup" not in SIMULATE_MISSING else None
+    try:
+        process = subprocess.Popen(
+            memory_cgroup.enter_then_exec(group, command) if group else command,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env,
+            start_new_session=True, close_fds=True)
+    except BaseException:
+        if group:
+            group.remove()
+        raise
+    process.sandboxed, process.info_fd, process.memory_group = False, None, group
     return process
 
 

@@ -147,6 +147,10 @@ class ProcessTree:
             except OSError:
                 pass
             self.info_fd = None
+        group = getattr(self.popen, "memory_group", None)
+        if group is not None:  # whatever left the worker's session is still in its cgroup
+            self.popen.memory_group = None
+            group.remove()
 
 
 PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size)
