@@ -725,3 +725,26 @@ def test_a_folder_tree_deeper_than_any_path_is_removed_and_close_never_raises(tm
     remove_tree(root)
     assert not root.exists()
     assert Path("/etc").is_dir()
+
+
+def test_a_killed_worker_its_parent_has_not_reaped_yet_is_not_alive():
+    # A zombie still answers kill(pid, 0): leftover checks and stale-folder sweeps must not count it.
+    import signal
+    import subprocess
+    import sys
+    import time as clock
+
+    from grader.worker.cleanup import alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert alive(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = clock.monotonic() + 30
+        while Path(f"/proc/{child.pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z":
+            assert clock.monotonic() < deadline
+            clock.sleep(0.01)
+        assert not alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()

@@ -120,6 +120,14 @@ def remove_stale_folders(prefix: str) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Still running: a killed process its parent has not reaped yet (a zombie) is not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        pass  # no /proc (macOS): ask the kernel whether the pid exists
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
