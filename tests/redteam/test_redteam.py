@@ -47,8 +47,9 @@ def test_there_are_at_least_forty_hostile_fixtures_each_with_a_twin():
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_attack_scores_no_more_than_its_twin_and_leaves_nothing_behind(case, tmp_path, listeners):
     if case.needs_sandbox and SANDBOX_REASON:
-        pytest.skip(f"{case.mechanism}: only the namespace sandbox stops this, and it is unavailable here "
-                    f"({SANDBOX_REASON})")
+        from conftest import machine_lacks
+        machine_lacks("sandbox", f"{case.mechanism}: only the namespace sandbox stops this, and it is unavailable "
+                                 f"here ({SANDBOX_REASON})")
     slot = 1000 + (os.getpid() * 7 + CASES.index(case)) % 3000  # a uid of its own: survivors are findable
     attack = harness.run(case, case.path.read_text(encoding="utf-8"), tmp_path, listeners, slot, attack=True)
     key = (harness.twin_text(case), case.only)
