@@ -29,7 +29,11 @@ PINNED = {
     "cho_hyun": (85, "passed failed passed passed passed passed passed", "cee-missing-delta;cee-one-hot-only", ""),
     # In the sandbox it reads nothing: 0.0 for every input, an answer computed from nothing.
     "choi_snoop": (0, "missing failed missing missing missing missing missing", "constant-result", ""),
+    # Up to numerical_diff only. Its cross_entropy_error takes one-hot labels only: 6 of its 8 cases
+    # pass (the two batches of integer labels fail), 6/8 of 15 = 11.25; with SSE and numerical_diff, 31.25.
     "garcia_maria": (31.25, "passed partial passed missing missing missing missing", "cee-one-hot-only", ""),
+    # Everything right but the softmax of simpleNet's loss overflows at logits near 1000: one of
+    # simpleNet's 8 checks fails, 1/8 of 15 = 1.88 lost.
     "han_byul": (98.12, "passed passed passed passed passed partial passed", "softmax-overflow", ""),
     # Saved as cp949 on Windows without a coding line: read as Python would on that laptop (issue 8).
     "jang_cp949": (90, "passed passed failed passed passed passed passed", "step-too-small", ""),
@@ -45,12 +49,17 @@ PINNED = {
     # A numerical_gradient that raises on 2-D input loses those cases' unchanged checks too (issue 12).
     "park_seoyeon": (84.0, "passed passed missing partial passed passed passed", "gradient-1d-only", ""),
     "smithjohn": (90, "failed passed passed passed passed passed passed", "sse-missing-half", ""),
+    # Batches summed, not averaged, and one-hot labels only: only the 3 single-sample cases of
+    # cross_entropy_error pass, 3/8 of 15 = 5.62; with SSE and numerical_diff, 25.62.
     "suzuki_ichiro": (25.62, "passed partial passed missing missing missing missing",
                       "cee-batch-not-averaged;cee-one-hot-only", ""),
     # Their cross_entropy_error lives in their own common/functions.py: their work, graded (their
     # own wording of it: the book's own version there would be the book's, issue 19).
     "tanaka": (75, "passed passed passed passed passed passed missing", "", ""),
     "wang_fang": (75, "passed passed passed passed passed passed missing", "", ""),
+    # SSE and CEE imported from common.functions (not their own work: missing); their
+    # numerical_gradient handles 1-D x only, so the 2-D cases and their unchanged-input checks fail:
+    # 6 of 10 checks, 9 of 15.
     "yamada_taro": (69.0, "missing missing passed partial passed passed passed", "gradient-1d-only", ""),
     # Its crashing net.numerical_gradient loses the params check too; backprop weighs 0 (issue 12).
     "yoon_ara": (69.44, "passed passed passed error error passed partial", "depends-on-failing", ""),
