@@ -125,12 +125,23 @@ def _processes_naming(text: str) -> list[str]:
     return found
 
 
-def grade_class(subs: Path, out: Path, tmp: Path, secret_file: Path) -> tuple[subprocess.CompletedProcess, int]:
+# Where the class runs: "namespaces" is the grader as it is (bubblewrap); "plain" is a machine
+# without namespaces (a root container), DLFS_SANDBOX=off, which `grade class` accepts only with
+# --allow-weak-isolation. The attacks here are on names, hashes and files, not on the sandbox:
+# each must fail at both.
+LEVELS = ("namespaces", "plain")
+
+
+def grade_class(subs: Path, out: Path, tmp: Path, secret_file: Path,
+                level: str = "namespaces") -> tuple[subprocess.CompletedProcess, int]:
     """`grade class` as an instructor runs it, in a session and a TMPDIR of its own."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", TMPDIR=str(tmp))
     env.pop("DLFS_GRADER_SECRET", None)
     command = [sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2",
                "--only", "sum_squares_error", "--secret-file", str(secret_file)]
+    if level == "plain":
+        env["DLFS_SANDBOX"] = "off"
+        command.append("--allow-weak-isolation")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     try:
@@ -206,7 +217,8 @@ def check_outputs(out: Path) -> tuple[dict[str, dict], list[str]]:
     return rows, problems
 
 
-def run(case: ClassCase, workspace: Path, listeners: Listeners, *, attack: bool) -> Outcome:
+def run(case: ClassCase, workspace: Path, listeners: Listeners, *, attack: bool,
+        level: str = "namespaces") -> Outcome:
     """Build the class, grade it (and again after ``change``, if the fixture has one); what went wrong."""
     base = workspace / ("attack" if attack else "twin")
     subs, out, tmp = base / "submissions", base / "graded", base / "tmp"
@@ -225,7 +237,7 @@ def run(case: ClassCase, workspace: Path, listeners: Listeners, *, attack: bool)
         if number:
             case.module.change(subs, attack)
         before = snapshot(subs)
-        proc, pid = grade_class(subs, out, tmp, secret_file)
+        proc, pid = grade_class(subs, out, tmp, secret_file, level)
         problems += check_run(proc, pid, subs, out, tmp, before, canary)
     rows, output_problems = check_outputs(out)
     problems += output_problems

@@ -19,7 +19,6 @@ from grader.worker.cleanup import remove_tree  # noqa: E402
 CASES = class_harness.cases()
 EXPECTED = {"non_utf8_name", "deep_folder", "slug_collision", "dotdot_name", "semicolon_formulas", "hash_collision"}
 
-pytestmark = pytest.mark.usefixtures("class_isolation")  # `grade class` runs only at full isolation
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +30,15 @@ def test_every_class_run_attack_of_issue_20_has_a_fixture():
     assert {case.name for case in CASES} >= EXPECTED
 
 
+@pytest.mark.parametrize("level", class_harness.LEVELS)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_class_attack_scores_no_more_than_its_twin_and_costs_its_classmates_nothing(case, tmp_path, listeners):
+def test_class_attack_scores_no_more_than_its_twin_and_costs_its_classmates_nothing(case, level, tmp_path, listeners,
+                                                                                     request):
+    if level == "namespaces":
+        request.getfixturevalue("class_isolation")  # `grade class` runs there only at full isolation
     try:
-        attack = class_harness.run(case, tmp_path, listeners, attack=True)
-        twin = class_harness.run(case, tmp_path, listeners, attack=False)
+        attack = class_harness.run(case, tmp_path, listeners, attack=True, level=level)
+        twin = class_harness.run(case, tmp_path, listeners, attack=False, level=level)
     finally:
         remove_tree(tmp_path / "attack")  # a 1,200-deep folder is past pytest's own (recursive) clean-up
     assert not twin.problems, twin.problems
