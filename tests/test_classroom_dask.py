@@ -74,13 +74,12 @@ def grade_in_process(subs: Path, out: Path, *extra: str) -> int:
     return main([str(subs), "-o", str(out), *extra])
 
 
-def remote_folders_of_dead_processes() -> list[Path]:
-    import tempfile
-
+def remote_folders_of_dead_processes(folder: Path) -> list[Path]:
+    """Folders Dask workers whose TMPDIR is ``folder`` (this test's own) left when they died."""
     from grader.worker.cleanup import alive as _alive
     from grader.classroom.remote import REMOTE_TMP_PREFIX
 
-    return [p for p in Path(tempfile.gettempdir()).glob(f"{REMOTE_TMP_PREFIX}*")
+    return [p for p in folder.glob(f"{REMOTE_TMP_PREFIX}*")
             if not _alive(int(p.name[len(REMOTE_TMP_PREFIX):].split("-")[0]))]
 
 
@@ -130,17 +129,29 @@ def test_an_unreachable_scheduler_is_a_usage_error_not_a_traceback(tmp_path, mon
 
 
 @pytest.fixture(scope="module")
-def local_cluster():
+def local_cluster(tmp_path_factory):
+    """Two Dask worker processes with a TMPDIR of their own (``cluster.tmp``): what they leave there
+    is theirs, whatever other runs on the machine leave in /tmp."""
     from distributed import LocalCluster
 
     import dask.config
 
-    # One death is enough to give up on a task here, so that the worker-killing student is quick to test.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0,
-                          dashboard_address=None) as cluster:
-            yield cluster
-    assert remote_folders_of_dead_processes() == []
+    tmp = tmp_path_factory.mktemp("cluster-tmp")
+    kept = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp)  # read by the worker processes as they start
+    try:
+        # One death is enough to give up on a task here, so that the worker-killing student is quick to test.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0,
+                              dashboard_address=None) as cluster:
+                cluster.tmp = tmp
+                yield cluster
+    finally:
+        if kept is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = kept
+    assert remote_folders_of_dead_processes(tmp) == []
     assert left_behind()[1] == []  # no sandboxed worker outlived its Dask worker
 
 
@@ -215,7 +226,7 @@ def test_a_student_whose_task_kills_its_workers_gets_an_error_row_and_the_class_
     # A killed worker cannot tidy up; the next student graded on the host removes what it left.
     assert grade_in_process(subs, tmp_path / "after", "--only", "sum_squares_error", "--student", "kim_minsu",
                             "--scheduler", local_cluster.scheduler_address) == 0
-    assert remote_folders_of_dead_processes() == []
+    assert remote_folders_of_dead_processes(local_cluster.tmp) == []
 
 
 @pytest.mark.usefixtures("class_isolation")
@@ -271,9 +282,10 @@ def test_a_student_past_the_total_time_limit_gets_the_local_pools_timeout_row(lo
 
 # ---- a real scheduler and two workers on loopback ------------------------------------------------
 
-def start(command: list[str], log: Path) -> subprocess.Popen:
-    """A Dask process in a process group of its own (so that it and its nanny's children can be killed)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def start(command: list[str], log: Path, tmp: Path | None = None) -> subprocess.Popen:
+    """A Dask process in a process group of its own (so that it and its nanny's children can be killed),
+    with ``tmp`` as its TMPDIR if given."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **({"TMPDIR": str(tmp)} if tmp else {}))
     with open(log, "wb") as output:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -302,6 +314,8 @@ def wait_for(condition, seconds: float, what: str, processes: list[subprocess.Po
 def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebook(local_reference, tmp_path):
     subs, local_out = local_reference
     scheduler_file = tmp_path / "scheduler.json"
+    workers_tmp = tmp_path / "workers-tmp"
+    workers_tmp.mkdir()
     dask_module = [sys.executable, "-m"]
     processes: list[subprocess.Popen] = []
     try:
@@ -311,7 +325,7 @@ def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebo
         for index in range(2):
             processes.append(start([*dask_module, "distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file),
                                     "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard", "--name", f"w{index}"],
-                                   tmp_path / f"worker{index}.log"))
+                                   tmp_path / f"worker{index}.log", workers_tmp))
         address = json.loads(scheduler_file.read_text())["address"]
 
         def workers_connected() -> bool:
@@ -341,7 +355,7 @@ def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebo
         assert "20 in the gradebook, 1 in error" in printed and "Traceback" not in printed
         assert_same_gradebook(out, local_out)
         assert "Remove worker" in (tmp_path / "scheduler.log").read_text()  # the kill was seen, and survived
-        assert remote_folders_of_dead_processes() == []  # the killed worker's folder: removed by the other one
+        assert remote_folders_of_dead_processes(workers_tmp) == []  # the killed worker's: removed by the other one
     finally:
         for process in reversed(processes):
             stop(process)
