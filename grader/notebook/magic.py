@@ -42,16 +42,26 @@ class WarmProcess:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         text=True, encoding="utf-8")
 
+        self.ready = False
+
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def wait_ready(self) -> bool:
+        """Wait until the process has its worker and the grader loaded (False: it ended instead)."""
+        if not self.ready:
+            try:
+                self.ready = bool(self.process.stdout.readline().strip())
+            except (OSError, ValueError):
+                return False
+        return self.ready
 
     def grade(self, request: dict) -> dict | None:
         """The reply to ``request``, or None when the process ended without one."""
         stdout = self.process.stdout
         try:
-            ready = stdout.readline()
-            if not ready.strip():
+            if not self.wait_ready():
                 return None
             self.process.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
             self.process.stdin.flush()
@@ -94,6 +104,12 @@ class Grader:
             warm, self.warm = self.warm, None
         if warm is not None:
             warm.close(wait=5.0)
+
+    def wait_ready(self) -> bool:
+        """Wait until the next grading's process is warm (the benchmark times a warm `%grade`)."""
+        with self.lock:
+            warm = self.warm
+        return warm is not None and warm.wait_ready()
 
     def take(self) -> WarmProcess:
         """The warm process for this grading (a new one if there is none)."""
