@@ -151,7 +151,7 @@ def _failures(ex: ExerciseResult, snippets: dict) -> list[str]:
 def _check(ex: ExerciseResult, check: CheckResult, snippet: str) -> list[str]:
     e = html_text
     out = [f'<div class="dg-msg"><b>✘ {e(check.name)}</b></div>', f'<div class="dg-msg">{e(check.message)}</div>']
-    if check.hint:
+    if check.hint and not check.hidden:
         out.append(f'<div class="dg-hint">{e(_(labels.HINT))} {e(check.hint)}</div>')
     if snippet and not check.hidden:
         # The snippet travels as the text of a <pre>; the button copies that element's text, so
