@@ -301,6 +301,9 @@ def _run(args: "argparse.Namespace", worker) -> int:
         print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
     renders = getattr(args, "renders", None)
+    if args.save_inputs is not None:
+        from ..checking import reproduce
+        reproduce.save_folder = args.save_inputs
     if worker is not None:
         _prepare_reports(worker, [reporters[t.format] for t in args.targets
                                   if renders is None or not renders.handles(t.format, reporters[t.format])])

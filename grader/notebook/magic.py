@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..i18n import N_, _
 
-USAGE = "%grade [EXERCISE ...] [--file [PATH]] [--lang LANG] [--assignment NAME] [--plugin MODULE]"
+USAGE = ("%grade [EXERCISE ...] [--file [PATH]] [--lang LANG] [--assignment NAME] [--plugin MODULE] "
+         "[--save-inputs DIR]")
 NO_PATH = N_("%grade --file: this notebook's path is not known here; give it: %grade --file chapter4.ipynb")
 REPORT_MIME = "application/vnd.dlfs-grader.report+json"
 STOPPED = N_("%grade was interrupted: nothing was graded.")
@@ -165,6 +166,7 @@ class Grader:
         parser.add_argument("--lang")
         parser.add_argument("--assignment")
         parser.add_argument("--plugin", action="append", default=[])
+        parser.add_argument("--save-inputs")
         try:
             args, extra = parser.parse_known_args(shlex.split(line))
         except (argparse.ArgumentError, ValueError) as exc:
@@ -174,7 +176,8 @@ class Grader:
             print(f"%grade: unrecognized arguments: {' '.join(extra)}\nusage: {USAGE}", file=sys.stderr)
             return None
         request = {"folder": os.getcwd(), "only": args.exercises, "lang": args.lang, "assignment": args.assignment,
-                   "plugin": args.plugin}
+                   "plugin": args.plugin,
+                   "save_inputs": str(Path(args.save_inputs).expanduser().resolve()) if args.save_inputs else None}
         notebook = notebook_path(self.shell)
         if args.file is not None:
             path = args.file or notebook

@@ -18,9 +18,7 @@ def render(report: Report, tty: bool = False) -> str:
     graded = GRADED[0] if GRADED else Graded("file", report.submission)
     if graded.kind == "history":
         report = with_submission(report, graded.name)
-    from .reproduce import snippets
-    found = snippets(report)
-    return json.dumps({"html": render_html(report, graded, found), "text": render_text(report, graded),
+    return json.dumps({"html": render_html(report, graded), "text": render_text(report, graded),
                        "report": json.loads(json_render(report))}, ensure_ascii=False)
 
 

@@ -25,8 +25,6 @@ GRADED_FILE = N_("Graded: the saved notebook {name} (not the cells run in this k
 OUT_OF_ORDER = N_("The cells ran in a different order than the notebook shows them; they were graded in the "
                   "order they ran: {order}.")
 NOT_GRADED = N_("Not graded: {reason}")
-REPRODUCE = N_("reproduce this call")
-COPY = N_("copy")
 
 ROOT = "dlfs-grade-view"  # the one class every rule below is scoped to
 _STYLE = f"""<style>
@@ -89,13 +87,13 @@ def render_text(report: Report, graded: Graded) -> str:
         return head + "\n" + terminal_text(report, tty=False)
 
 
-def render_html(report: Report, graded: Graded, snippets: dict | None = None) -> str:
-    """The compact inline view. ``snippets``: (exercise id, check name) -> code that rebuilds the call."""
+def render_html(report: Report, graded: Graded) -> str:
+    """The compact inline view (a failing visible case with the code that rebuilds its call)."""
     with use(report.lang):
-        return _html(student_report(report), graded, snippets or {})
+        return _html(student_report(report), graded)
 
 
-def _html(report: Report, graded: Graded, snippets: dict) -> str:
+def _html(report: Report, graded: Graded) -> str:
     e = html_text
     out = [f'<div class="{ROOT}">', _STYLE]
     out.append(f'<div class="dg-score">{e(_(labels.SCORE).format(score=report.score, max_score=report.max_score))}'
@@ -117,7 +115,7 @@ def _html(report: Report, graded: Graded, snippets: dict) -> str:
     if everything_passed(report):
         out.append(f'<div class="dg-passed">{e(_(labels.ALL_PASSED))}</div>')
     for ex in report.exercises:
-        out += _failures(ex, snippets)
+        out += _failures(ex)
     if report.statements:
         out.append(f'<details><summary>{e(_(labels.NOT_RUN))}</summary>')
         out += [f'<div class="dg-msg">{e(s.place)}: {e(s.message)}</div>' for s in report.statements]
@@ -132,7 +130,7 @@ def _status_class(status: str) -> str:
     return "error-status" if status == "error" else status
 
 
-def _failures(ex: ExerciseResult, snippets: dict) -> list[str]:
+def _failures(ex: ExerciseResult) -> list[str]:
     e = html_text
     failing = [c for c in ex.checks if not c.passed and not c.skipped]
     if not (failing or ex.diagnoses or (ex.message and ex.status != "passed")):
@@ -143,22 +141,22 @@ def _failures(ex: ExerciseResult, snippets: dict) -> list[str]:
     for d in ex.diagnoses:
         out.append(f'<div class="dg-diag">→ {e(d.message)}</div>')
     for check in failing:
-        out += _check(ex, check, snippets.get((ex.id, check.name), ""))
+        out += _check(ex, check)
     out.append("</div>")
     return out
 
 
-def _check(ex: ExerciseResult, check: CheckResult, snippet: str) -> list[str]:
+def _check(ex: ExerciseResult, check: CheckResult) -> list[str]:
     e = html_text
     out = [f'<div class="dg-msg"><b>✘ {e(check.name)}</b></div>', f'<div class="dg-msg">{e(check.message)}</div>']
     if check.hint and not check.hidden:
         out.append(f'<div class="dg-hint">{e(_(labels.HINT))} {e(check.hint)}</div>')
-    if snippet and not check.hidden:
+    if check.reproduce and not check.hidden:
         # The snippet travels as the text of a <pre>; the button copies that element's text, so
         # no submission string is ever placed inside the script.
-        out.append(f'<details><summary>{e(_(REPRODUCE))}</summary><pre>{e(snippet)}</pre>'
+        out.append(f'<details><summary>{e(_(labels.REPRODUCE))}</summary><pre>{e(check.reproduce)}</pre>'
                    f'<button type="button" onclick="navigator.clipboard.writeText('
-                   f'this.previousElementSibling.textContent)">{e(_(COPY))}</button></details>')
+                   f'this.previousElementSibling.textContent)">{e(_(labels.COPY))}</button></details>')
     return out
 
 

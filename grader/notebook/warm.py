@@ -98,9 +98,9 @@ def serve(request: dict, early) -> dict:
         plugin.GRADED[:] = [graded]
         out = workdir / "view.json"
         argv = [str(path), "-f", "notebook", "-o", str(out)]
-        for option in ("lang", "assignment"):
+        for option in ("lang", "assignment", "save_inputs"):
             if request.get(option):
-                argv += [f"--{option}", str(request[option])]
+                argv += [f"--{option.replace('_', '-')}", str(request[option])]
         for name in request.get("plugin") or ():
             argv += ["--plugin", str(name)]
         if request.get("plugin"):
