@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None, early=None) -> int:
         with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
+            if "--watch" in argv and not any(arg in ("-h", "--help", "--version") for arg in argv):
+                from .watch import watch
+                return watch(argv)
             renders = None
             launch = early is None
             if launch:
