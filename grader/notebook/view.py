@@ -9,13 +9,14 @@ when every check of every exercise ran and passed.
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 
-from ..i18n import N_, _, use
+from ..i18n import N_, _, ngettext, use
 from ..report import CheckResult, ExerciseResult, Report
 from ..reporters import labels
 from ..reporters.safe_text import html_text
-from ..reporters.terminal_layout import STYLE
+from ..reporters.terminal_layout import MAX_FAILURES_SHOWN, STYLE
 from ..reporters.terminal_text import render as terminal_text
 from ..reporters.visibility import student_report
 
@@ -34,10 +35,12 @@ background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;marg
 .{ROOT} .dg-note{{color:#57606a;margin:2px 0}}
 .{ROOT} .dg-warn{{color:#9a6700;margin:2px 0}}
 .{ROOT} .dg-error{{color:#cf222e;margin:2px 0;white-space:pre-wrap}}
-.{ROOT} table{{border-collapse:collapse;margin:6px 0;font-size:13px}}
-.{ROOT} th,.{ROOT} td{{text-align:left;padding:2px 10px 2px 0;border:0;border-bottom:1px solid #eaeef2;
-vertical-align:top;background:transparent;color:inherit}}
-.{ROOT} td.dg-num{{text-align:right}}
+.{ROOT} table{{border-collapse:collapse;margin:6px 0;font-size:13px;border:0}}
+.{ROOT} tr,.{ROOT} tr:hover,.{ROOT} tr:nth-child(odd){{background:transparent!important}}
+.{ROOT} th,.{ROOT} td{{text-align:left!important;padding:2px 12px 2px 0!important;border:0!important;
+border-bottom:1px solid #eaeef2!important;vertical-align:top!important;background:transparent!important;
+color:inherit;line-height:1.45!important}}
+.{ROOT} td.dg-num{{text-align:right!important}}
 .{ROOT} .dg-passed{{color:#1a7f37}} .{ROOT} .dg-partial,.{ROOT} .dg-missing{{color:#9a6700}}
 .{ROOT} .dg-failed,.{ROOT} .dg-error-status,.{ROOT} .dg-timeout{{color:#cf222e}}
 .{ROOT} .dg-failure{{margin:6px 0 6px 0;padding-left:8px;border-left:3px solid #d0d7de}}
@@ -115,7 +118,7 @@ def _html(report: Report, graded: Graded) -> str:
     if everything_passed(report):
         out.append(f'<div class="dg-passed">{e(_(labels.ALL_PASSED))}</div>')
     for ex in report.exercises:
-        out += _failures(ex)
+        out += _failures(ex, shlex.quote(report.submission))
     if report.statements:
         out.append(f'<details><summary>{e(_(labels.NOT_RUN))}</summary>')
         out += [f'<div class="dg-msg">{e(s.place)}: {e(s.message)}</div>' for s in report.statements]
@@ -130,7 +133,7 @@ def _status_class(status: str) -> str:
     return "error-status" if status == "error" else status
 
 
-def _failures(ex: ExerciseResult) -> list[str]:
+def _failures(ex: ExerciseResult, path: str) -> list[str]:
     e = html_text
     failing = [c for c in ex.checks if not c.passed and not c.skipped]
     if not (failing or ex.diagnoses or (ex.message and ex.status != "passed")):
@@ -140,13 +143,19 @@ def _failures(ex: ExerciseResult) -> list[str]:
         out.append(f'<div class="dg-msg">{e(ex.message)}</div>')
     for d in ex.diagnoses:
         out.append(f'<div class="dg-diag">→ {e(d.message)}</div>')
-    for check in failing:
-        out += _check(ex, check)
+    first = next((c for c in failing if c.reproduce and not c.hidden), None)
+    for check in failing[:MAX_FAILURES_SHOWN]:
+        out += _check(ex, check, opened=check is first)
+    if len(failing) > MAX_FAILURES_SHOWN:
+        more = len(failing) - MAX_FAILURES_SHOWN
+        out.append(f'<div class="dg-note">{e(ngettext(*labels.MORE_FAILURES, more).format(count=more, path=path))}'
+                   '</div>')
     out.append("</div>")
     return out
 
 
-def _check(ex: ExerciseResult, check: CheckResult) -> list[str]:
+def _check(ex: ExerciseResult, check: CheckResult, opened: bool = False) -> list[str]:
+    """One failing check; ``opened``: its snippet shown, not folded (the exercise's first one)."""
     e = html_text
     out = [f'<div class="dg-msg"><b>✘ {e(check.name)}</b></div>', f'<div class="dg-msg">{e(check.message)}</div>']
     if check.hint and not check.hidden:
@@ -154,7 +163,7 @@ def _check(ex: ExerciseResult, check: CheckResult) -> list[str]:
     if check.reproduce and not check.hidden:
         # The snippet travels as the text of a <pre>; the button copies that element's text, so
         # no submission string is ever placed inside the script.
-        out.append(f'<details><summary>{e(_(labels.REPRODUCE))}</summary><pre>{e(check.reproduce)}</pre>'
+        out.append(f'<details{" open" if opened else ""}><summary>{e(_(labels.REPRODUCE))}</summary><pre>{e(check.reproduce)}</pre>'
                    f'<button type="button" onclick="navigator.clipboard.writeText('
                    f'this.previousElementSibling.textContent)">{e(_(labels.COPY))}</button></details>')
     return out
