@@ -39,9 +39,12 @@ class WarmProcess:
         env["NO_COLOR"] = "1"
         # -P: the kernel's folder (the student's, maybe with a json.py or numpy.py of their own) is
         # not put on the grading process's module path; it runs from the filesystem root.
+        # A session of its own: interrupting the kernel (Jupyter signals the kernel's process group)
+        # stops the student's cell, not the process waiting for the next %grade. It still ends with
+        # the kernel: standard input closes, and on Linux the kernel's death kills it (warm.py).
         self.process = subprocess.Popen([sys.executable, "-P", "-m", "grader.notebook.warm"], cwd=os.sep, env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        text=True, encoding="utf-8")
+                                        text=True, encoding="utf-8", start_new_session=True)
 
         self.ready = False
 
@@ -76,6 +79,14 @@ class WarmProcess:
         except ValueError:
             return None
         return reply if isinstance(reply, dict) else None
+
+    def stop(self) -> None:
+        """Stop a grading under way as `grade` is stopped (it removes its worker and folder first)."""
+        try:
+            self.process.terminate()
+        except OSError:
+            pass
+        self.close()
 
     def close(self, wait: float = 10.0) -> None:
         """End the process: a closed standard input asks it to end; then it is made to."""
@@ -136,8 +147,7 @@ class Grader:
                 warm = self.take()
                 reply = warm.grade(request)
         except KeyboardInterrupt:
-            warm.process.kill()
-            warm.close()
+            warm.stop()
             print(_(STOPPED), file=sys.stderr)
             return
         finally:
@@ -212,8 +222,6 @@ def notebook_path(shell) -> str:
 
 
 def load(shell) -> Grader:
-    from IPython.core.magic import register_line_magic  # noqa: F401 (IPython is here: this is its extension)
-
     grader = Grader(shell)
     shell.register_magic_function(grader.grade, magic_kind="line", magic_name="grade")
     shell._dlfs_grader = grader

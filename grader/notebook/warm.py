@@ -22,8 +22,13 @@ READY = "dlfs-grader warm ready"
 
 
 def main() -> int:
+    import signal
+
     from ..worker.confine import die_with_parent
     die_with_parent()
+    # Stopped while it waits (the kernel stops a grading it no longer wants): the finally blocks
+    # remove the worker. While it grades, `grade`'s own handlers do the same (cli/interrupts.py).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     from ..cli.main import SINGLE_THREADED_BLAS
     for name, value in SINGLE_THREADED_BLAS.items():
         os.environ.setdefault(name, value)
