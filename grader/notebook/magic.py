@@ -22,6 +22,7 @@ USAGE = ("%grade [EXERCISE ...] [--file [PATH]] [--lang LANG] [--assignment NAME
          "[--save-inputs DIR]")
 NO_PATH = N_("%grade --file: this notebook's path is not known here; give it: %grade --file chapter4.ipynb")
 REPORT_MIME = "application/vnd.dlfs-grader.report+json"
+ENDED = N_("%grade: the grading process ended without a report; run %grade again, or `grade` on the saved file.")
 STOPPED = N_("%grade was interrupted: nothing was graded.")
 
 
@@ -153,7 +154,7 @@ class Grader:
         finally:
             self.replace()
         if reply is None:
-            print("%grade: the grading process ended without a report", file=sys.stderr)
+            print(_(ENDED), file=sys.stderr)
             return
         if reply.get("stderr"):
             print(reply["stderr"], file=sys.stderr)

@@ -163,8 +163,8 @@ def _check(ex: ExerciseResult, check: CheckResult, opened: bool = False) -> list
     if check.reproduce and not check.hidden:
         # The snippet travels as the text of a <pre>; the button copies that element's text, so
         # no submission string is ever placed inside the script.
-        out.append(f'<details{" open" if opened else ""}><summary>{e(_(labels.REPRODUCE))}</summary><pre>{e(check.reproduce)}</pre>'
-                   f'<button type="button" onclick="navigator.clipboard.writeText('
+        out.append(f'<details{" open" if opened else ""}><summary>{e(_(labels.REPRODUCE))}</summary>'
+                   f'<pre>{e(check.reproduce)}</pre><button type="button" onclick="navigator.clipboard.writeText('
                    f'this.previousElementSibling.textContent)">{e(_(labels.COPY))}</button></details>')
     return out
 
