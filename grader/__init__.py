@@ -2,7 +2,7 @@
 
 Plugins use ``from grader import hookimpl`` to implement the hooks in :mod:`grader.hookspecs`.
 """
-__all__ = ["hookimpl", "__version__"]
+__all__ = ["hookimpl", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
@@ -13,3 +13,15 @@ def __getattr__(name):
         from .hookspecs import hookimpl
         return hookimpl
     raise AttributeError(name)
+
+
+def load_ipython_extension(shell) -> None:
+    """`%load_ext grader`: registers `%grade` (grader/notebook/magic.py). IPython is imported only
+    here, when a kernel loads the extension: `grade` never loads it."""
+    from .notebook.magic import load
+    load(shell)
+
+
+def unload_ipython_extension(shell) -> None:
+    from .notebook.magic import unload
+    unload(shell)

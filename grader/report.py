@@ -26,6 +26,8 @@ class CheckResult:
     outcome: str = "ok"  # ok | wrong | error | timeout | crash: how the student's code behaved
     weight: float = 1.0
     hidden: bool = False  # a hidden case: student-facing reports show only its name and verdict
+    # Code that rebuilds the failing call, for the student to paste (grader/checking/reproduce.py).
+    reproduce: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .comparisons import as_numeric, compare, unchanged
 from .context import CheckContext, call_text, materialize, right_value, wrong_value
 from .display import to_jsonable, value_text
 from .keywords import keyword_settings
+from .reproduce import snippet
 from ..instructor_secret import current_secret
 from ..submission.definitions import arrange
 from ..exercises import Case, CheckSpec, Exercise
@@ -275,6 +276,8 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
                                              value_right=False)
     if first_seen is not None:
         ctx.observe(first_seen)
+    if first_failure.outcome in ("wrong", "error"):
+        first_failure = _with_snippet(ctx, case, title, expected, first_failure)
     results = [first_failure]
     if case.unchanged:
         # No call returned the right value: the unchanged check is lost with it, at the same
@@ -283,6 +286,14 @@ def _run_case_calls(ctx: CheckContext, case: Case, index: int, given_up: dict[st
             _unchanged_title(title), False, _("not checked: the call did not return a value"), None, None,
             first_failure.call, "", first_failure.graded_by, weight=case.weight, outcome=first_failure.outcome))
     return results
+
+
+def _with_snippet(ctx: CheckContext, case: Case, title: str, expected: Any, failure: CheckResult) -> CheckResult:
+    """``failure`` with the code that rebuilds its call (the first candidate's, as graded)."""
+    candidate = ctx.candidates[0]
+    args, kwargs = _call_arguments(ctx, candidate, case)
+    code = snippet(ctx.exercise.id, title, candidate.name, args, kwargs, reference_names(ctx.reference), expected)
+    return replace(failure, reproduce=code) if code else failure
 
 
 def _value(ctx: CheckContext, reply: Reply) -> Any:

@@ -107,6 +107,12 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     parser.add_argument("--within", type=Path, default=None, metavar="DIR",
                         help="the student's repository root may not be above DIR: nothing outside it is copied for "
                              "the student's code (an autograder's submission folder)")
+    parser.add_argument("--watch", action="store_true",
+                        help="grade PATH again each time it is saved (a file, notebook or folder), redrawing the "
+                             "report; Ctrl-C stops")
+    parser.add_argument("--save-inputs", type=Path, default=None, metavar="DIR",
+                        help="write the inputs of each failing case too large to show in the report to DIR "
+                             "(.npz files the report's snippets load)")
     parser.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="language of the feedback: en, ko, ja or zh (default: from LANG / LC_ALL, else en)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",

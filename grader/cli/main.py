@@ -166,7 +166,9 @@ def run() -> None:
 SINGLE_THREADED_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, early=None) -> int:
+    """`grade ARGV`; ``early``: an EarlyWorker already launched (``%grade``'s warm process), else one
+    is launched here, first thing."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if "numpy" not in sys.modules:
         for name, value in SINGLE_THREADED_BLAS.items():
@@ -175,11 +177,17 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts.as_exceptions():
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 return SUBCOMMANDS[argv[0]][0](argv[1:])
-            from ..worker.early import EarlyWorker
-            early = EarlyWorker()
+            if "--watch" in argv and not any(arg in ("-h", "--help", "--version") for arg in argv):
+                from .watch import watch
+                return watch(argv)
             renders = None
+            launch = early is None
+            if launch:
+                from ..worker.early import EarlyWorker
+                early = EarlyWorker()
             try:
-                early.launch(argv)
+                if launch:
+                    early.launch(argv)
                 if early.process is not None:  # grading: the HTML report's render process
                     from ..reporters.render_process import RenderProcess, formats_asked
                     with interrupts.deferred():  # a stop waits until it has an owner that ends it
@@ -296,6 +304,9 @@ def _run(args: "argparse.Namespace", worker) -> int:
         print(_internal(exc), file=sys.stderr)
         return EXIT_INTERNAL
     renders = getattr(args, "renders", None)
+    if args.save_inputs is not None:
+        from ..checking import reproduce
+        reproduce.save_folder = args.save_inputs
     if worker is not None:
         _prepare_reports(worker, [reporters[t.format] for t in args.targets
                                   if renders is None or not renders.handles(t.format, reporters[t.format])])

@@ -49,6 +49,9 @@ def render(report: Report, tty: bool = False) -> str:
                 if not c.passed and not c.skipped:
                     hint = f" {md(_(labels.HINT))} {md(c.hint)}" if c.hint else ""
                     lines.append(f"- ❌ {md(c.name)}: {md(c.message)}{hint}")
+                    if c.reproduce:  # one escaped line per line of code, as everything else here
+                        lines.append(f"  - {md(_(labels.REPRODUCE))}: " + "<br>".join(
+                            md(line) for line in c.reproduce.splitlines()))
             lines += ["", "</details>", ""]
         return "\n".join(lines).rstrip() + "\n"
 

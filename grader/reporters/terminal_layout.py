@@ -156,6 +156,9 @@ def _exercise_details(e: ExerciseResult, submission: str) -> tuple[tuple, ...]:
         parts.append((Tag("[bold]✘ ", "✘ "), c.name, Tag("[/bold]\n  ", "\n  "), c.message))
         if c.hint:
             parts.append((Tag("  [cyan]", "  "), _(labels.HINT), Tag("[/cyan] ", " "), c.hint))
+        if c.reproduce and c is next(f for f in failing if f.reproduce):  # one per exercise: the report stays short
+            code = "\n".join("    " + line for line in c.reproduce.splitlines())
+            parts.append((Tag("  [dim]", "  "), _(labels.REPRODUCE), Tag(":[/dim]\n", ":\n"), code))
     if len(failing) > MAX_FAILURES_SHOWN:
         more = len(failing) - MAX_FAILURES_SHOWN
         # The command to run as it is: the submission's path, quoted for the shell.

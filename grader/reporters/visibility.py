@@ -22,7 +22,7 @@ def student_view(check: CheckResult) -> CheckResult:
     if not check.hidden:
         return check
     return replace(check, message=_(HIDDEN_PASSED if check.passed else HIDDEN_FAILED), call="", expected=None,
-                   actual=None)
+                   actual=None, reproduce="")
 
 
 def student_report(report: Report) -> Report:
