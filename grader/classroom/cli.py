@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at the same time (default: the number of cores, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="show which files belong to which student, grade nothing")
-    from ..instructor_secret import secret_file
+    from ..specs.instructor_secret import secret_file
     parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
                         help="salt the random cases' seeds with the secret in FILE (or set DLFS_GRADER_SECRET): "
                              "answers harvested from students' own runs are then worth nothing. Without one, "
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from .. import instructor_secret
+    from ..specs import instructor_secret
 
     # The run's secret is set for this process and its pool; a caller that runs several classes in one
     # process (the tests, a notebook) gets its own back, so one OUTDIR's secret never reaches another.
@@ -167,7 +167,7 @@ def use_class_secret(args: argparse.Namespace) -> None:
     OUTDIR, made on the first run (said then, once). Where grades count, random cases never use the
     seeds a student's own `grade` uses."""
     from ..i18n import _
-    from ..instructor_secret import OUTDIR_SECRET, SECRET_ENV, SecretError, current_secret, outdir_secret, use_secret
+    from ..specs.instructor_secret import OUTDIR_SECRET, SECRET_ENV, SecretError, current_secret, outdir_secret, use_secret
 
     args.generated_secret = None
     if not args.secret_file and not os.environ.get(SECRET_ENV):

@@ -31,10 +31,10 @@ NOT_HASHED = N_("internal error of the grader: {error}")
 
 class ClassRun:
     def __init__(self, roster: Roster, args: argparse.Namespace) -> None:
-        from ..exercises import SpecError
+        from ..specs.exercises import SpecError
         from ..loaders.base import SubmissionError
         from ..plugins import PluginError, make_manager
-        from ..session import load_exercises
+        from ..specs.loading import load_exercises
 
         self.roster, self.args = roster, args
         try:
@@ -61,7 +61,7 @@ class ClassRun:
 
     def fingerprint_options(self) -> dict:
         """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
-        from ..instructor_secret import secret_fingerprint
+        from ..specs.instructor_secret import secret_fingerprint
 
         return {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
                 "formats": self.options.formats, "plugins": sorted(self.args.plugin),

@@ -44,7 +44,7 @@ def check_exercises_main(argv: list[str]) -> int:
     parser.add_argument("folders", nargs="*", type=Path, help="folders of *.toml specs (default: all loaded)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE")
     args = parser.parse_args(argv)
-    from ..exercises import SpecError
+    from ..specs.exercises import SpecError
     from ..plugins import PluginError, make_manager
     from ..checking.spec_check import check_folder
 
@@ -262,12 +262,12 @@ def _internal(exc: BaseException) -> str:
 def _run(args: "argparse.Namespace", worker) -> int:
     from ..submission.handover import hand_over_early
     handed = hand_over_early(args.path, worker, args.plugin, args.exercises, args.within)
-    from ..assignments import installed, resolve, select
-    from ..exercises import SpecError
+    from ..specs.assignments import installed, resolve, select
+    from ..specs.exercises import SpecError
     from ..loaders.base import SubmissionError
     from ..plugins import PluginError, default_manager, describe, make_manager, merged
     from .report_files import TargetError
-    from ..session import load_exercises
+    from ..specs.loading import load_exercises
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises) if args.plugin or args.exercises \

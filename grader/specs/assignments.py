@@ -33,9 +33,10 @@ from typing import Iterable
 import pluggy
 
 from .exercises import Exercise, SpecError
-from .hookspecs import hookimpl
-from .i18n import _
-from .loaders.base import SubmissionError
+from .loading import load_exercises
+from ..hookspecs import hookimpl
+from ..i18n import _
+from ..loaders.base import SubmissionError
 
 DEFAULT = "chapter4"
 _FIELDS = {"id", "title", "points", "book_code"}
@@ -132,11 +133,9 @@ def select(assignment: Assignment, exercises: Iterable[Exercise], only: Iterable
 
 @hookimpl
 def grader_assignments() -> list[Path]:
-    return [Path(importlib.import_module("grader._exercises").__path__[0]) / "assignments"]
+    return [Path(importlib.import_module("grader.specs._exercises").__path__[0]) / "assignments"]
 
 
 def exercises_for(pm: pluggy.PluginManager, assignment: str | None = None, only: Iterable[str] = ()) -> list[Exercise]:
     """The exercises ``grade`` grades: the assignment's (default ``chapter4``), or ``only`` those."""
-    from .session import load_exercises
-
     return select(resolve(pm, assignment), load_exercises(pm), only)
