@@ -82,6 +82,11 @@ def class_main(argv: list[str]) -> int:
     return grade_class(argv)
 
 
+def export_main(argv: list[str]) -> int:
+    from .export import main as export
+    return export(argv)
+
+
 def gradescope_bundle_main(argv: list[str]) -> int:
     from .gradescope_bundle import main as bundle_main
     return bundle_main(argv)
@@ -91,6 +96,7 @@ def gradescope_bundle_main(argv: list[str]) -> int:
 SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "check-exercises": (check_exercises_main, "validate exercise specs and their reference code"),
     "class": (class_main, "grade a whole class: a gradebook, per-student reports and a class overview"),
+    "export": (export_main, "write grades into the LMS's own grade export, or reports into its bulk feedback upload"),
     "gradescope-bundle": (gradescope_bundle_main, "write a Gradescope autograder zip (setup.sh + run_autograder)"),
 }
 
