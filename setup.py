@@ -2,15 +2,15 @@
 
 The repository keeps ``reference/`` (the answer key) and ``exercises/`` (the built-in
 specs) at its top level, but the installed package holds them as ``grader._reference``
-and ``grader._exercises``: a top-level ``reference`` or ``exercises`` package would claim
+and ``grader.specs._exercises``: a top-level ``reference`` or ``exercises`` package would claim
 names a student may well give a file of their own. Every other package under ``grader``
 (data folders too, as namespace packages) is found automatically. The two stand-in modules (grader/_reference.py and
-grader/_exercises.py) serve a checkout only and stay out of the wheel.
+grader/specs/_exercises.py) serve a checkout only and stay out of the wheel.
 """
 from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
-MAPPED = {"grader._reference": "reference", "grader._exercises": "exercises"}
+MAPPED = {"grader._reference": "reference", "grader.specs._exercises": "exercises"}
 
 
 class BuildWithoutStandIns(build_py):
@@ -22,4 +22,4 @@ class BuildWithoutStandIns(build_py):
 # Namespace packages too: the folders of data files (templates/, locale/, the assignments) are
 # packages to setuptools, and listing them says so instead of warning on every build.
 setup(packages=find_namespace_packages(include=["grader", "grader.*"], exclude=["*.__pycache__"]) + list(MAPPED)
-      + ["grader._exercises.assignments"], package_dir=dict(MAPPED), cmdclass={"build_py": BuildWithoutStandIns})
+      + ["grader.specs._exercises.assignments"], package_dir=dict(MAPPED), cmdclass={"build_py": BuildWithoutStandIns})

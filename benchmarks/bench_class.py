@@ -128,7 +128,7 @@ LOAD_ONCE = """
 import time
 started = time.perf_counter()
 from grader.plugins import make_manager
-from grader.session import load_exercises
+from grader.specs.loading import load_exercises
 for exercise in load_exercises(make_manager()):
     exercise.load_reference()
 print(time.perf_counter() - started)

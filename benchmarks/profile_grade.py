@@ -100,15 +100,18 @@ def on_plugins(module):
 
 def on_session(module):
     stamp("grader.session imported")
-    wrap(module, "load_exercises", None, "exercise specs loaded")
     wrap(module, "grade_exercise", lambda exercise, *a: f"exercise {exercise.id}", None)
     wrap(module, "add_dependency_notes", "exercises done", None)
+
+def on_spec_loading(module):
+    wrap(module, "load_exercises", None, "exercise specs loaded")
 
 def on_handover(module):
     wrap(module, "load_submission", "submission: read", "submission: parsed")
 
 AFTER_IMPORT.update({"grader.worker.spawn": on_spawn, "grader.worker.client": on_client,
                      "grader.session": on_session, "grader.plugins": on_plugins,
+                     "grader.specs.loading": on_spec_loading,
                      "grader.worker.tree": on_tree,
                      "grader.submission.handover": on_handover})
 import grader.cli as cli

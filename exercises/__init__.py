@@ -1,1 +1,1 @@
-"""The built-in chapter-4 exercise specs (``*.toml``), read by grader.builtin_exercises."""
+"""The built-in chapter-4 exercise specs (``*.toml``), read by grader.specs.builtin_exercises."""

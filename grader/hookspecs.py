@@ -32,10 +32,10 @@ def grader_exercise_dirs() -> list[Path]:
 
 @hookspec
 def grader_exercise_checks(exercise: Any) -> list[Any]:
-    """More checks for an exercise, built-in or not: a list of :class:`grader.exercises.CheckSpec`.
+    """More checks for an exercise, built-in or not: a list of :class:`grader.specs.exercises.CheckSpec`.
 
     Called once per exercise when the exercises are loaded, with the
-    :class:`grader.exercises.Exercise`. Each returned spec names a check registered
+    :class:`grader.specs.exercises.Exercise`. Each returned spec names a check registered
     through ``grader_checks``; its results count towards the exercise like its own.
     """
 
@@ -98,7 +98,7 @@ def grader_assignments() -> list[Path]:
     """Assignment files (``*.toml``), or folders of them, this plugin provides.
 
     Called when ``--assignment`` is resolved and by ``--list-assignments``. An assignment
-    names the exercises a grade counts and their points (see :mod:`grader.assignments`);
+    names the exercises a grade counts and their points (see :mod:`grader.specs.assignments`);
     exercises a plugin adds count only in an assignment that names them.
     """
 

@@ -18,8 +18,8 @@ from . import hookspecs
 from .hookspecs import hookimpl
 
 DEFAULT_PLUGINS = (
-    "grader.builtin_exercises",
-    "grader.assignments",
+    "grader.specs.builtin_exercises",
+    "grader.specs.assignments",
     "grader.checking.generators",
     "grader.checking.cases",
     "grader.checking.nets",
@@ -42,7 +42,7 @@ DEFAULT_PLUGINS = (
 # The built-ins that read submissions and name the exercise folders, in DEFAULT_PLUGINS' order:
 # with no other plugin in play, `grade` hands the submission over with these alone, before NumPy
 # and the checks are loaded (grader/submission/handover.py).
-HANDOVER_PLUGINS = ("grader.builtin_exercises", "grader.loaders.python_file", "grader.loaders.notebook",
+HANDOVER_PLUGINS = ("grader.specs.builtin_exercises", "grader.loaders.python_file", "grader.loaders.notebook",
                     "grader.loaders.folder")
 ENTRY_POINT_GROUP = "grader"
 

@@ -92,6 +92,23 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A change the teacher's rules made to the grade after grading (grader/classroom/late.py and
+    overrides.py): a late penalty on the whole, or an override of one exercise. ``reason`` says why,
+    in the policy's terms or the teacher's own words."""
+
+    kind: str  # "late" | "override"
+    reason: str
+    before: float  # points before this change (the exercise's, or the whole's for "late")
+    after: float
+    exercise: str = ""  # the exercise overridden; "" for the whole
+    status: str = ""  # an override's status, when it set one
+    submitted_at: str = ""  # "late": when the work was handed in (ISO 8601), "" when not known
+    late_seconds: float | None = None  # "late": how late, None when not known (a LATE mark alone)
+    percent: float = 0.0  # "late": the percent of the points possible taken
+
+
+@dataclass(frozen=True)
 class Report:
     """One grading of one submission: what every renderer shows (see to_dict for its plain data)."""
 
@@ -114,10 +131,22 @@ class Report:
     # "not-credited" (the default: never graded as the student's work) or "credited".
     book_code: tuple[BookCode, ...] = ()
     book_rule: str = "not-credited"
+    # What the teacher's rules changed after grading (overrides are already in ``exercises``, the
+    # late penalty is taken from the total): empty for a report as graded.
+    adjustments: tuple[Adjustment, ...] = ()
+
+    @property
+    def raw_score(self) -> float:
+        """The points of the exercises (overrides included), before any late penalty."""
+        return round(sum(e.score for e in self.exercises), 2)
+
+    @property
+    def penalty(self) -> float:
+        return round(sum(a.before - a.after for a in self.adjustments if a.kind == "late"), 2)
 
     @property
     def score(self) -> float:
-        return round(sum(e.score for e in self.exercises), 2)
+        return round(self.raw_score - self.penalty, 2)
 
     @property
     def max_score(self) -> float:
@@ -150,6 +179,9 @@ class Report:
             ],
             "statements": [asdict(s) for s in self.statements],
         }
+        if self.adjustments:  # a report as graded keeps exactly its former shape
+            data.update(raw_score=self.raw_score, penalty=self.penalty,
+                        adjustments=[asdict(a) for a in self.adjustments])
         if run_info:
             data.update(grader_version=self.grader_version, graded_at=self.graded_at, duration=round(self.duration, 3))
             for exercise, result in zip(data["exercises"], self.exercises):

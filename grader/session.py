@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
@@ -14,8 +13,7 @@ from .diagnoses.credit import settle
 from .diagnoses.model import DiagnosisRule, Evidence, diagnose
 from .i18n import N_, _, use
 from .submission.definitions import Inventory, build_inventory, definition_source
-from .exercises import CheckSpec, Exercise, load_exercise_dir
-from .instructor_secret import current_secret
+from .specs.exercises import CheckSpec, Exercise
 from .submission.handover import Handover, hand_over
 from .submission.finding import Search, how_near, search, taken_names
 from .loaders.base import Submission, SubmissionError
@@ -28,58 +26,10 @@ from .submission.missing import missing_message
 from .submission.not_run import statements
 from .submission.unparsed import Unparsed, unparsed_cells, unparsed_definition
 from .worker.client import WorkerClient, WorkerDied
+from .specs.assignments import exercises_for
 
 CASES_CHECK = CheckSpec("cases", "cases")
 KIND_WORDS = (N_("function"), N_("class"))  # the two kinds of exercise, as named in messages
-
-
-def load_exercises(pm: pluggy.PluginManager, only: Iterable[str] = ()) -> list[Exercise]:
-    """Every plugin's exercises, in registration order; a later plugin's exercise replaces an
-    earlier one with the same id. Each remembers the plugin it came from.
-
-    Loaded once per plugin manager, secret and state of the spec files: a class is graded by a
-    few long-lived processes, which then parse the specs and draw the random cases once, not once
-    per student (and the same Exercise objects keep their expected values, see checking.cases).
-    """
-    folders = [(impl.plugin_name, Path(folder)) for impl in pm.hook.grader_exercise_dirs.get_hookimpls()
-               for folder in impl.function() or ()]  # registration order: built-ins first
-    key = (current_secret(), tuple((name, str(folder), _specs_state(folder)) for name, folder in folders))
-    cached = _LOADED.get(pm)
-    if cached is None or cached[0] != key:
-        cached = _LOADED[pm] = (key, _load_exercises(pm, folders))
-    exercises = list(cached[1])
-    wanted = set(only)
-    if wanted:
-        unknown = wanted - {e.id for e in exercises}
-        if unknown:
-            raise SubmissionError(_("no exercise with id {ids}; known: {known}").format(
-                ids=", ".join(sorted(unknown)), known=", ".join(e.id for e in exercises)))
-        exercises = [e for e in exercises if e.id in wanted]
-    return exercises
-
-
-_LOADED: "weakref.WeakKeyDictionary[pluggy.PluginManager, tuple]" = weakref.WeakKeyDictionary()
-
-
-def _specs_state(folder: Path) -> tuple:
-    """What must be unchanged for loaded specs to stand: each spec file's name, size and time."""
-    try:
-        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.toml")))
-    except OSError:
-        return ()
-
-
-def _load_exercises(pm: pluggy.PluginManager, folders: list[tuple[str, Path]]) -> tuple[Exercise, ...]:
-    generators = merged(pm.hook.grader_generators())
-    by_id: dict[str, Exercise] = {}
-    for plugin_name, folder in folders:
-        for exercise in load_exercise_dir(folder, generators):
-            by_id[exercise.id] = replace(exercise, plugin=plugin_name)
-    exercises = []
-    for exercise in by_id.values():
-        extra = [spec for group in pm.hook.grader_exercise_checks(exercise=exercise) for spec in group or ()]
-        exercises.append(replace(exercise, checks=exercise.checks + tuple(extra)) if extra else exercise)
-    return tuple(exercises)
 
 
 def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str] = (),
@@ -101,7 +51,6 @@ def grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iter
 def _grade(path: Path, pm: pluggy.PluginManager, worker: WorkerClient, only: Iterable[str], lang: str,
            exercises: Iterable[Exercise] | None, handed: Handover | None, book_rule: str = NOT_CREDITED,
            ceiling: Path | None = None) -> Report:
-    from .assignments import exercises_for
     from .time_limit import grade_each
 
     worker.start()

@@ -220,7 +220,7 @@ def test_no_gradebook_cell_starts_a_formula_in_any_locale():
 # ---- the class's own secret ---------------------------------------------------------------------------
 
 def test_a_class_without_a_secret_gets_one_kept_in_outdir_readable_by_the_instructor_only(tmp_path):
-    from grader.instructor_secret import OUTDIR_SECRET, SecretError, outdir_secret
+    from grader.specs.instructor_secret import OUTDIR_SECRET, SecretError, outdir_secret
 
     secret, made = outdir_secret(tmp_path)
     assert made and len(secret) >= 40
@@ -236,7 +236,7 @@ def test_a_class_without_a_secret_gets_one_kept_in_outdir_readable_by_the_instru
 def test_a_task_secret_holds_for_its_own_thread_only():
     import threading
 
-    from grader.instructor_secret import current_secret, task_secret
+    from grader.specs.instructor_secret import current_secret, task_secret
 
     before = current_secret()
     seen = []

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from conftest import ROOT, SUBMISSIONS, builtin_manager, run_grade
-from grader.exercises import load_exercise
-from grader.instructor_secret import SECRET_ENV, salted_seed, use_secret
+from grader.specs.exercises import load_exercise
+from grader.specs.instructor_secret import SECRET_ENV, salted_seed, use_secret
 from grader.plugins import merged
 
 SPEC = ROOT / "exercises" / "02_cross_entropy_error.toml"

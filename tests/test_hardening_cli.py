@@ -452,7 +452,7 @@ def test_the_gradescope_bundle_carries_an_instructors_assignment_and_plugin_file
     course = tmp_path / "week4.toml"
     course.write_text('id = "week4"\n[points]\nnumerical_diff = 40\n', encoding="utf-8")
     plugin = tmp_path / "week4_checks.py"
-    plugin.write_text("from grader import hookimpl\nfrom grader.exercises import CheckSpec\n"
+    plugin.write_text("from grader import hookimpl\nfrom grader.specs.exercises import CheckSpec\n"
                       "from grader.report import CheckResult\n\n"
                       "@hookimpl\ndef grader_checks():\n"
                       "    return {'week4.here': lambda ctx, spec: [CheckResult(spec.name, True, 'ok')]}\n\n"

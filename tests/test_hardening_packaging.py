@@ -48,9 +48,9 @@ def test_the_installed_package_claims_no_top_level_name_but_grader(wheel):
         names = archive.namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"grader"}
-    assert "grader/_reference/functions.py" in names and "grader/_exercises/01_sum_squares_error.toml" in names
-    assert "grader/_exercises/assignments/chapter4.toml" in names
-    assert "grader/_reference.py" not in names and "grader/_exercises.py" not in names  # checkout stand-ins
+    assert "grader/_reference/functions.py" in names and "grader/specs/_exercises/01_sum_squares_error.toml" in names
+    assert "grader/specs/_exercises/assignments/chapter4.toml" in names
+    assert "grader/_reference.py" not in names and "grader/specs/_exercises.py" not in names  # checkout stand-ins
 
 
 def test_pytest_and_polib_come_with_the_grader(wheel):
@@ -152,7 +152,7 @@ def test_an_installed_copy_bundles_itself_for_gradescope(installed, tmp_path):
                               "--target", str(reinstalled), str(root / "source" / "dlfs-grader")],
                              capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr
-    assert (reinstalled / "grader" / "_exercises" / "assignments" / "chapter4.toml").is_file()
+    assert (reinstalled / "grader" / "specs" / "_exercises" / "assignments" / "chapter4.toml").is_file()
     assert (reinstalled / "grader" / "i18n" / "locale" / "ko.po").is_file()
     (root / "submission").mkdir()
     (root / "submission" / "chapter4.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())

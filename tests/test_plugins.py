@@ -21,7 +21,7 @@ from pathlib import Path
 
 from grader import hookimpl
 from grader.diagnoses import DiagnosisRule
-from grader.exercises import CheckSpec
+from grader.specs.exercises import CheckSpec
 from grader.report import CheckResult
 
 HERE = Path(__file__).parent
@@ -163,9 +163,9 @@ def test_a_plugins_exercise_replaces_a_built_in_one_with_the_same_id(tmp_path):
 
 def test_removing_a_built_in_plugin_removes_what_it_provides():
     from grader.plugins import DEFAULT_PLUGINS, make_manager, merged
-    from grader.session import load_exercises
+    from grader.specs.loading import load_exercises
 
-    without = make_manager([p for p in DEFAULT_PLUGINS if p != "grader.builtin_exercises"], entry_points=False)
+    without = make_manager([p for p in DEFAULT_PLUGINS if p != "grader.specs.builtin_exercises"], entry_points=False)
     assert load_exercises(without) == []
     assert [e.id for e in load_exercises(make_manager(entry_points=False))] == list(EXERCISE_IDS)
     no_html = make_manager([p for p in DEFAULT_PLUGINS if p != "grader.reporters.html"], entry_points=False)

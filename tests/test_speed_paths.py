@@ -48,7 +48,8 @@ def _report_json(*args: str) -> dict:
 # ---- the early hand-over ------------------------------------------------------------------
 
 def test_the_early_hand_over_grades_as_the_usual_order_does():
-    from grader.submission.handover import hand_over, spec_folders_answer_keys
+    from grader.specs.files import spec_folders_answer_keys
+    from grader.submission.handover import hand_over
     from grader.plugins import HANDOVER_PLUGINS, make_manager
     from grader.session import grade
 
@@ -74,8 +75,8 @@ def test_the_hand_over_plugins_are_the_built_ins_that_read_submissions_and_name_
 
 
 def test_the_answer_keys_read_from_the_specs_toml_are_those_of_the_loaded_exercises():
-    from grader.submission.handover import spec_folders_answer_keys
-    from grader.session import load_exercises
+    from grader.specs.files import spec_folders_answer_keys
+    from grader.specs.loading import load_exercises
 
     expected = sorted({p for e in load_exercises(builtin_manager()) for p in e.protected_paths()})
     assert spec_folders_answer_keys(builtin_manager()) == expected
@@ -215,9 +216,9 @@ def test_the_quick_look_for_installed_plugins_finds_a_declared_group_and_only_th
 
 
 def test_exercise_specs_are_loaded_once_until_a_spec_or_the_secret_changes(tmp_path, monkeypatch):
-    from grader.instructor_secret import use_secret
+    from grader.specs.instructor_secret import use_secret
     from grader.plugins import make_manager
-    from grader.session import load_exercises
+    from grader.specs.loading import load_exercises
 
     folder = tmp_path / "specs"
     folder.mkdir()

@@ -31,7 +31,7 @@ def test_a_label_only_cross_entropy_under_a_near_name_is_found_by_the_label_form
 
 
 def test_only_a_reference_that_gives_the_same_value_both_ways_gets_a_label_form_probe():
-    from grader.assignments import exercises_for
+    from grader.specs.assignments import exercises_for
     from grader.submission.finding import _label_form, _probe_case
     from conftest import builtin_manager
 
@@ -148,7 +148,7 @@ def test_a_stub_that_returns_zero_is_not_said_to_have_a_tiny_step(write_submissi
 
 @pytest.fixture
 def secret():
-    from grader.instructor_secret import use_secret
+    from grader.specs.instructor_secret import use_secret
     use_secret(SECRET)
     yield SECRET
     use_secret(None)

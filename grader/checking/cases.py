@@ -21,9 +21,9 @@ from .context import CheckContext, call_text, materialize, right_value, wrong_va
 from .display import to_jsonable, value_text
 from .keywords import keyword_settings
 from .reproduce import snippet
-from ..instructor_secret import current_secret
+from ..specs.instructor_secret import current_secret
 from ..submission.definitions import arrange
-from ..exercises import Case, CheckSpec, Exercise
+from ..specs.exercises import Case, CheckSpec, Exercise
 from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl
 from ..i18n import _
@@ -156,7 +156,7 @@ def _expected(exercise: Exercise, reference: Any, case: Case, index: int) -> Any
 _AHEAD: dict[tuple[int, int], tuple[Exercise, Any]] = {}
 # Whose references are known to be pure functions of their (copied) inputs: only they may run ahead
 # of their turn (see prepare_expected).
-PURE_REFERENCE_PLUGINS = {"grader.builtin_exercises"}
+PURE_REFERENCE_PLUGINS = {"grader.specs.builtin_exercises"}
 
 
 def prepare_expected(exercises: list[Exercise]) -> list:

@@ -14,8 +14,8 @@ import numpy as np
 from ..submission.definitions import Definition
 from ..diagnoses.model import Observation
 from .display import source_text, to_jsonable, value_text
-from ..exercises import Exercise
-from ..instructor_secret import salted_seed
+from ..specs.exercises import Exercise
+from ..specs.instructor_secret import salted_seed
 from ..i18n import _
 from ..loaders.base import Submission
 from ..report import CheckResult
@@ -39,7 +39,7 @@ class CheckContext:
 
     def rng(self, seed: int) -> np.random.Generator:
         """The generator of a named check's random inputs: the spec's seed, salted with the
-        instructor's secret when there is one (see :func:`grader.exercises.salted_seed`)."""
+        instructor's secret when there is one (see :func:`grader.specs.exercises.salted_seed`)."""
         return np.random.default_rng(salted_seed(seed, self.exercise.id))
 
     @property

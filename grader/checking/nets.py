@@ -15,7 +15,7 @@ import numpy as np
 from .comparisons import compare, describe_kind
 from .context import CheckContext, right_value, wrong_value
 from .display import source_text, to_jsonable, value_text
-from ..exercises import CheckSpec
+from ..specs.exercises import CheckSpec
 from ..diagnoses.model import Observation
 from ..hookspecs import hookimpl
 from ..i18n import _

@@ -14,7 +14,7 @@ import pluggy
 
 from .context import materialize
 from .display import value_text
-from ..exercises import Exercise, SpecError, load_exercise
+from ..specs.exercises import Exercise, SpecError, load_exercise
 from ..plugins import merged
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .context import CheckContext
 from .display import source_text
-from ..exercises import CheckSpec
+from ..specs.exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
 from ..worker.client import Reply, StudentError, call_op, set_op

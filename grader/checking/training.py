@@ -15,7 +15,7 @@ from .display import to_jsonable, value_text
 from .nets import PARAMS, _run
 from .student_net import TWO_LAYER_KEYWORDS, StudentNet, _Stop, fill_op
 from ..diagnoses.model import Observation
-from ..exercises import CheckSpec
+from ..specs.exercises import CheckSpec
 from ..i18n import _
 from ..report import CheckResult
 from ..worker.client import Reply, StudentError, call_op, set_op

@@ -36,6 +36,8 @@ examples:
   grade class submissions/ -o graded/ --student kim     # grade kim again
   grade class submissions/ -o graded/ --scheduler tcp://head:8786   # on a Dask cluster
   grade class submissions/ -o graded/ --student-pattern '(?P<student>[a-z]+)_hw4'
+  grade class submissions/ -o graded/ --due 2026-10-05T23:59+09:00 --late-policy 10%/day,cap=50%,grace=15m
+  grade class submissions/ -o graded/ --overrides overrides.csv
 
 exit status: 0 the class was graded (students in error are in the gradebook with the reason),
 1 no student could be graded, 2 bad usage or unusable SUBMISSIONS/OUTDIR, 130 interrupted."""
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at the same time (default: the number of cores, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="show which files belong to which student, grade nothing")
-    from ..instructor_secret import secret_file
+    from ..specs.instructor_secret import secret_file
     parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
                         help="salt the random cases' seeds with the secret in FILE (or set DLFS_GRADER_SECRET): "
                              "answers harvested from students' own runs are then worth nothing. Without one, "
@@ -79,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
                         help="grade on this Dask cluster instead of here (-j is ignored: its worker threads decide); needs "
                              'pip install "dlfs-grader[dask]" here and on the workers (docs/cluster.md)')
+    late = parser.add_argument_group("late work and overrides (applied after grading: changing them grades no one again)")
+    late.add_argument("--assignment-file", type=Path, metavar="FILE.toml",
+                      help="an assignment file whose due date and [late_policy] apply (see docs/teaching.md)")
+    late.add_argument("--due", metavar="DATETIME", help="when the work is due, with its offset: 2026-10-05T23:59+09:00")
+    late.add_argument("--late-policy", metavar="POLICY",
+                      help="what lateness costs, in percent of the points possible: 10%%/day or 2%%/hour, then "
+                           "optionally ,cap=50%%  ,grace=15m  ,last=7d (or a date: after it work earns nothing)  "
+                           ",unknown=one-period|cap|nothing (a LATE mark without a time)")
+    late.add_argument("--times", type=Path, metavar="FILE",
+                      help="a CSV of student,time: when each handed in (overrides what the download says)")
+    late.add_argument("--times-from-mtime", action="store_true",
+                      help="where nothing else says when, use the files' modification times (a copy or an unzip "
+                           "changes them: only if you know they are the hand-in times)")
+    late.add_argument("--overrides", type=Path, metavar="FILE",
+                      help="a CSV of student,exercise,points or status,reason: corrections applied after grading, "
+                           "kept in OUTDIR/overrides.csv for later runs")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="load a grader plugin (repeatable)")
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
@@ -87,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from .. import instructor_secret
+    from ..specs import instructor_secret
 
     # The run's secret is set for this process and its pool; a caller that runs several classes in one
     # process (the tests, a notebook) gets its own back, so one OUTDIR's secret never reaches another.
@@ -167,7 +185,7 @@ def use_class_secret(args: argparse.Namespace) -> None:
     OUTDIR, made on the first run (said then, once). Where grades count, random cases never use the
     seeds a student's own `grade` uses."""
     from ..i18n import _
-    from ..instructor_secret import OUTDIR_SECRET, SECRET_ENV, SecretError, current_secret, outdir_secret, use_secret
+    from ..specs.instructor_secret import OUTDIR_SECRET, SECRET_ENV, SecretError, current_secret, outdir_secret, use_secret
 
     args.generated_secret = None
     if not args.secret_file and not os.environ.get(SECRET_ENV):

@@ -1,7 +1,10 @@
 """The gradebook: ``gradebook.csv`` (one row per student) and ``gradebook.json`` (the same, plus every report).
 
-Columns: ``student``, ``score``, ``max_score``, then for each exercise its score and its status,
-then ``diagnoses`` (the ids of the mistakes found, ``;``-separated), ``seconds`` and ``error``.
+Columns: ``student``, ``score`` (after any late penalty), ``max_score``, then for each exercise its
+score and its status, then ``raw_score`` (before the late penalty), ``penalty``, ``submitted_at``,
+``late_by`` (``1d2h``; ``LATE`` for a late mark without a time), ``overridden`` (the exercises a
+teacher's override changed, ``;``-separated), then ``diagnoses`` (the ids of the mistakes found,
+``;``-separated), ``seconds`` and ``error``.
 
 The CSV is UTF-8 with a byte-order mark: without it Excel reads UTF-8 as the local code page
 and shows Korean, Japanese or Chinese names as mojibake; LibreOffice and Python's csv module
@@ -39,6 +42,7 @@ def header(class_report: ClassReport) -> list[str]:
     columns = ["student", "score", "max_score"]
     for exercise in class_report.exercises:
         columns += [exercise.id, f"{exercise.id}_status"]
+    columns += ["raw_score", "penalty", "submitted_at", "late_by", "overridden"]
     return [cell_text(c) for c in columns + ["diagnoses", "seconds", "error"]]
 
 
@@ -47,8 +51,21 @@ def row(class_report: ClassReport, student: StudentResult) -> list[Cell]:
     for exercise in class_report.exercises:
         result = student.exercise(exercise.id)
         cells += [_number(result.score) if result else "", cell_text(result.status) if result else ""]
+    cells += late_cells(student) + [cell_text(";".join(a.exercise for a in student.overrides()))]
     error = " ".join(student.error.split())
     return cells + [cell_text(";".join(student.diagnoses())), _number(round(student.seconds, 2)), cell_text(error)]
+
+
+def late_cells(student: StudentResult) -> list[Cell]:
+    """raw_score, penalty, submitted_at, late_by: empty for a student not graded."""
+    from .late import late_text
+
+    if not student.graded:
+        return ["", "", "", ""]
+    late = student.late()
+    when = late.submitted_at if late else ""
+    late_by = "" if late is None else late_text(late.late_seconds) if late.late_seconds is not None else "LATE"
+    return [_number(student.raw_score), _number(student.penalty), cell_text(when), cell_text(late_by)]
 
 
 def cell_text(text: str) -> str:
@@ -84,8 +101,12 @@ def render_json(class_report: ClassReport) -> Iterator[str]:
     yield json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "students": ['
     for number, s in enumerate(class_report.students):
         report = class_report.report_data_of(s) if s.graded else None
+        if report is not None and s.adjustments:
+            from .adjusting import adjusted_data
+            report = adjusted_data(report, s)
         entry = {"student": s.student, "slug": s.slug, "files": list(s.files), "layout": s.layout, "lang": s.lang,
-                 "score": s.score, "max_score": class_report.max_score, "seconds": s.seconds,
+                 "score": s.score, "raw_score": s.raw_score, "penalty": s.penalty,
+                 "max_score": class_report.max_score, "seconds": s.seconds,
                  "diagnoses": s.diagnoses(), "error": s.error, "error_kind": s.error_kind, "notes": list(s.notes),
                  "report": report}
         yield ("," if number else "") + "\n  " + json.dumps(entry, ensure_ascii=False)

@@ -69,7 +69,7 @@ class SlotGrader:
 
     def __init__(self, options: GradingOptions, slot_dir: Path, protect: tuple[str, ...], slot: int | None = None) -> None:
         from ..plugins import make_manager, merged
-        from ..session import load_exercises
+        from ..specs.loading import load_exercises
 
         self.options = options
         self.slot_dir = slot_dir

@@ -106,9 +106,11 @@ def render(class_report: ClassReport) -> str:
     # Autoescaping on for every value: names, files and messages come from submissions.
     env = Environment(loader=PackageLoader("grader.classroom", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
+    from .adjusting import overview_rows
+
     return env.get_template("overview.html.j2").render(
         report=class_report, figures=figures, table=table, counts=counts, summary=summary,
-        attention=needs_attention(class_report), reports=REPORTS)
+        attention=needs_attention(class_report), reports=REPORTS, after_grading=overview_rows(class_report))
 
 
 @hookimpl

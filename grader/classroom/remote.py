@@ -38,7 +38,7 @@ def probe(options: GradingOptions, fingerprint_options: dict[str, Any], secret: 
     """What decides a result on this worker: the grader's version, the exercises and their points,
     and the fingerprint of the grader's code and specs (the same one content hashes are built from).
     ``secret``: the driver's secret, carried with the tasks (one made in OUTDIR), else this host's."""
-    from ..instructor_secret import task_secret
+    from ..specs.instructor_secret import task_secret
 
     with task_secret(secret):
         return _probe(options, fingerprint_options)
@@ -49,8 +49,8 @@ def _probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict
 
     try:
         from ..plugins import make_manager
-        from ..session import load_exercises
-        from ..instructor_secret import secret_fingerprint
+        from ..specs.loading import load_exercises
+        from ..specs.instructor_secret import secret_fingerprint
         from .hashing import grader_fingerprint
 
         pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
@@ -124,7 +124,7 @@ def grade_parcel(parcel: Parcel, job_hash: str, options: GradingOptions, fingerp
                  secret: str | None = None) -> dict[str, Any]:
     """The Dask task: grade one student; ``{"record": ..., "reports": {format: text}}``. ``secret``:
     the driver's, when it made one in OUTDIR (used for this task only), else None (this host's)."""
-    from ..instructor_secret import task_secret
+    from ..specs.instructor_secret import task_secret
 
     def in_lane() -> dict[str, Any]:
         with task_secret(secret):  # set in the lane's own thread, for this task alone

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..report import BookCode, CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
+from ..report import Adjustment, BookCode, CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 
 RECORDS = ".results"
 REPORTS = "reports"
@@ -52,14 +52,31 @@ class StudentResult:
     error_kind: str = ""  # unreadable | timeout | crash | internal ("" when graded)
     notes: tuple[str, ...] = ()
     report: Report | None = field(default=None, compare=False)
+    # The teacher's rules laid over the record in this run (grader/classroom/adjusting.py); never in
+    # the record itself, which stays as graded. Overrides are already in ``exercises``.
+    adjustments: tuple[Adjustment, ...] = ()
 
     @property
     def graded(self) -> bool:
         return not self.error
 
     @property
-    def score(self) -> float:
+    def raw_score(self) -> float:
         return round(sum(e.score for e in self.exercises), 2)
+
+    @property
+    def penalty(self) -> float:
+        return round(sum(a.before - a.after for a in self.adjustments if a.kind == "late"), 2)
+
+    @property
+    def score(self) -> float:
+        return round(self.raw_score - self.penalty, 2)
+
+    def late(self) -> Adjustment | None:
+        return next((a for a in self.adjustments if a.kind == "late"), None)
+
+    def overrides(self) -> tuple[Adjustment, ...]:
+        return tuple(a for a in self.adjustments if a.kind == "override")
 
     def exercise(self, exercise_id: str) -> ExerciseSummary | None:
         return next((e for e in self.exercises if e.id == exercise_id), None)
@@ -200,9 +217,13 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                        e.get("graded_name", ""), tuple(CheckResult(**c) for c in e.get("checks", ())),
                        tuple(Diagnosis(**d) for d in e.get("diagnoses", ())), e.get("message", ""),
                        tuple(SourceSnippet(**s) for s in e.get("sources", ())),
-                       book_listing=e.get("book_listing") is True)
+                       graded=e.get("graded") is not False, book_listing=e.get("book_listing") is True)
         for e in data.get("exercises", ()))
     statements = tuple(Statement(**s) for s in data.get("statements", ()))
     book_code = tuple(BookCode(**{**b, "names": tuple(b.get("names", ()))}) for b in data.get("book_code", ()))
-    return Report(data["submission"], exercises, statements, lang=data.get("lang", "en"), book_code=book_code,
-                  book_rule=data.get("book_rule", "not-credited"))
+    adjustments = tuple(Adjustment(**a) for a in data.get("adjustments", ()))
+    # Everything to_dict keeps (a page written again from a record shows what the first one showed).
+    return Report(data["submission"], exercises, statements, lang=data.get("lang", "en"),
+                  isolation=str(data.get("isolation", "")), error=str(data.get("error", "")),
+                  assignment=str(data.get("assignment", "")), book_code=book_code,
+                  book_rule=data.get("book_rule", "not-credited"), adjustments=adjustments)

@@ -31,10 +31,10 @@ NOT_HASHED = N_("internal error of the grader: {error}")
 
 class ClassRun:
     def __init__(self, roster: Roster, args: argparse.Namespace) -> None:
-        from ..exercises import SpecError
+        from ..specs.exercises import SpecError
         from ..loaders.base import SubmissionError
         from ..plugins import PluginError, make_manager
-        from ..session import load_exercises
+        from ..specs.loading import load_exercises
 
         self.roster, self.args = roster, args
         try:
@@ -42,6 +42,8 @@ class ClassRun:
             self.exercises = load_exercises(self.pm, args.only)
         except (PluginError, SpecError, SubmissionError) as exc:
             raise UsageError(str(exc)) from None
+        from .rules import class_rules
+        self.rules = class_rules(args, roster, self.exercises)
         formats = ("html", "json") + (("markdown",) if args.markdown else ())
         self.options = GradingOptions(args.submissions.resolve(), args.output.resolve(), tuple(args.plugin),
                                       tuple(p.resolve() for p in args.exercises), tuple(args.only), args.lang,
@@ -61,7 +63,7 @@ class ClassRun:
 
     def fingerprint_options(self) -> dict:
         """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
-        from ..instructor_secret import secret_fingerprint
+        from ..specs.instructor_secret import secret_fingerprint
 
         return {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
                 "formats": self.options.formats, "plugins": sorted(self.args.plugin),
@@ -119,6 +121,7 @@ class ClassRun:
             interrupted = True
         stopping.hold()  # a second Ctrl-C must not cut the gradebook of what is graded short
         wall = time.monotonic() - started
+        self.graded_ids = {job.student.id for job in jobs}
         class_report = self.class_report(complete=not interrupted, graded_now=len(jobs))
         written = self.write_outputs(class_report)
         self.summarise(class_report, written, wall, len(jobs))
@@ -149,6 +152,19 @@ class ClassRun:
                 progress.advance(result)
             pool.run(jobs, done)
 
+    def apply_rules(self, graded_now: set[str]) -> None:
+        """Overrides and late penalties over the records (grader/classroom/adjusting.py)."""
+        from ..plugins import merged
+        from .adjusting import apply_rules
+
+        try:
+            renderers = merged(self.pm.hook.grader_reporters())
+            apply_rules(self.results, self.roster.students, self.rules, self.options.outdir, graded_now, renderers,
+                        self.options.formats)
+        except Exception as exc:  # the grades as graded stand; the terminal says the rules were not applied
+            print(f"grade class: error: the overrides and late policy could not be applied: "
+                  f"{type(exc).__name__}: {one_line(str(exc))}", file=sys.stderr)
+
     def class_report(self, complete: bool, graded_now: int) -> ClassReport:
         exercises = tuple(ExerciseInfo(e.id, e.title, e.points) for e in self.exercises)
         for student in self.roster.students:
@@ -157,6 +173,7 @@ class ClassRun:
                 record = read_record(self.options.outdir, student.slug)
                 if record is not None and record.hash == self.hashes.get(student.id) and record.student == student.id:
                     self.results[student.id] = record
+        self.apply_rules(getattr(self, "graded_ids", set()))
         students = tuple(self.results[s.id] for s in self.roster.students if s.id in self.results)
         pending = tuple(s.id for s in self.roster.students if s.id not in self.results)
         # The class is named by its folder's name: no path of this machine in any output.

@@ -120,7 +120,7 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     parser.add_argument("--exercises", action="append", default=[], type=Path, metavar="DIR",
                         help="add the exercise specs in DIR, with their reference modules beside them (repeatable)")
     parser.add_argument("--list-plugins", action="store_true", help="list the loaded plugins and exit")
-    from ..instructor_secret import secret_file  # light: the worker starts before NumPy is imported here
+    from ..specs.instructor_secret import secret_file  # light: the worker starts before NumPy is imported here
     parser.add_argument("--secret-file", type=secret_file, metavar="FILE",
                         help="instructors: salt the random cases' seeds with the secret in FILE (or set "
                              "DLFS_GRADER_SECRET), so inputs seen on a student's machine differ from yours")

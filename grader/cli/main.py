@@ -44,7 +44,7 @@ def check_exercises_main(argv: list[str]) -> int:
     parser.add_argument("folders", nargs="*", type=Path, help="folders of *.toml specs (default: all loaded)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE")
     args = parser.parse_args(argv)
-    from ..exercises import SpecError
+    from ..specs.exercises import SpecError
     from ..plugins import PluginError, make_manager
     from ..checking.spec_check import check_folder
 
@@ -82,6 +82,11 @@ def class_main(argv: list[str]) -> int:
     return grade_class(argv)
 
 
+def export_main(argv: list[str]) -> int:
+    from .export import main as export
+    return export(argv)
+
+
 def gradescope_bundle_main(argv: list[str]) -> int:
     from .gradescope_bundle import main as bundle_main
     return bundle_main(argv)
@@ -91,6 +96,7 @@ def gradescope_bundle_main(argv: list[str]) -> int:
 SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "check-exercises": (check_exercises_main, "validate exercise specs and their reference code"),
     "class": (class_main, "grade a whole class: a gradebook, per-student reports and a class overview"),
+    "export": (export_main, "write grades into the LMS's own grade export, or reports into its bulk feedback upload"),
     "gradescope-bundle": (gradescope_bundle_main, "write a Gradescope autograder zip (setup.sh + run_autograder)"),
 }
 
@@ -270,12 +276,12 @@ def _internal(exc: BaseException) -> str:
 def _run(args: "argparse.Namespace", worker) -> int:
     from ..submission.handover import hand_over_early
     handed = hand_over_early(args.path, worker, args.plugin, args.exercises, args.within)
-    from ..assignments import installed, resolve, select
-    from ..exercises import SpecError
+    from ..specs.assignments import installed, resolve, select
+    from ..specs.exercises import SpecError
     from ..loaders.base import SubmissionError
     from ..plugins import PluginError, default_manager, describe, make_manager, merged
     from .report_files import TargetError
-    from ..session import load_exercises
+    from ..specs.loading import load_exercises
 
     try:
         pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises) if args.plugin or args.exercises \

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..checking.comparisons import as_numeric
-from ..instructor_secret import current_secret
+from ..specs.instructor_secret import current_secret
 from ..report import Diagnosis
 from .model import DiagnosisRule, Evidence, Observation, close
 from ..i18n import N_

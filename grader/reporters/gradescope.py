@@ -13,6 +13,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .adjustment_notes import adjustment_notes
 from .book_notes import book_notes
 from .safe_text import displayable, json_safe
 from .visibility import student_view
@@ -39,7 +40,7 @@ def results(report: Report) -> dict:
                           "visibility": "visible"})
     summary = _(labels.SCORE).format(score=report.score, max_score=report.max_score)
     summary += "\n" + _(labels.ISOLATION).format(level=report.isolation)
-    summary += "".join("\n" + note for note in book_notes(report))
+    summary += "".join("\n" + note for note in book_notes(report) + adjustment_notes(report))
     if report.error:  # why nothing (or not everything) was graded
         summary += "\n" + report.error
     return {"score": report.score, "max_score": report.max_score, "output": summary, "visibility": "visible",

@@ -16,6 +16,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, ngettext, use
 from ..report import Report
 from . import labels
+from .adjustment_notes import ADJUSTMENTS, adjustment_notes
 from .book_notes import book_notes
 from .safe_text import displayable
 from .visibility import student_view
@@ -85,6 +86,7 @@ def render(report: Report, tty: bool = False) -> str:
     with use(report.lang):
         return _template().render(
             report=report, highlight=highlight, pygments_css=Markup(_pygments_css()), book_notes=book_notes(report),
+            adjustment_notes=adjustment_notes(report), adjustments_title=_(ADJUSTMENTS),
             percent=0 if not report.max_score else round(100 * report.score / report.max_score))
 
 

@@ -14,6 +14,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import CheckResult, ExerciseResult, Report
 from . import labels
+from .adjustment_notes import adjustment_note
 from .safe_text import displayable
 from .visibility import student_view
 
@@ -71,6 +72,10 @@ def render(report: Report, tty: bool = False) -> str:
             for d in exercise.diagnoses:
                 ET.SubElement(properties, "property", name=f"diagnosis.{d.id}", value=d.message)
             ET.SubElement(properties, "property", name="isolation", value=report.isolation)
+            for number, adjustment in enumerate(report.adjustments, start=1):  # said on every suite: CI shows one
+                if adjustment.kind == "late" or adjustment.exercise == exercise.id:
+                    ET.SubElement(properties, "property", name=f"adjustment.{number}.{adjustment.kind}",
+                                  value=adjustment_note(adjustment))
             suite.insert(0, properties)
             for key, value in counts.items():
                 suite.set(key, str(value))

@@ -10,6 +10,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, use
 from ..report import Report
 from . import labels
+from .adjustment_notes import ADJUSTMENTS, adjustment_notes
 from .book_notes import book_notes
 from .safe_text import markdown as md
 from .visibility import student_view
@@ -25,6 +26,8 @@ def render(report: Report, tty: bool = False) -> str:
         lines += [line for note in book_notes(report) for line in (f"_{md(note)}_", "")]
         if report.error:
             lines += [f"> {md(report.error)}", ""]
+        if report.adjustments:
+            lines += [f"### {md(_(ADJUSTMENTS))}", ""] + [f"- {md(note)}" for note in adjustment_notes(report)] + [""]
         lines += [f"| {md(_(labels.EXERCISE))} | § | {md(_(labels.STATUS_HEADER))} | {md(_(labels.CHECKS))} | "
                   f"{md(_(labels.POINTS))} |",
                   "| --- | --- | --- | ---: | ---: |"]

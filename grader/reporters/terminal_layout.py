@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..i18n import _, ngettext
 from . import labels
+from .adjustment_notes import adjustment_notes
 from .book_notes import book_notes
 from .safe_text import displayable
 from .visibility import student_view
@@ -79,6 +80,7 @@ def layout(report: Report, width: int | None = None) -> Layout:
     if report.isolation:
         items.append(Line(_(labels.ISOLATION).format(level=report.isolation), "dim"))
     items += [Line(note, "dim") for note in book_notes(report)]
+    items += [Line(note, "yellow") for note in adjustment_notes(report)]
     if report.error:
         items.append(Line(report.error, "bold red"))
     for e in report.exercises:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..exercises import Exercise
+from ..specs.exercises import Exercise
 from ..i18n import _
 from ..loaders.base import Submission
 from .toplevel import parsed

@@ -28,7 +28,7 @@ import numpy as np
 from ..checking.comparisons import compare
 from ..checking.context import materialize
 from .definitions import Definition, Inventory, arrange
-from ..exercises import Case, Exercise
+from ..specs.exercises import Case, Exercise
 from ..i18n import _
 from ..worker.client import WorkerClient
 

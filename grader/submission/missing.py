@@ -2,7 +2,7 @@
 a stub, or nothing with an accepted name (and the near names tried)."""
 from __future__ import annotations
 
-from ..exercises import Exercise
+from ..specs.exercises import Exercise
 from ..i18n import _
 from .definitions import Inventory
 from .finding import Search, how_near

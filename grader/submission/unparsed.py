@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..exercises import Exercise
+from ..specs.exercises import Exercise
 from ..i18n import _
 from ..loaders.base import Submission
 from .finding import how_near

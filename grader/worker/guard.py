@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-# The answer key and the specs are installed as grader._reference and grader._exercises: a
+# The answer key and the specs are installed as grader._reference and grader.specs._exercises: a
 # student's own reference.py or exercises.py is theirs to import (a checkout's folders of those
 # names stay unreadable through the protected paths).
 BLOCKED_IMPORTS = frozenset({"grader"})

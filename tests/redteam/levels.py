@@ -233,7 +233,7 @@ def _wait_for_none(uids: set[int], seconds: float = 5.0) -> list[str]:
 def drive(case_name: str, classroom: Path, slot: int, secret_file: Path) -> dict:
     sys.path[:0] = [str(TESTS), str(HERE)]
     import harness
-    from grader.instructor_secret import use_secret
+    from grader.specs.instructor_secret import use_secret
 
     use_secret(secret_file.read_text(encoding="utf-8").strip())
     case = next(c for c in harness.cases() if c.name == case_name)

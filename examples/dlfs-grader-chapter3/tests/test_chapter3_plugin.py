@@ -19,7 +19,8 @@ if str(EXAMPLE) not in sys.path:
     sys.path.insert(0, str(EXAMPLE))
 
 from grader.plugins import make_manager  # noqa: E402
-from grader.session import grade, load_exercises  # noqa: E402
+from grader.session import grade  # noqa: E402
+from grader.specs.loading import load_exercises  # noqa: E402
 from grader.checking.spec_check import check_folder  # noqa: E402
 from grader.worker.client import WorkerClient  # noqa: E402
 
@@ -150,7 +151,7 @@ def test_the_new_exercises_sit_beside_the_builtin_seven(pm):
         assert exercises[exercise_id].plugin == PLUGIN_NAME
         assert exercises[exercise_id].source.startswith(str(plugin.EXERCISES))
     for exercise_id in BUILTIN_IDS:
-        assert exercises[exercise_id].plugin == "grader.builtin_exercises"
+        assert exercises[exercise_id].plugin == "grader.specs.builtin_exercises"
 
 
 def test_generators_are_seeded_and_prefixed():

@@ -21,11 +21,15 @@ counts: its exercises are graded only in an assignment that names them (or with 
 ``two_layer_net.py``; known by fingerprint, grader/submission/book_code.py) is graded as the
 student's work. By default it is not; a course that asks students to type the book's code itself
 says ``"credited"``. Every report says which rule it applied.
+
+``due`` and ``[late_policy]``: when the work is due and what lateness costs (grader/specs/late_policy.py);
+``grade class`` applies them (grader/classroom/late.py).
 """
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, replace
+from datetime import datetime
 import importlib
 from pathlib import Path
 from typing import Iterable
@@ -33,12 +37,14 @@ from typing import Iterable
 import pluggy
 
 from .exercises import Exercise, SpecError
-from .hookspecs import hookimpl
-from .i18n import _
-from .loaders.base import SubmissionError
+from .loading import load_exercises
+from ..hookspecs import hookimpl
+from ..i18n import _
+from ..loaders.base import SubmissionError
+from .late_policy import LatePolicy, PolicyError, parse_due, policy_from_table
 
 DEFAULT = "chapter4"
-_FIELDS = {"id", "title", "points", "book_code"}
+_FIELDS = {"id", "title", "points", "book_code", "due", "late_policy"}
 BOOK_RULES = ("not-credited", "credited")
 
 
@@ -50,6 +56,8 @@ class Assignment:
     source: str = ""  # the TOML file
     plugin: str = ""  # who provided it
     book_code: str = "not-credited"  # the rule for the book's own code: "not-credited" or "credited"
+    due: datetime | None = None  # when the work is due (with its time zone)
+    late_policy: LatePolicy | None = None  # what lateness costs; None: nothing
 
     @property
     def total(self) -> float:
@@ -76,7 +84,16 @@ def load_assignment(path: Path) -> Assignment:
     book_code = data.get("book_code", BOOK_RULES[0])
     if book_code not in BOOK_RULES:
         raise SpecError(f"{where}: book_code: expected one of {', '.join(map(repr, BOOK_RULES))}, got {book_code!r}")
-    return Assignment(ident, title, tuple((k, float(v)) for k, v in points.items()), where, book_code=book_code)
+    try:
+        due = parse_due(data["due"], f"{where}: due") if "due" in data else None
+        table = data.get("late_policy")
+        if table is not None and not isinstance(table, dict):
+            raise PolicyError(f"{where}: late_policy must be a table ([late_policy])")
+        policy = policy_from_table(table, due, f"{where}: late_policy") if table is not None else None
+    except PolicyError as exc:
+        raise SpecError(str(exc)) from None
+    return Assignment(ident, title, tuple((k, float(v)) for k, v in points.items()), where, book_code=book_code,
+                      due=due, late_policy=policy)
 
 
 def installed(pm: pluggy.PluginManager) -> dict[str, Assignment]:
@@ -132,11 +149,9 @@ def select(assignment: Assignment, exercises: Iterable[Exercise], only: Iterable
 
 @hookimpl
 def grader_assignments() -> list[Path]:
-    return [Path(importlib.import_module("grader._exercises").__path__[0]) / "assignments"]
+    return [Path(importlib.import_module("grader.specs._exercises").__path__[0]) / "assignments"]
 
 
 def exercises_for(pm: pluggy.PluginManager, assignment: str | None = None, only: Iterable[str] = ()) -> list[Exercise]:
     """The exercises ``grade`` grades: the assignment's (default ``chapter4``), or ``only`` those."""
-    from .session import load_exercises
-
     return select(resolve(pm, assignment), load_exercises(pm), only)

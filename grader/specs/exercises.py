@@ -16,9 +16,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .submission.handover import spec_table
+from .files import answer_key_paths, spec_table
 from .instructor_secret import salted_seed
-from .worker.wire import Fn
+from ..worker.wire import Fn
 
 Generator = Callable[..., tuple]
 
@@ -75,7 +75,6 @@ class Exercise:
 
     def protected_paths(self) -> list[str]:
         """Folders holding this exercise's spec and answer key: the worker may not read them."""
-        from .submission.handover import answer_key_paths
         return answer_key_paths(self.source, self.reference)
 
     def load_reference(self) -> Any:

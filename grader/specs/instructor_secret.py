@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .i18n import _
+from ..i18n import _
 
 SECRET_ENV = "DLFS_GRADER_SECRET"
 OUTDIR_SECRET = ".instructor-secret"  # in a class's OUTDIR, beside .results/ (never in reports/)

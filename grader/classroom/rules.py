@@ -1,0 +1,56 @@
+"""The teacher's rules of a ``grade class`` run, read from its options and checked before anyone is graded:
+the due date and late policy (``--assignment-file``, ``--due``, ``--late-policy``), the hand-in times
+(``--times``, ``--times-from-mtime``) and the overrides (``--overrides``, or the ones kept in OUTDIR)."""
+from __future__ import annotations
+
+import argparse
+from typing import Iterable
+
+from ..specs.late_policy import PolicyError, parse_due, policy_from_option
+from .adjusting import ClassRules
+from .late import read_times_file
+from .outcome import UsageError
+from .overrides import check_overrides, keep, read_overrides
+from .roster import Roster
+
+
+def class_rules(args: argparse.Namespace, roster: Roster, exercises: Iterable) -> ClassRules:
+    due, policy = None, None
+    assignment_file = getattr(args, "assignment_file", None)
+    if assignment_file is not None:
+        from ..specs.assignments import load_assignment
+        from ..specs.exercises import SpecError
+
+        if not assignment_file.is_file():
+            raise UsageError(f"--assignment-file {assignment_file}: no such file")
+        try:
+            assignment = load_assignment(assignment_file)
+        except SpecError as exc:
+            raise UsageError(str(exc)) from None
+        due, policy = assignment.due, assignment.late_policy
+    try:
+        if getattr(args, "due", None):
+            due = parse_due(args.due, "--due")
+        if getattr(args, "late_policy", None):
+            policy = policy_from_option(args.late_policy, due)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+    if policy is not None and due is None:
+        raise UsageError("--late-policy needs a due date: --due 2026-10-05T23:59+09:00 (or due = ... in the "
+                         "assignment file)")
+    times = read_times_file(args.times) if getattr(args, "times", None) else {}
+    unknown = sorted(set(times) - {s.id for s in roster.students})
+    if unknown:
+        raise UsageError(f"--times {args.times}: no student {', '.join(unknown)} in this class (see --list)")
+    source = getattr(args, "overrides", None)
+    if source is not None and not source.is_file():
+        raise UsageError(f"--overrides {source}: no such file")
+    # Checked before it is kept: a malformed file never replaces the overrides of earlier runs.
+    path = source if source is not None else keep(None, args.output)
+    overrides = ()
+    if path is not None:
+        overrides = read_overrides(path)
+        check_overrides(overrides, {s.id for s in roster.students}, {e.id: e.points for e in exercises}, path)
+    keep(source, args.output)
+    return ClassRules(due, policy, tuple(sorted(times.items())), bool(getattr(args, "times_from_mtime", False)),
+                      overrides)
