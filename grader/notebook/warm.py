@@ -57,7 +57,7 @@ def _warm_up() -> None:
     import grader.cli.main  # noqa: F401
     import grader.session  # noqa: F401
     from ..plugins import default_manager
-    from ..session import load_exercises
+    from ..specs.loading import load_exercises
     from . import plugin
     pm = default_manager()
     pm.register(plugin, "grader.notebook.plugin")
