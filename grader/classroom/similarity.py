@@ -113,14 +113,20 @@ def own_code(report: dict[str, Any]) -> list[Any]:
 def compare(students: list[tuple[str, dict[str, Any]]], base: frozenset[int] | None = None) -> Similarity:
     """The similar pairs of these (student, report data) in a deterministic order."""
     from .similarity_base import load_base
-    from .similarity_behaviour import compare_behaviour
+    from .similarity_behaviour import compare_behaviour, wrong_answers
     from .similarity_code import compare_documents, fingerprint_document
 
     base = load_base() if base is None else base
-    students = sorted(students, key=lambda s: s[0])
-    documents = {name: fingerprint_document(name, own_code(report), base) for name, report in students}
-    code, common = compare_documents([documents[name] for name, _ in students])
-    behaviour = compare_behaviour(students)
+    documents, answers, unreadable = {}, [], []
+    for name, report in sorted(students, key=lambda s: s[0]):
+        try:  # a record damaged in a way no check foresaw costs its student only
+            documents[name] = fingerprint_document(name, own_code(report), base)
+            answers.append((name, wrong_answers(report)))
+        except Exception:
+            documents.pop(name, None)
+            unreadable.append(name)
+    code, common = compare_documents(list(documents.values()))
+    behaviour = compare_behaviour(answers)
     by_pair: dict[tuple[str, str], dict[str, Any]] = {}
     for match in code:
         by_pair.setdefault((match.student_a, match.student_b), {})["code"] = match
@@ -128,7 +134,7 @@ def compare(students: list[tuple[str, dict[str, Any]]], base: frozenset[int] | N
         by_pair.setdefault((match.student_a, match.student_b), {})["behaviour"] = match
     pairs = [SimilarPair(a, b, found.get("code"), found.get("behaviour")) for (a, b), found in by_pair.items()]
     pairs.sort(key=lambda p: (not p.flagged, -p.code_similarity, -p.same_wrong_outputs, p.student_a, p.student_b))
-    return Similarity(tuple(pairs), documents, common)
+    return Similarity(tuple(pairs), documents, common, tuple(unreadable))
 
 
 _cache: dict[tuple, Similarity] = {}
@@ -149,7 +155,8 @@ def class_similarity(class_report: ClassReport) -> Similarity:
             students.append((student.student, data))
         found = compare(students)
         _cache.clear()
-        _cache[key] = Similarity(found.pairs, found.documents, found.common_fragments, tuple(unreadable))
+        _cache[key] = Similarity(found.pairs, found.documents, found.common_fragments,
+                                 tuple(unreadable) + found.unreadable)
     return _cache[key]
 
 

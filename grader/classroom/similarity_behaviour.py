@@ -14,10 +14,11 @@ What is not evidence is left out:
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .similarity_code import common_limit
 
@@ -67,8 +68,10 @@ def wrong_answers(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Wr
             if check.get("passed") is True or check.get("skipped") is True or check.get("outcome") != "wrong":
                 continue
             actual = check.get("actual")
-            if not isinstance(actual, str):
+            if isinstance(actual, bool) or actual is None:
                 continue
+            if not isinstance(actual, str):  # a number or an array, as the report's JSON holds it
+                actual = json.dumps(actual)
             key = canonical(actual)
             case = str(check.get("call") or check.get("name") or "")
             if key is not None and case:
@@ -77,10 +80,12 @@ def wrong_answers(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Wr
     return found
 
 
-def compare_behaviour(reports: Iterable[tuple[str, dict[str, Any]]],
-                      limit: int | None = None) -> list[BehaviourMatch]:
-    """Every pair of students sharing at least one wrong answer that counts as evidence."""
-    answers = [(student, wrong_answers(report)) for student, report in reports]
+Answers = dict[tuple[str, str], tuple[str, WrongAnswer, frozenset[str]]]
+
+
+def compare_behaviour(answers: list[tuple[str, Answers]], limit: int | None = None) -> list[BehaviourMatch]:
+    """Every pair of students sharing at least one wrong answer that counts as evidence, from
+    each student's :func:`wrong_answers`."""
     limit = common_limit(len(answers)) if limit is None else limit
     holders: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for position, (_student, found) in enumerate(answers):
