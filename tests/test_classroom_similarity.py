@@ -10,6 +10,9 @@ import csv
 import io
 import json
 import random
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +20,12 @@ from conftest import ROOT
 from grader.classroom import similarity
 from grader.classroom.similarity import compare, render_csv
 from grader.classroom.similarity_base import PACKAGED_BASE, load_base
+from grader.classroom.similarity_base import main as base_main
 from grader.classroom.similarity_behaviour import canonical
-from grader.classroom.similarity_code import FLAG_SHARED, normalised_tokens
+from grader.classroom.similarity_code import FLAG_SHARED, normalised_tokens, window_hashes
+
+MIRRORS = Path("/work/.mirror")
+BOOK_MIRRORS = ("oreilly-japan+deep-learning-from-scratch", "WegraLee+deep-learning-from-scratch")
 
 # Two students' own, independent solutions (neither is the book's way of writing them).
 ALICE = {
@@ -272,3 +279,53 @@ def test_the_packaged_base_holds_hashes_of_the_book_and_the_template_and_no_code
     for word in ("numerical_gradient", "np.zeros_like", "def ", "tmp_val"):
         assert word not in text
     assert len(load_base()) > 10_000
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_base_is_built_from_published_history_only_and_the_template_folder(tmp_path):
+    work = tmp_path / "book"
+    work.mkdir()
+
+    def git(*args: str) -> None:
+        env = {"GIT_AUTHOR_DATE": "2020-01-01T00:00:00", "GIT_COMMITTER_DATE": "2020-01-01T00:00:00",
+               "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=work, env=env,
+                       check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    (work / "gradient.py").write_text(BOOK["numerical_gradient"], encoding="utf-8")
+    git("add", "."); git("commit", "-qm", "the book")
+    git("checkout", "-qb", "learner")
+    (work / "mine.py").write_text(BOB["simpleNet"], encoding="utf-8")
+    git("add", "."); git("commit", "-qm", "a learner's pull request, never merged")
+    git("update-ref", "refs/pull/1/head", "HEAD")
+    git("checkout", "-q", "main"); git("branch", "-qD", "learner")
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "chapter4.py").write_text(BOB["numerical_diff"], encoding="utf-8")
+    out = tmp_path / "base.json"
+    assert base_main(["build", "--repo", f"someone/book={work / '.git'}", "--files", str(template),
+                      "--name", "template", "-o", str(out)]) == 0
+    base = load_base(out)
+
+    def windows(code: str) -> set[int]:
+        return set(window_hashes(normalised_tokens(code)))
+
+    assert windows(BOOK["numerical_gradient"]) <= base and windows(BOB["numerical_diff"]) <= base
+    # The unmerged pull request is a learner's, not the book's: at most a few generic windows
+    # ("def V ( V ) : ; {") happen to be the book's too.
+    learner = windows(BOB["simpleNet"])
+    assert len(learner & base) <= len(learner) // 5, (len(learner & base), len(learner))
+    header = json.loads(out.read_text(encoding="utf-8"))
+    assert header["built"]["command"].startswith("python -m grader.classroom.similarity_base build --repo someone/book=")
+    assert "def " not in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not all((MIRRORS / name / "repo").exists() for name in BOOK_MIRRORS),
+                    reason="the book's repositories are not mirrored on this machine")
+def test_the_packaged_base_is_what_its_recorded_command_builds(tmp_path):
+    out = tmp_path / "base.json"
+    assert base_main(["build"] + [arg for name in BOOK_MIRRORS for arg in
+                                  ("--repo", f"{name.replace('+', '/')}={MIRRORS / name / 'repo'}")]
+                     + ["--files", str(ROOT / "student_template"), "--name", "template", "-o", str(out)]) == 0
+    assert load_base(out) == load_base()
