@@ -329,3 +329,11 @@ def test_the_packaged_base_is_what_its_recorded_command_builds(tmp_path):
                                   ("--repo", f"{name.replace('+', '/')}={MIRRORS / name / 'repo'}")]
                      + ["--files", str(ROOT / "student_template"), "--name", "template", "-o", str(out)]) == 0
     assert load_base(out) == load_base()
+
+
+def test_a_huge_submission_is_compared_only_up_to_its_budget():
+    from grader.classroom.similarity import MAX_CODE, own_code
+
+    huge = "def f(x):\n" + "    x = x + 1\n" * 100_000
+    snippets = own_code(report({"f": huge, "g": ALICE["gradient_descent"]}))
+    assert sum(len(s.code) for s in snippets) == MAX_CODE and len(snippets) == 1

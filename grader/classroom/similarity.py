@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("student_a", "student_b", "code_similarity", "shared_lines", "same_wrong_outputs", "evidence")
 SHOWN_CASES = 3
+MAX_CODE = 200_000  # characters of one student's own code compared; a whole chapter is ~20,000
 
 
 @dataclass(frozen=True)
@@ -97,16 +98,19 @@ def _ranges(lines: tuple[int, ...]) -> str:
 
 
 def own_code(report: dict[str, Any]) -> list[Any]:
-    """The snippets grading credited to the student: each graded definition's source, once."""
+    """The snippets grading credited to the student: each graded definition's source, once, up to
+    MAX_CODE characters in all (a student's 10 MB function must not slow the class's comparison)."""
     from .similarity_code import Snippet
 
-    snippets, seen = [], set()
+    snippets, seen, budget = [], set(), MAX_CODE
     for exercise in report.get("exercises", ()):
         for source in exercise.get("sources", ()):
             code = source.get("code")
-            if isinstance(code, str) and code not in seen:
+            if isinstance(code, str) and code not in seen and budget > 0:
                 seen.add(code)
-                snippets.append(Snippet(str(source.get("label", "")), code, int(source.get("first_line") or 1)))
+                snippets.append(Snippet(str(source.get("label", "")), code[:budget],
+                                        int(source.get("first_line") or 1)))
+                budget -= len(code)
     return snippets
 
 

@@ -6,6 +6,8 @@ attribute becomes ``V``, every string ``S``, comments, docstrings and blank line
 every run of ``WINDOW`` tokens are winnowed (Schleimer, Wilkerson and Aiken, SIGMOD 2003): in
 each ``GUARD`` consecutive hashes the smallest is kept, which guarantees that any shared run of
 ``WINDOW + GUARD - 1`` tokens leaves a shared fingerprint, whatever was inserted around it.
+Every statement of ``STATEMENT_TOKENS`` tokens or more is a fingerprint too (see
+:func:`statement_hashes`).
 
 What is not evidence of copying is removed before any pair is compared:
 
@@ -14,8 +16,9 @@ What is not evidence of copying is removed before any pair is compared:
   the book, not each other's work;
 * fragments most of the class shares (more than ``common_limit`` students), as MOSS and Dolos do.
 
-Hashes are blake2b digests (not Python's ``hash``, salted per process): the same class always
-gives the same pairs, and the packaged base hashes mean the same on every machine.
+Hashes are polynomials over the tokens' blake2b digests (not Python's ``hash``, salted per
+process): the same class always gives the same pairs, and the packaged base hashes mean the same
+on every machine.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ _TOKEN = re.compile(r"""
 """, re.X)
 _OPENING, _CLOSING = frozenset("([{"), frozenset(")]}")
 _STATEMENT_START = frozenset((";", "{", "}"))
+
 
 class Token(NamedTuple):
     text: str
