@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = (
     "grader.reporters.gradescope",
     "grader.reporters.markdown",
     "grader.classroom.gradebook",
+    "grader.classroom.similarity",
     "grader.classroom.overview",
 )
 

@@ -145,7 +145,7 @@ def test_the_overview_lists_late_work_and_overrides_in_headless_chromium_at_1280
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run([_chromium(), *flags, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
                              capture_output=True, text=True, timeout=120).stdout
-    section = re.search(r'<h2 id="after-grading">.*?</table>', dom, re.S)
+    section = re.search(r'<h3 id="after-grading">.*?</table>', dom, re.S)
     assert section, "no section of late work and overrides"
     rows = re.findall(r"<tr><td><a [^>]*>(\w+)</a></td>\s*<td>([^<]*)</td>", section.group())
     assert rows == [("parkseo", "late by 10h1m"), ("chohyun", "late by 6m"), ("leejieun", "late (LATE mark, no time)"),

@@ -1,11 +1,14 @@
 """The class outputs: index.html in headless Chromium, the gradebook's encoding, escaping, and the class hook."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from test_classroom import CLASS, PINNED, grade_class, read_gradebook
 from test_reporters import _chromium, _png_is_not_blank
 
 ARTIFACTS = ROOT / "test-artifacts"
+SIMILAR = ROOT / "tests" / "fixtures" / "classes" / "similar"
 SMALL = (SUBMISSIONS / "mistake_sse_missing_half.py").read_text(encoding="utf-8")
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
@@ -26,6 +30,8 @@ def overview(tmp_path_factory):
     base = tmp_path_factory.mktemp("overview")
     subs, out = base / "submissions", base / "graded"
     shutil.copytree(CLASS, subs)
+    for student in SIMILAR.glob("*.py"):  # a student's own solutions and a disguised copy of them
+        shutil.copy(student, subs / student.name)
     proc = grade_class(subs, out)
     assert proc.returncode == 0, proc.stderr
     return out
@@ -128,7 +134,7 @@ def test_class_outputs_are_plugins_and_a_failing_one_costs_only_itself(tmp_path)
     # Built-in outputs are plugins too: the gradebook comes from a registered grader_class_report.
     from grader.plugins import make_manager
     names = [impl.plugin_name for impl in make_manager(entry_points=False).hook.grader_class_report.get_hookimpls()]
-    assert names == ["grader.classroom.gradebook", "grader.classroom.overview"]
+    assert names == ["grader.classroom.gradebook", "grader.classroom.similarity", "grader.classroom.overview"]
 
 
 def test_the_student_table_marks_an_exercise_typed_from_the_books_listing(overview):
@@ -137,3 +143,92 @@ def test_the_student_table_marks_an_exercise_typed_from_the_books_listing(overvi
     # kim_minsu typed the book's TwoLayerNet (its fingerprint is the book's): credited, and marked.
     assert row.count('class="listing"') >= 1 and "100 / 100" in row
     assert "typed the book" not in re.search(r'<h2 id="attention">.*?</ul>', html, re.S).group(0)
+
+
+def test_the_overview_shows_the_similar_pair_side_by_side_with_the_wrong_answers_they_share(overview):
+    html = (overview / "index.html").read_text(encoding="utf-8")
+    section = re.search(r'<h2 id="review">.*?<h2 id="students">', html, re.S).group(0)
+    pairs = re.findall(r'<div class="pair" id="pair-\d+">\s*<p class="pairhead"><b>(.*?)</b> and <b>(.*?)</b>', section)
+    assert pairs == [("ito_ken", "mori_copy")]
+    sides = re.findall(r'<div class="side">.*?(?=<div class="side">|<table class="answers">)', section, re.S)
+    assert len(sides) == 2 and all(side.count('class="hit"') >= 20 for side in sides)
+    assert "numerical_gradient (line 28)" in sides[0] and "numerical_gradient (line 16)" in sides[1]
+    # Their numerical_diff divides by 2.0002 h: the same wrong digits on every case, the random ones too.
+    answers = re.search(r'<table class="answers">.*?</table>', section, re.S).group(0)
+    assert answers.count("<tr>") == 8 and "5.999400059997781" in answers
+    # Copies of one fixture file (the correct.py family) share what most of the class shares: not a pair.
+    rows = list(csv.DictReader(io.StringIO((overview / "similarity.csv").read_text(encoding="utf-8-sig"))))
+    assert (rows[0]["student_a"], rows[0]["student_b"], rows[0]["same_wrong_outputs"]) == ("ito_ken", "mori_copy", "7")
+    assert not any(r["evidence"].startswith(("similar code", "same wrong")) for r in rows[1:])
+
+
+def test_what_a_similar_pair_shows_from_submissions_is_escaped():
+    from jinja2 import Environment, PackageLoader
+
+    from grader.classroom.overview_similar import Line, PairView, Side, SimilarSection, Snippet
+    from grader.classroom.similarity_behaviour import WrongAnswer
+
+    hostile = "</pre><script>alert(1)</script>"
+    side = Side(HOSTILE_NAME, "x", (Snippet(hostile, (Line(1, hostile, True), Line(None, "…"))),))
+    section = SimilarSection((PairView(side, side, 0.9, 3, (WrongAnswer(hostile, hostile, hostile),)),), 1, 1)
+    env = Environment(loader=PackageLoader("grader.classroom", "templates"), autoescape=True)
+    html = env.get_template("overview_similar.html.j2").render(similar=section, reports="reports")
+    assert "<script>" not in html and HOSTILE_NAME not in html
+    assert "&lt;/pre&gt;&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_each_mistake_is_described_in_general_terms_in_the_overviews_language(overview):
+    from grader.classroom.overview_terms import general_message
+
+    html = (overview / "index.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr id="diagnosis-depends-on-failing">.*?</tr>', html, re.S).group(0)
+    # Not "two_layer_net calls your numerical_gradient (line 12)": one student's functions for all.
+    assert "calls your" not in row and "own version of another exercise" in row
+    korean = "코드에서 사용하는 `softmax`는 실행되는 곳에서 정의되지도 import되지도 않았습니다: ..."
+    assert general_message("undefined-name", korean, "ko") == \
+        "The code uses a name that is neither defined nor imported where it runs."
+    assert general_message("undefined-name", korean, "ko", lang="ja").startswith("コードが")
+    # A mistake no rule knows keeps its student's words (nothing better to say).
+    assert general_message("a-plugins-mistake", "Their words.", "en") == "Their words."
+
+
+@pytest.mark.skipif(_chromium() is None and "chromium" not in DECLARED,
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_students_table_fits_a_1280_pixel_window_in_chromium(overview, tmp_path):
+    html = (overview / "index.html").read_text(encoding="utf-8")
+    # The page has no script of its own: this copy measures itself where Chromium laid it out.
+    measure = ("<script>const t = document.getElementById('student-table').getBoundingClientRect();"
+               "document.body.insertAdjacentHTML('beforeend', '<pre id=\"measure\">' + JSON.stringify("
+               "{right: Math.ceil(t.right), page: document.documentElement.scrollWidth, window: innerWidth})"
+               " + '</pre>');</script>")
+    measured = overview / "index-measured.html"
+    measured.write_text(html.replace("</body>", measure + "</body>"), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+             "--window-size=1280,2000"]
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([_chromium(), *flags, f"--user-data-dir={profile}", "--dump-dom", measured.as_uri()],
+                             capture_output=True, text=True, timeout=120).stdout
+    sizes = json.loads(re.findall(r'<pre id="measure">(\{.*?\})</pre>', dom)[-1])  # not the script's own text
+    assert sizes["window"] == 1280 and sizes["right"] <= 1280 and sizes["page"] <= 1280, sizes
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "class-overview-1280.png"
+    shot.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([_chromium(), *flags[:-1], "--window-size=1280,4400", f"--user-data-dir={profile}",
+                        f"--screenshot={shot}", (overview / "index.html").as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and _png_is_not_blank(shot)
+
+
+@pytest.mark.skipif(shutil.which("fc-list") is None, reason="fontconfig's fc-list is not installed")
+def test_every_status_mark_of_the_students_table_has_a_font_chromium_can_draw_it_with():
+    from grader.classroom import overview as module
+
+    template = (Path(module.__file__).parent / "templates" / "overview.html.j2").read_text(encoding="utf-8")
+    marks = re.search(r"\{'passed': .*?\}", template).group(0)
+    glyphs = set(re.findall(r": '(.)'", marks)) | {"?"}
+    assert len(glyphs) >= 6
+    for glyph in sorted(glyphs):
+        fonts = subprocess.run(["fc-list", f":charset={ord(glyph):x}", "family"], capture_output=True,
+                               text=True).stdout
+        assert fonts.strip(), f"no installed font has {glyph!r} (U+{ord(glyph):04X}): it would show as a box"

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..hookspecs import hookimpl
-from ..i18n import in_english
 
 if TYPE_CHECKING:  # a single `grade` registers this plugin too: the class code loads only when a class is graded
     from .results import ClassReport, StudentResult
@@ -42,21 +41,20 @@ def exercise_counts(class_report: ClassReport) -> dict[str, dict[str, int]]:
 
 
 def misconception_table(class_report: ClassReport) -> list[tuple[str, str, list[StudentResult]]]:
-    """(diagnosis id, a message describing it, the students showing it), most students first."""
+    """(diagnosis id, the mistake in general terms in the overview's language, the students showing
+    it), most students first (see overview_terms: never one student's wording for all)."""
+    from .overview_terms import general_message
+
     students: dict[str, list[StudentResult]] = defaultdict(list)
-    messages: dict[str, str] = {}
+    first: dict[str, tuple[str, str]] = {}  # id -> (a student's message, its language)
     for student in class_report.students:
         for exercise in student.exercises:
             for diagnosis in exercise.diagnoses:
                 if student not in students[diagnosis.id]:
                     students[diagnosis.id].append(student)
-                # The page is in English: a student's wording translated back when it is a fixed
-                # message of the catalogs (a message filled in with a name stays as it was written).
-                english = in_english(diagnosis.message, student.lang)
-                if english is not None or diagnosis.id not in messages:
-                    messages[diagnosis.id] = english or diagnosis.message
+                first.setdefault(diagnosis.id, (diagnosis.message, student.lang))
     ranked = sorted(students, key=lambda d: (-len(students[d]), d))
-    return [(d, messages[d], students[d]) for d in ranked]
+    return [(d, general_message(d, *first[d], lang=class_report.lang), students[d]) for d in ranked]
 
 
 def needs_attention(class_report: ClassReport) -> list[Attention]:
@@ -84,6 +82,7 @@ def render(class_report: ClassReport) -> str:
     from jinja2 import Environment, PackageLoader
 
     from . import plots
+    from .overview_similar import similar_section
     from .results import REPORTS
 
     graded = [s for s in class_report.students if s.graded]
@@ -110,7 +109,8 @@ def render(class_report: ClassReport) -> str:
 
     return env.get_template("overview.html.j2").render(
         report=class_report, figures=figures, table=table, counts=counts, summary=summary,
-        attention=needs_attention(class_report), reports=REPORTS, after_grading=overview_rows(class_report))
+        attention=needs_attention(class_report), reports=REPORTS, after_grading=overview_rows(class_report),
+        similar=similar_section(class_report))
 
 
 @hookimpl

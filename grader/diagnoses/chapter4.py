@@ -236,7 +236,10 @@ RULES = [
         "array shaped like x is expected: in the loop, `{name} = ...` replaces the whole gradient by one "
         "number at every element. Store each element's derivative in its own place, {name}[idx] = "
         "(fxh1 - fxh2) / (2*h), and return {name} after the loop (book 4.4)."), _gradient_overwritten,
-                  _gradient_overwritten_details),
+                  _gradient_overwritten_details,
+                  summary=N_("numerical_gradient returns a single number where an array shaped like x is expected:"
+                      " the loop assigns each element's derivative to the whole gradient instead of to that"
+                      " element's place (book 4.4).")),
     DiagnosisRule("gradient-row-wise", ("numerical_gradient",), N_(
         "For a 2-D array your function treats each row as a separate point, like the book's "
         "gradient_2d.numerical_gradient, which is made for plotting many points at once. simpleNet's W is "

@@ -107,10 +107,12 @@ def _missing_return(e: Evidence) -> bool:
 RULES = [
     DiagnosisRule("undefined-name", ("*",), N_(
         "Your code uses `{name}`, which is neither defined nor imported where it runs: {advice}"),
-                  _undefined_name, _undefined_name_details),
+                  _undefined_name, _undefined_name_details,
+                  summary=N_("The code uses a name that is neither defined nor imported where it runs.")),
     DiagnosisRule("misspelt-attribute", ("*",), N_(
         "A {type} has no `{wrong}`: did you mean `{right}`? Check the spelling of the method name."),
-                  _misspelt_attribute, _misspelt_attribute_details),
+                  _misspelt_attribute, _misspelt_attribute_details,
+                  summary=N_("The code uses a method or attribute the object does not have: a misspelt name.")),
     DiagnosisRule("missing-return", ("*",), N_(
         "The function returns None: it computes a value but does not `return` it."), _missing_return),
 ]

@@ -118,5 +118,7 @@ RULES = [
     DiagnosisRule("constant-result", FUNCTION_EXERCISES, N_(
         "Your function returned {value} for each of {count} different inputs: its result does not depend "
         "on its arguments, so a case it matches is matched by chance and earns nothing. Compute the result "
-        "from the arguments it is given."), _constant_result, _constant_result_details),
+        "from the arguments it is given."), _constant_result, _constant_result_details,
+                  summary=N_("The function returns the same value whatever its arguments: its result does not "
+                      "depend on its input.")),
 ]

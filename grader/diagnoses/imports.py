@@ -54,5 +54,7 @@ def _details(e: Evidence) -> dict:
 RULES = [
     DiagnosisRule("import-not-reached", ("*",), N_(
         "Your code uses `{name}`, which `{statement}` ({place}) should have imported, but that import failed "
-        "({error}): {advice}"), _import_not_reached, _details),
+        "({error}): {advice}"), _import_not_reached, _details,
+                  summary=N_("The code uses a name that one of its imports should have provided, but that import "
+                      "failed.")),
 ]

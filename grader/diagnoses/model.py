@@ -66,6 +66,9 @@ class DiagnosisRule:
     message: str
     detect: Callable[[Evidence], bool]
     details: Callable[[Evidence], Mapping[str, Any]] | None = None
+    # The mistake in general terms, for a page about many students (the class overview): needed
+    # when ``message`` has placeholders, which one student's code fills in. English, translatable.
+    summary: str = ""
 
     def applies_to(self, exercise_id: str) -> bool:
         return "*" in self.exercises or exercise_id in self.exercises

@@ -219,17 +219,24 @@ RULES = [
         "{cls}.__init__ has no {name} parameter, so `{call}` cannot build the net: only the checks that "
         "pass it fail. The book's constructor is TwoLayerNet(input_size, hidden_size, output_size, "
         "weight_init_std=0.01): add the parameter with its default, and scale the initial weights by it "
-        "(book 4.5.1)."), _init_missing_parameter, _init_missing_parameter_details),
+        "(book 4.5.1)."), _init_missing_parameter, _init_missing_parameter_details,
+                  summary=N_("TwoLayerNet.__init__ lacks a parameter of the book's constructor, "
+                      "TwoLayerNet(input_size, hidden_size, output_size, weight_init_std=0.01), so the "
+                      "checks that pass it cannot build the net (book 4.5.1).")),
     DiagnosisRule("second-layer-fed-input", (NET,), N_(
         "The second layer multiplies W2, of shape {w2}, by an array of shape {x}: the input x, not the "
         "hidden layer's output. Each layer takes the previous one's output: z1 = sigmoid(np.dot(x, W1) + b1), "
         "then a2 = np.dot(z1, W2) + b2 (book 4.5.1)."), _second_layer_fed_input,
-                  _second_layer_fed_input_details),
+                  _second_layer_fed_input_details,
+                  summary=N_("The second layer is given the input x instead of the hidden layer's output (book "
+                      "4.5.1).")),
     DiagnosisRule("layers-not-chained", (NET,), N_(
         "In your loop over the layers, `{call}` hands `{name}` to every layer, so each layer gets the input "
         "again instead of the previous layer's output, and the second Affine layer receives x. Feed each "
         "layer's output to the next one: {name} = {layer}.forward({name}) (book 5.7.2)."), _layers_not_chained,
-                  _layers_not_chained_details),
+                  _layers_not_chained_details,
+                  summary=N_("In the loop over the layers, every layer is given the input instead of the previous "
+                      "layer's output (book 5.7.2).")),
     DiagnosisRule("relu-net-for-chapter4", (NET,), N_(
         "Your TwoLayerNet uses ReLU in the hidden layer, as chapter 5's net does (Affine, Relu, Affine, "
         "SoftmaxWithLoss); chapter 4's TwoLayerNet uses sigmoid there, so its predictions, loss and accuracy "
