@@ -141,3 +141,29 @@ def test_a_rerun_with_an_option_that_changes_results_grades_everyone_again(first
     assert planned(proc) == (len(STUDENTS), 0)
     proc = grade_class(subs, out, *ONLY, "--timeout", "4")
     assert planned(proc) == (0, len(STUDENTS))  # and the new records stand for the new option
+
+
+PLUGIN = '''
+"""An instructor's plugin: it only looks at each report (its code is what a rerun must notice)."""
+from grader import hookimpl
+
+
+@hookimpl
+def grader_report_ready(report):
+    return None
+'''
+
+
+def test_editing_an_instructors_plugin_grades_everyone_again(first_run, tmp_path):
+    # The plugin's code decides results like the grader's own: a record made with its old code is another grader's.
+    subs, out = copy_of(first_run, tmp_path)
+    plugin = tmp_path / "course_plugin.py"
+    plugin.write_text(PLUGIN, encoding="utf-8")
+    proc = grade_class(subs, out, *ONLY, "--plugin", str(plugin))
+    assert proc.returncode == 0, proc.stderr
+    assert planned(proc) == (len(STUDENTS), 0)
+    assert planned(grade_class(subs, out, *ONLY, "--plugin", str(plugin))) == (0, len(STUDENTS))
+    plugin.write_text(PLUGIN.replace("return None", "return None  # fixed for this term"), encoding="utf-8")
+    proc = grade_class(subs, out, *ONLY, "--plugin", str(plugin))
+    assert planned(proc) == (len(STUDENTS), 0)
+    assert gradebook_without_times(out) == gradebook_without_times(first_run[1])
