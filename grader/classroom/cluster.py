@@ -234,7 +234,7 @@ class DaskPool:
             # A worker that joined (or changed) after the check at the start: this student only, on every
             # try (the scheduler retries elsewhere first); the class goes on.
             return self._failed(Job(job.student, ""), MISMATCH, time.monotonic() - started, "internal",
-                                reason=str(exc))
+                                reason=_reason(str(exc)))
         except Exception as exc:  # the task failed on every try: a grader or host problem, said in the row
             return self._failed(job, INTERNAL, time.monotonic() - started, "internal",
                                 error=f"{type(exc).__name__}: {exc}")
@@ -242,7 +242,7 @@ class DaskPool:
             return self._write(job, answer)
         except AnswerRefused as exc:
             return self._failed(Job(job.student, ""), REFUSED, time.monotonic() - started, "internal",
-                                reason=str(exc))
+                                reason=_reason(str(exc)))
 
     def _write(self, job: Job, answer: Any) -> StudentResult:
         """The reports, then the record (last: its presence means the rest is there), as a pool process does.
@@ -266,6 +266,14 @@ class DaskPool:
     def _failed(self, job: Job, message: str, seconds: float, kind: str, **values: Any) -> StudentResult:
         """An error row and page for a student the cluster could not grade (``message`` a msgid)."""
         return write_failure(self.options, job, kind, message, seconds, **values)
+
+
+def _reason(text: str, limit: int = 300) -> str:
+    """What a worker said, as one short line of a gradebook row (a hostile worker chooses this text)."""
+    from ..reporters.safe_text import one_line
+
+    text = one_line(text)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _answer_parts(answer: Any, formats: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
