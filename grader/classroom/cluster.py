@@ -12,6 +12,9 @@ worker); a student whose task was on ``distributed.scheduler.allowed-failures`` 
 that died gets an ``error`` row saying so (``distributed.KilledWorker``) and is not tried again
 (``--force`` or ``--student`` does). Before the first task, every worker's grader version,
 exercises and code fingerprint are compared with the driver's; a worker that differs is refused.
+A worker that joins later checks its fingerprint before each task, and what any worker sends back
+is checked before it is written (the student, the content hash, the record's format): a task
+refused either way costs only its student, whose row says why and who is graded again next run.
 """
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ from .grading import GradingOptions, Job, write_failure
 from .parcel import ParcelTooLarge, pack
 from .staging import StagingLimits
 from .tree import TreeTooLarge
-from .results import StudentResult, record_path, report_path, write_atomic
+from .names import display_name
+from .results import RECORD_FORMAT, StudentResult, record_path, report_path, write_atomic
 
 INSTALL_HINT = 'pip install "dlfs-grader[dask]"'
 TASK_RETRIES = 2  # for an exception on the Dask worker's side (a full disk): not a verdict on the student
@@ -34,6 +38,15 @@ KILLED = N_("the Dask workers grading this submission ended unexpectedly {tries}
             "(distributed.KilledWorker); it was not tried again")
 INTERNAL = N_("internal error of the grader: {error}")
 TOO_LARGE = N_("more than {megabytes} MB handed in (at {name}); remove data sets and large files")
+# Refused answers are written with no hash (it never matches): the next run grades the student again.
+REFUSED = N_("the answer of the Dask worker that graded this submission was refused ({reason}); it is graded "
+             "again on the next run")
+MISMATCH = N_("the Dask worker given this submission grades differently from this machine and refused it "
+              "({reason}); it is graded again on the next run")
+
+
+class AnswerRefused(Exception):
+    """What a Dask worker sent back is not this student's result: never written as their grade."""
 
 
 def require_dask() -> None:
@@ -218,27 +231,60 @@ class DaskPool:
         except KilledWorker:
             return self._failed(job, KILLED, time.monotonic() - started, "crash", tries=self.tries)
         except GraderMismatch as exc:
-            raise UsageError(f"a Dask worker that joined during the run was refused: {exc}") from None
+            # A worker that joined (or changed) after the check at the start: this student only, on every
+            # try (the scheduler retries elsewhere first); the class goes on.
+            return self._failed(Job(job.student, ""), MISMATCH, time.monotonic() - started, "internal",
+                                reason=_reason(str(exc)))
         except Exception as exc:  # the task failed on every try: a grader or host problem, said in the row
             return self._failed(job, INTERNAL, time.monotonic() - started, "internal",
                                 error=f"{type(exc).__name__}: {exc}")
-        return self._write(job, answer)
+        try:
+            return self._write(job, answer)
+        except AnswerRefused as exc:
+            return self._failed(Job(job.student, ""), REFUSED, time.monotonic() - started, "internal",
+                                reason=_reason(str(exc)))
 
-    def _write(self, job: Job, answer: dict[str, Any]) -> StudentResult:
-        """The reports, then the record (last: its presence means the rest is there), as a pool process does."""
-        record = answer["record"]
-        result = StudentResult.from_dict(record)
+    def _write(self, job: Job, answer: Any) -> StudentResult:
+        """The reports, then the record (last: its presence means the rest is there), as a pool process does.
+        The answer is checked first: a worker may be broken or hostile, and what it sends is data."""
+        record, reports = _answer_parts(answer, self.options.formats)
+        try:
+            result = StudentResult.from_dict(record, full=True).summary()  # the full report must read back
+        except Exception as exc:
+            raise AnswerRefused(f"not a record: {type(exc).__name__}") from None
         slug = job.student.slug  # paths are made from the driver's own names, never from what came back
-        if result.slug != slug or result.hash != job.hash or result.student != job.student.id:
-            raise UsageError(f"a Dask worker answered for {result.slug!r} when asked for {slug!r}")
+        if result.student != job.student.id or result.slug != slug:
+            raise AnswerRefused(f"it answered for {display_name(result.student)!r} when asked for "
+                                f"{display_name(job.student.id)!r}")
+        if result.hash != job.hash:
+            raise AnswerRefused("it graded other files or another grader's version of them (another content hash)")
         for fmt in self.options.formats:
-            write_atomic(report_path(self.options.outdir, slug, fmt), answer["reports"][fmt])
+            write_atomic(report_path(self.options.outdir, slug, fmt), reports[fmt])
         write_atomic(record_path(self.options.outdir, slug), json.dumps(record, ensure_ascii=False))
         return result
 
     def _failed(self, job: Job, message: str, seconds: float, kind: str, **values: Any) -> StudentResult:
         """An error row and page for a student the cluster could not grade (``message`` a msgid)."""
         return write_failure(self.options, job, kind, message, seconds, **values)
+
+
+def _reason(text: str, limit: int = 300) -> str:
+    """What a worker said, as one short line of a gradebook row (a hostile worker chooses this text)."""
+    from ..reporters.safe_text import one_line
+
+    text = one_line(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _answer_parts(answer: Any, formats: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The record and the report texts of an answer, or :class:`AnswerRefused` for anything else."""
+    record = answer.get("record") if isinstance(answer, dict) else None
+    reports = answer.get("reports") if isinstance(answer, dict) else None
+    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        raise AnswerRefused("not a record of this grader's format")
+    if not isinstance(reports, dict) or not all(isinstance(reports.get(fmt), str) for fmt in formats):
+        raise AnswerRefused("its reports are missing")
+    return record, reports
 
 
 def _scheduler_allowed_failures(dask_scheduler) -> int:

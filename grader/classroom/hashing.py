@@ -91,12 +91,36 @@ def _file_digest(path: Path, budget: list[int]) -> tuple[bytes | str, ...]:
     return (digest.digest(), str(size))
 
 
-def grader_fingerprint(spec_folders: list[Path], options: dict) -> str:
-    """What else decides a student's result: the grader's code, the exercise specs, the options."""
+def plugin_files(pm) -> list[Path]:
+    """The source file of every plugin registered in ``pm`` outside the grader's own package (which is
+    hashed whole): an instructor's plugin decides results too, and editing it must regrade."""
+    import sys
+    from types import ModuleType
+
+    import grader
+
+    package = Path(grader.__file__).resolve().parent
+    files = set()
+    for plugin in pm.get_plugins():
+        module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
+        source = getattr(module, "__file__", None)
+        if source and not Path(source).resolve().is_relative_to(package):
+            files.add(Path(source).resolve())
+    return sorted(files)
+
+
+def grader_fingerprint(spec_folders: list[Path], options: dict, plugins: list[Path] = ()) -> str:
+    """What else decides a student's result: the grader's code, the exercise specs, the plugins' code
+    (``plugins``: :func:`plugin_files`), the options."""
     import grader
 
     fields = _Fields()
     fields.add(repr(sorted(options.items())))
+    for path in plugins:  # by name: the same plugin at another path on a Dask worker is the same code
+        try:
+            fields.add("plugin", path.name, path.read_bytes())
+        except OSError as exc:
+            fields.add("plugin", path.name, "unreadable", str(exc.errno))
     package = Path(grader.__file__).resolve().parent
     roots = [package, package.parent / "reference", *spec_folders]
     for root in roots:

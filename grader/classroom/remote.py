@@ -51,7 +51,7 @@ def _probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict
         from ..plugins import make_manager
         from ..specs.loading import load_exercises
         from ..specs.instructor_secret import secret_fingerprint
-        from .hashing import grader_fingerprint
+        from .hashing import grader_fingerprint, plugin_files
 
         pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
                           entry_points=options.entry_points)
@@ -62,7 +62,7 @@ def _probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict
         error = "" if mine.get("secret") == fingerprint_options.get("secret") else (
             "its instructor's secret (DLFS_GRADER_SECRET) differs from the driver's: set the same one on every worker")
         return {"version": grader.__version__, "exercises": [[e.id, e.points] for e in exercises],
-                "fingerprint": grader_fingerprint(folders, mine), "error": error}
+                "fingerprint": grader_fingerprint(folders, mine, plugin_files(pm)), "error": error}
     except Exception as exc:  # a missing plugin or spec folder on this host: said, not raised
         return {"version": grader.__version__, "exercises": [], "fingerprint": "",
                 "error": f"{type(exc).__name__}: {exc}"}

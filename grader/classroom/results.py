@@ -100,6 +100,7 @@ class StudentResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], full: bool = False) -> "StudentResult":
+        _check_types(data)
         report = data.get("report")
         exercises = tuple(ExerciseSummary(e["id"], e["status"], float(e["score"]), float(e["max_score"]),
                                           tuple(Diagnosis(**d) for d in e.get("diagnoses", ())),
@@ -161,6 +162,24 @@ class ClassReport:
         return report if isinstance(report, dict) else None
 
 
+_TEXT_FIELDS = ("student", "slug", "hash", "layout", "lang", "error", "error_kind")
+
+
+def _check_types(data: dict[str, Any]) -> None:
+    """Raise ValueError for a field of the wrong type: ``str(None)`` would make a gradebook error "None",
+    ``tuple("a.py")`` a list of letters. Only what this grader writes is read back as a result."""
+    wrong = [key for key in _TEXT_FIELDS if not isinstance(data.get(key, ""), str)]
+    wrong += [key for key in ("files", "notes") if not isinstance(data.get(key, []), list)
+              or not all(isinstance(item, str) for item in data.get(key, []))]
+    seconds = data.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        wrong.append("seconds")
+    if not isinstance(data.get("report"), (dict, type(None))):
+        wrong.append("report")
+    if wrong:
+        raise ValueError(f"fields of the wrong type: {', '.join(wrong)}")
+
+
 def report_path(outdir: Path, slug: str, fmt: str) -> Path:
     suffix = {"markdown": "md"}.get(fmt, fmt)
     return outdir / REPORTS / f"{slug}.{suffix}"
@@ -205,7 +224,10 @@ def read_record(outdir: Path, slug: str, full: bool = False) -> StudentResult | 
         data = json.loads(record_path(outdir, slug).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
             return None
-        return StudentResult.from_dict(data, full)
+        # The full report is read even for the summary: a record kept on a rerun must give its report
+        # back later (ClassReport.report_of), or the gradebook would hold a row without one.
+        record = StudentResult.from_dict(data, full=True)
+        return record if full else record.summary()
     except Exception:  # whatever a damaged or foreign file holds: no record, the student is graded again
         return None
 

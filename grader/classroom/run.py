@@ -55,11 +55,11 @@ class ClassRun:
         self.carried_secret: str | None = getattr(args, "generated_secret", None)
 
     def fingerprint(self) -> str:
-        from .hashing import grader_fingerprint
+        from .hashing import grader_fingerprint, plugin_files
 
         folders = [Path(d) for impl in self.pm.hook.grader_exercise_dirs.get_hookimpls()
                    for d in impl.function() or ()]
-        return grader_fingerprint(folders, self.fingerprint_options())
+        return grader_fingerprint(folders, self.fingerprint_options(), plugin_files(self.pm))
 
     def fingerprint_options(self) -> dict:
         """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
