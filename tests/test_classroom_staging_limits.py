@@ -146,8 +146,8 @@ def test_nothing_is_written_outside_outdir_and_the_runs_own_temporary_folder(lim
     assert list((base / "tmp").iterdir()) == []  # every staging folder removed
     out = base / "graded"
     written = {p.relative_to(out).parts[0] for p in out.rglob("*")}
-    assert written <= {".instructor-secret", ".results", "reports", "gradebook.csv", "gradebook.json", "index.html",
-                       "overview", "plots"}, written
+    assert written <= {".instructor-secret", ".results", ".adjusted.json", "reports", "gradebook.csv", "gradebook.json",
+                       "similarity.csv", "index.html", "overview", "plots"}, written
     assert not [p for p in out.rglob("*") if p.suffix in (".py", ".npy", ".txt")]  # no extracted member
 
 
