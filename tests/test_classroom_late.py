@@ -116,3 +116,14 @@ def test_a_bad_times_row_is_named_by_its_line(tmp_path):
     times.write_text("student,time\nkim,2026-10-05T23:00+09:00\nlee,yesterday\n")
     with pytest.raises(UsageError, match="line 3"):
         read_times_file(times)
+
+
+@pytest.mark.parametrize("options", [["--due", "2026-12-01"], ["--due", "2026-12-01T10:00+09:00", "--late-policy", "x"],
+                                     ["--overrides", "no-such-overrides.csv"]])
+def test_a_mistyped_rule_is_refused_before_outdir_or_its_secret_is_made(tmp_path, options):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "kim.py").write_text("def sum_squares_error(y, t):\n    return 0.0\n", encoding="utf-8")
+    proc = run_grade("class", str(tmp_path / "subs"), "-o", str(tmp_path / "out"), *options,
+                     "--only", "sum_squares_error", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "out").exists()

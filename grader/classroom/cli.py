@@ -162,6 +162,8 @@ def _main(args: argparse.Namespace) -> int:
     unknown = [s for s in args.student if roster.find(s) is None]
     if unknown:
         raise UsageError(f"no student {', '.join(unknown)} in {args.submissions} (see --list)")
+    from .rules import check_early
+    check_early(args, roster)
     try:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

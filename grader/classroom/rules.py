@@ -14,7 +14,17 @@ from .overrides import check_overrides, keep, read_overrides
 from .roster import Roster
 
 
-def class_rules(args: argparse.Namespace, roster: Roster, exercises: Iterable) -> ClassRules:
+def check_early(args: argparse.Namespace, roster: Roster) -> None:
+    """The rules' options that can be wrong, checked before OUTDIR or its secret is made: a mistyped
+    date or policy costs the teacher one line, not a folder to clean up."""
+    _dates(args)
+    _times(args, roster)
+    source = getattr(args, "overrides", None)
+    if source is not None and not source.is_file():
+        raise UsageError(f"--overrides {source}: no such file")
+
+
+def _dates(args: argparse.Namespace) -> tuple:
     due, policy = None, None
     assignment_file = getattr(args, "assignment_file", None)
     if assignment_file is not None:
@@ -38,10 +48,20 @@ def class_rules(args: argparse.Namespace, roster: Roster, exercises: Iterable) -
     if policy is not None and due is None:
         raise UsageError("--late-policy needs a due date: --due 2026-10-05T23:59+09:00 (or due = ... in the "
                          "assignment file)")
+    return due, policy
+
+
+def _times(args: argparse.Namespace, roster: Roster) -> dict:
     times = read_times_file(args.times) if getattr(args, "times", None) else {}
     unknown = sorted(set(times) - {s.id for s in roster.students})
     if unknown:
         raise UsageError(f"--times {args.times}: no student {', '.join(unknown)} in this class (see --list)")
+    return times
+
+
+def class_rules(args: argparse.Namespace, roster: Roster, exercises: Iterable) -> ClassRules:
+    due, policy = _dates(args)
+    times = _times(args, roster)
     source = getattr(args, "overrides", None)
     if source is not None and not source.is_file():
         raise UsageError(f"--overrides {source}: no such file")
