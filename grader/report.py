@@ -5,7 +5,7 @@ JSON is a plain dump of :meth:`Report.to_dict`; every renderer reads only this o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Iterable
 
 STATUSES = ("passed", "partial", "failed", "missing", "error", "timeout")
 
@@ -91,6 +91,17 @@ class Statement:
     message: str = ""
 
 
+def raw_score_of(exercises: Iterable["ExerciseResult"]) -> float:
+    """The points of graded exercises (overrides included), before any late penalty: a report's and a
+    class record's score are the same sum."""
+    return round(sum(e.score for e in exercises), 2)
+
+
+def penalty_of(adjustments: Iterable["Adjustment"]) -> float:
+    """The points a late penalty took (overrides change exercises, not the penalty)."""
+    return round(sum(a.before - a.after for a in adjustments if a.kind == "late"), 2)
+
+
 @dataclass(frozen=True)
 class Adjustment:
     """A change the teacher's rules made to the grade after grading (grader/classroom/late.py and
@@ -138,11 +149,11 @@ class Report:
     @property
     def raw_score(self) -> float:
         """The points of the exercises (overrides included), before any late penalty."""
-        return round(sum(e.score for e in self.exercises), 2)
+        return raw_score_of(self.exercises)
 
     @property
     def penalty(self) -> float:
-        return round(sum(a.before - a.after for a in self.adjustments if a.kind == "late"), 2)
+        return penalty_of(self.adjustments)
 
     @property
     def score(self) -> float:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..report import Adjustment, BookCode, CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
+from ..report import Adjustment, BookCode, penalty_of, raw_score_of, CheckResult, Diagnosis, ExerciseResult, Report, SourceSnippet, Statement
 
 RECORDS = ".results"
 REPORTS = "reports"
@@ -62,11 +62,11 @@ class StudentResult:
 
     @property
     def raw_score(self) -> float:
-        return round(sum(e.score for e in self.exercises), 2)
+        return raw_score_of(self.exercises)
 
     @property
     def penalty(self) -> float:
-        return round(sum(a.before - a.after for a in self.adjustments if a.kind == "late"), 2)
+        return penalty_of(self.adjustments)
 
     @property
     def score(self) -> float:
