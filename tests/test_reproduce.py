@@ -55,7 +55,7 @@ def test_large_inputs_are_saved_by_save_inputs_and_the_snippet_loads_them(batch_
             assert str(check["actual"]) in printed
         else:  # the call raised in the grading: it raises the same way when pasted
             assert check["message"].split(" raised ")[1].split(":")[0] in printed
-    assert sorted(p.name for p in (folder / "saved").iterdir()) == sorted(
+    assert sorted(p.name for p in (folder / "saved").glob("cross_entropy_error-*")) == sorted(
         c["reproduce"].split("np.load('saved/")[1].split("'")[0] for c in large)
 
 
@@ -76,3 +76,19 @@ def test_the_html_report_escapes_the_snippet_and_offers_to_copy_it():
     shown = render(report)
     assert "<script>alert(1)" not in shown and "&lt;/pre&gt;&lt;script&gt;" in shown
     assert "navigator.clipboard.writeText" in shown
+
+
+def test_a_failing_net_check_is_rebuilt_with_the_graders_parameters_and_gives_what_the_report_says(tmp_path):
+    # A softmax taken over the whole batch, not per row: TwoLayerNet.loss is wrong on a batch.
+    path = SUBMISSIONS / "mistake_softmax_whole_batch.py"
+    done = run_grade(str(path), "-f", "json", "--save-inputs", "saved", "--only", "two_layer_net", cwd=tmp_path)
+    net = json.loads(done.stdout)["exercises"][0]
+    loss = next(c for c in net["checks"] if not c["passed"] and "net.loss(" in c["reproduce"])
+    assert "net.params['W1'] = inputs['W1']" in loss["reproduce"] and "TwoLayerNet(" in loss["reproduce"]
+    # The student's code up to its demo code, then the snippet: the value the report says came back.
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    definitions = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
+    code = "\n".join(ast.get_source_segment(source, n) for n in definitions) + "\n"
+    printed = _run(code + loss["reproduce"], tmp_path)
+    assert str(loss["actual"]) in printed, printed

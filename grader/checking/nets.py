@@ -48,8 +48,22 @@ def _facts(spec: CheckSpec, **more: Any) -> dict[str, Any]:
     return {"large_logits": bool(spec.params.get("large_logits")), **more}
 
 
+def _rebuild(ctx: CheckContext, spec: CheckSpec, net: StudentNet, settings: dict[str, np.ndarray], method: str,
+             *args: np.ndarray) -> Callable[[Any], str]:
+    """For a failing check: the snippet that rebuilds the net and the call (grader/checking/reproduce.py).
+    ``settings``: "W" (simpleNet's W, written in place) or the names of ``params``."""
+    def code(expected: Any) -> str:
+        from .reproduce import net_snippet
+        targets = [("net.W[...]" if key == "W" else f"net.params[{key!r}]", key, value)
+                   for key, value in settings.items()]
+        return net_snippet(ctx.exercise.id, spec.name, net.script[0], targets, net.aliases.get(method, method),
+                           list(zip(("x", "t"), args)), expected)
+    return code
+
+
 def _verdict(ctx: CheckContext, spec: CheckSpec, net: StudentNet, expected: Any, actual: Any,
-             rtol: float, atol: float, extra: Callable[[Any], str] | None = None, **facts: Any) -> CheckResult:
+             rtol: float, atol: float, extra: Callable[[Any], str] | None = None,
+             rebuild: Callable[[Any], str] | None = None, **facts: Any) -> CheckResult:
     result = compare(expected, actual, rtol, atol)
     ctx.observe(Observation(spec.check, (), expected, actual, result.ok, "ok" if result.ok else "wrong", None,
                             bool(spec.params.get("book")), _facts(spec, **facts)))
@@ -58,8 +72,9 @@ def _verdict(ctx: CheckContext, spec: CheckSpec, net: StudentNet, expected: Any,
         passed = right_value(spec.name, net.text, expected, actual, graded_by=ctx.primary.label, weight=spec.weight)
         return replace(passed, message=passed.message + net.renamed())
     problem = result.problem + (extra(actual) if extra else "") + net.renamed()
-    return wrong_value(spec.name, net.text, expected, actual, problem, hint=hint, graded_by=ctx.primary.label,
-                       weight=spec.weight, book_value=spec.params.get("book_value"))
+    failed = wrong_value(spec.name, net.text, expected, actual, problem, hint=hint, graded_by=ctx.primary.label,
+                         weight=spec.weight, book_value=spec.params.get("book_value"))
+    return replace(failed, reproduce=rebuild(expected)) if rebuild is not None else failed
 
 
 def _array(params: dict, key: str, rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
@@ -103,7 +118,8 @@ def simple_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
         net, ref, w, x, t = _simple_setup(ctx, spec)
         actual = net.call("predict", x)
-        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-7, 1e-9)]
+        return [_verdict(ctx, spec, net, ref.predict(x), actual, 1e-7, 1e-9,
+                         rebuild=_rebuild(ctx, spec, net, {"W": w}, "predict", x))]
     return _run(ctx, spec, body)
 
 
@@ -111,7 +127,8 @@ def simple_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
         net, ref, w, x, t = _simple_setup(ctx, spec)
         actual = net.call("loss", x, t)
-        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-6)]
+        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-6,
+                         rebuild=_rebuild(ctx, spec, net, {"W": w}, "loss", x, t))]
     return _run(ctx, spec, body)
 
 
@@ -241,7 +258,8 @@ def two_layer_net_predict(ctx: CheckContext, spec: CheckSpec) -> list[CheckResul
             # the loss. Its scores are right when their softmax is the reference's probabilities.
             net.script.append(_("softmax of the scores (your net ends in SoftmaxWithLoss)"))
             actual = _softmax_rows(actual)
-        return [_verdict(ctx, spec, net, expected, actual, 1e-6, 1e-9, _row_sums, params=ref.params, x=x)]
+        return [_verdict(ctx, spec, net, expected, actual, 1e-6, 1e-9, _row_sums, params=ref.params, x=x,
+                         rebuild=_rebuild(ctx, spec, net, _params, "predict", x))]
     return _run(ctx, spec, body)
 
 
@@ -257,9 +275,10 @@ def _softmax_rows(a: np.ndarray) -> np.ndarray:
 
 def two_layer_net_loss(ctx: CheckContext, spec: CheckSpec) -> list[CheckResult]:
     def body() -> list[CheckResult]:
-        net, ref, x, t, _params = _two_layer_setup(ctx, spec)
+        net, ref, x, t, params = _two_layer_setup(ctx, spec)
         actual = net.call("loss", x, t)
-        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-6)]
+        return [_verdict(ctx, spec, net, ref.loss(x, t), actual, 1e-5, 1e-6,
+                         rebuild=_rebuild(ctx, spec, net, params, "loss", x, t))]
     return _run(ctx, spec, body)
 
 
@@ -272,7 +291,8 @@ def two_layer_net_accuracy(ctx: CheckContext, spec: CheckSpec) -> list[CheckResu
         labels[10:] = rng.integers(0, t.shape[1], size=10)
         t = np.eye(t.shape[1])[labels]
         actual = net.call("accuracy", x, t)
-        return [_verdict(ctx, spec, net, ref.accuracy(x, t), actual, 1e-9, 1e-12, predicted=ref.predict(x), t=t)]
+        return [_verdict(ctx, spec, net, ref.accuracy(x, t), actual, 1e-9, 1e-12, predicted=ref.predict(x), t=t,
+                         rebuild=_rebuild(ctx, spec, net, _params, "accuracy", x, t))]
     return _run(ctx, spec, body)
 
 
@@ -290,7 +310,8 @@ def two_layer_net_numerical_gradient(ctx: CheckContext, spec: CheckSpec) -> list
         relu = _relu_value(ref, "numerical_gradient", x, t, expected, actual, 1e-4, 1e-6)
         plain = _without_delta(ref, x, t, expected, actual, 1e-4, 1e-6) if relu is None else None
         value = _verdict(ctx, spec, net, expected if relu is None and plain is None else (relu if relu is not None
-                         else plain), actual, 1e-4, 1e-6, **facts, **({"relu": True} if relu is not None else {}))
+                         else plain), actual, 1e-4, 1e-6, **facts, **({"relu": True} if relu is not None else {}),
+                         rebuild=_rebuild(ctx, spec, net, params, "numerical_gradient", x, t))
         if relu is not None:
             value = replace(value, message=value.message + _relu_note())
         ctx.observe(Observation("two_layer_net.params_unchanged", (), None, changed, not changed))

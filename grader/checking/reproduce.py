@@ -92,3 +92,29 @@ def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(path, **arrays)
     except OSError:  # the report still says which file it would be; `grade` says nothing is lost
         pass
+
+
+def net_snippet(exercise: str, check: str, construct: str, settings: list[tuple[str, str, np.ndarray]],
+                method: str, args: list[tuple[str, Any]], expected: Any) -> str:
+    """The code that builds the student's net as the check did (``construct``: ``net = ...(...)``),
+    gives it the grader's parameters (``settings``: the target's code, a short name, the value)
+    and calls ``method`` with ``args``; the same .npz rule as :func:`snippet` for large inputs."""
+    arrays = {key: value for _target, key, value in settings}
+    arrays.update({name: value for name, value in args if isinstance(value, np.ndarray)})
+    lines = ["import numpy as np"]
+    text: dict[str, str] = {}
+    if sum(np.size(v) for v in arrays.values()) > INLINE_ELEMENTS:
+        folder = str(save_folder) if save_folder is not None else DEFAULT_FOLDER
+        path = f"{folder.rstrip('/')}/{file_name(exercise, check)}"
+        lines.append("# " + _("the inputs are too large to show: `grade YOUR_FILE --save-inputs {folder}` writes "
+                              "{path}").format(folder=folder, path=path))
+        lines.append(f"inputs = np.load({path!r})")
+        if save_folder is not None:
+            _save(save_folder / file_name(exercise, check), arrays)
+        text = {key: f"inputs[{key!r}]" for key in arrays}
+    lines.append(construct)
+    lines += [f"{target} = {text.get(key) or _code(value)}" for target, key, value in settings]
+    parts = [text.get(name) or _code(value) for name, value in args]
+    lines.append(f"result = net.{method}({', '.join(parts)})")
+    lines.append("print(result)  # " + _("expected: {value}").format(value=" ".join(value_text(expected).split())))
+    return "\n".join(lines)
