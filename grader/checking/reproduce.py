@@ -42,23 +42,26 @@ def snippet(exercise: str, case: str, name: str, args: tuple, kwargs: dict, name
     size = sum(np.size(v) for v in values if isinstance(v, (np.ndarray, list, tuple)))
     arrays = {k: v for k, v in _named(args, kwargs, names).items() if isinstance(v, np.ndarray)}
     lines = ["import numpy as np"]
-    if size > INLINE_ELEMENTS and arrays:
-        folder = str(save_folder) if save_folder is not None else DEFAULT_FOLDER  # as the student typed it
-        path = f"{folder.rstrip('/')}/{file_name(exercise, case)}"
-        lines.append("# " + _("the inputs are too large to show: `grade YOUR_FILE --save-inputs {folder}` writes "
-                              "{path}").format(folder=folder, path=path))
-        lines.append(f"inputs = np.load({path!r})")
-        if save_folder is not None:
-            _save(save_folder / file_name(exercise, case), arrays)
-        text = {k: f"inputs[{k!r}]" for k in arrays}
-    else:
-        text = {}
+    text = _loaded(exercise, case, arrays, lines) if size > INLINE_ELEMENTS and arrays else {}
     positional = [(names[i] if i < len(names) else f"arg{i}", a) for i, a in enumerate(args)]
     parts = [text.get(k) or _code(v) for k, v in positional]
     parts += [f"{k}={text.get(k) or _code(v)}" for k, v in kwargs.items()]
     lines.append(f"result = {name}({', '.join(parts)})")
     lines.append("print(result)  # " + _("expected: {value}").format(value=" ".join(value_text(expected).split())))
     return "\n".join(lines)
+
+
+def _loaded(exercise: str, check: str, arrays: dict[str, np.ndarray], lines: list[str]) -> dict[str, str]:
+    """Too large to write: the lines that load ``arrays`` from the .npz `grade --save-inputs` writes
+    (written now when the folder is given), and each array's code in the snippet."""
+    folder = str(save_folder) if save_folder is not None else DEFAULT_FOLDER  # as the student typed it
+    path = f"{folder.rstrip('/')}/{file_name(exercise, check)}"
+    lines.append("# " + _("the inputs are too large to show: `grade YOUR_FILE --save-inputs {folder}` writes "
+                          "{path}").format(folder=folder, path=path))
+    lines.append(f"inputs = np.load({path!r})")
+    if save_folder is not None:
+        _save(save_folder / file_name(exercise, check), arrays)
+    return {key: f"inputs[{key!r}]" for key in arrays}
 
 
 def _named(args: tuple, kwargs: dict, names: tuple[str, ...]) -> dict[str, Any]:
@@ -102,16 +105,8 @@ def net_snippet(exercise: str, check: str, construct: str, settings: list[tuple[
     arrays = {key: value for _target, key, value in settings}
     arrays.update({name: value for name, value in args if isinstance(value, np.ndarray)})
     lines = ["import numpy as np"]
-    text: dict[str, str] = {}
-    if sum(np.size(v) for v in arrays.values()) > INLINE_ELEMENTS:
-        folder = str(save_folder) if save_folder is not None else DEFAULT_FOLDER
-        path = f"{folder.rstrip('/')}/{file_name(exercise, check)}"
-        lines.append("# " + _("the inputs are too large to show: `grade YOUR_FILE --save-inputs {folder}` writes "
-                              "{path}").format(folder=folder, path=path))
-        lines.append(f"inputs = np.load({path!r})")
-        if save_folder is not None:
-            _save(save_folder / file_name(exercise, check), arrays)
-        text = {key: f"inputs[{key!r}]" for key in arrays}
+    text = _loaded(exercise, check, arrays, lines) if sum(np.size(v) for v in arrays.values()) > INLINE_ELEMENTS \
+        else {}
     lines.append(construct)
     lines += [f"{target} = {text.get(key) or _code(value)}" for target, key, value in settings]
     parts = [text.get(name) or _code(value) for name, value in args]
