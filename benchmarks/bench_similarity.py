@@ -9,15 +9,21 @@ notebook's run leaves it). Fixtures that are one-mistake variants of the same fi
 the first of each family (by its code's fingerprints) is the original, the rest are not counted
 as independent.
 
-From each original, ``--copies`` copies are generated, each with every disguise at once: its
-variables and parameters renamed, its functions in another order, its comments rewritten and
-more added, and dead code inserted in every function. Then:
+From each original, ``--copies`` copies are generated per class, each with every disguise at
+once: its variables and parameters renamed, its functions in another order, its comments
+rewritten and more added, and junk inserted before a quarter of the statements of every
+function (half of it dead code, half alive: a print, a call, a name read again). Then:
 
 * book-only students: the book's own functions (common/functions.py, ch04's gradient files and
   two_layer_net.py) typed with renamed variables and comments of their own;
 * template-only students: the course template as handed out, each with one original's function
   filled in (no two from the same original);
-* the class is filled up to ``--size`` with more disguised copies of the originals.
+* the class is filled up to ``--size`` with book-typists: some of the book's functions, their
+  own names and comments.
+
+One class per ``--seeds`` value; the counts are summed. The learners' repositories and the seed
+notebooks are also compared as a class of their own, undisguised: people who never met, so any
+pair flagged there is a false one.
 
 It prints: the copies caught (the pair of a copy and its original flagged), the flagged pairs
 of different families (false positives), whether any book-only or template-only pair is flagged,
@@ -28,12 +34,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import io
 import random
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tokenize
 from pathlib import Path
@@ -142,9 +150,14 @@ def insert_dead_code(code: str, rng: random.Random) -> str:
             # Junk as a copier types it: its own names and numbers (a number stays a number when
             # tokens are normalised, so two copiers' junk differs as theirs would).
             number = rng.randrange(10 ** 6)
+            # Half of it dead by the rules the comparison blanks (similarity_dead_code), half alive:
+            # a print and a call have effects, and a name that is read later is not unused.
             out.append(indent + rng.choice((f"unused_counter = {number}",
                                             f"if {number} < 0:\n{indent}    print('debug', {number})",
-                                            f"_ = [{number}] * 0", f"debug_flag = {number} is None")))
+                                            f"_ = [{number}] * 0", f"debug_flag = {number} is None",
+                                            f"print('step', {number})", f"np.random.seed({number})",
+                                            f"counter_{number % 97} = {number}\n{indent}counter_{number % 97} += {number // 7}",
+                                            f"assert {number} >= 0")))
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -157,14 +170,13 @@ def disguise(definitions: list[str], rng: random.Random) -> list[str]:
 
 # ---- the class ---------------------------------------------------------------------------
 
-def mirror_solutions(mirrors: Path) -> list[tuple[str, Path]]:
-    """Real learners' chapter-4 work (tests/realworld/verdicts.toml), extracted from the local mirrors."""
-    import tempfile
+def mirror_solutions(mirrors: Path, scratch: Path) -> list[tuple[str, Path]]:
+    """Real learners' chapter-4 work (tests/realworld/verdicts.toml), extracted from the local
+    mirrors into ``scratch``."""
     import tomllib
 
     entries = tomllib.loads((ROOT / "tests" / "realworld" / "verdicts.toml").read_text(encoding="utf-8"))
     found = []
-    scratch = Path(tempfile.mkdtemp(prefix="bench-similarity-"))
     for entry in entries.get("repository", ()):
         git_dir = mirrors / entry["name"].replace("/", "+") / "repo"
         if not git_dir.exists() or entry["name"].endswith("deep-learning-from-scratch") and entry["name"].split("/")[0] in (
@@ -185,6 +197,7 @@ def mirror_solutions(mirrors: Path) -> list[tuple[str, Path]]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
 def originals(mirrors: Path) -> tuple[list[tuple[str, list[str]]], int]:
     """Independent solutions with own code enough to copy, and how many were left out as
     (nearly) the book's code: a copy of the book's listing is not told apart from typing it."""
@@ -198,16 +211,17 @@ def originals(mirrors: Path) -> tuple[list[tuple[str, list[str]]], int]:
             continue
         if len(definitions) >= 2:
             found.append((f"{path.parent.name}/{path.stem}", definitions))
-    for name, folder in mirror_solutions(mirrors):
-        definitions = []
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in (".py", ".ipynb"):
-                try:
-                    definitions += own_definitions(file_code(path))
-                except Exception:
-                    continue
-        if len(definitions) >= 2:
-            found.append((name, definitions))
+    with tempfile.TemporaryDirectory(prefix="bench-similarity-") as scratch:
+        for name, folder in mirror_solutions(mirrors, Path(scratch)):
+            definitions = []
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".py", ".ipynb"):
+                    try:
+                        definitions += own_definitions(file_code(path))
+                    except Exception:
+                        continue
+            if len(definitions) >= 2:
+                found.append((name, definitions))
     # One family per group of variants: an original flagged with an earlier one (counted with no
     # fragment dropped as the class's) is not independent of it.
     from grader.classroom.similarity_base import load_base
@@ -223,6 +237,26 @@ def originals(mirrors: Path) -> tuple[list[tuple[str, list[str]]], int]:
     size = {document.student: len(document.fingerprints) for document in documents}
     chosen = [(name, d) for name, d in found if name in kept and size[name] >= FLAG_SHARED]
     return chosen, sum(1 for name in kept if size[name] < FLAG_SHARED)
+
+
+def real_learners_flagged(mirrors: Path) -> tuple[int, list]:
+    """Flagged pairs among people who never met: the learners' repositories and the seed
+    notebooks, compared as one class with nothing disguised (any pair flagged is a false one)."""
+    people = []
+    for path in sorted((FIXTURES / "seeds").glob("*.ipynb")):
+        people.append((f"seeds/{path.stem}", own_definitions(file_code(path))))
+    with tempfile.TemporaryDirectory(prefix="bench-similarity-") as scratch:
+        for name, folder in mirror_solutions(mirrors, Path(scratch)):
+            definitions = []
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".py", ".ipynb"):
+                    try:
+                        definitions += own_definitions(file_code(path))
+                    except Exception:
+                        continue
+            people.append((name, definitions))
+    people = [(name, report(d)) for name, d in people if d]
+    return len(people), [(p.student_a, p.student_b, p.code.shared) for p in compare(people).flagged]
 
 
 def book_definitions() -> list[list[str]]:
@@ -273,13 +307,20 @@ def build_class(size: int, copies: int, seed: int, mirrors: Path):
         name = f"template-only/{number}"
         students.append((name, report(filled)))
         family[name] = f"{name}<{source}>"  # shares its one function with its source: that is a copy
-    counter = 0
-    while len(students) < size or counter < copies * len(independent):
-        source, definitions = independent[counter % len(independent)]
-        name = f"copy{counter // len(independent)}/{source}"
+    for number, (source, definitions) in enumerate(independent * copies):
+        name = f"copy{number // len(independent)}/{source}"
         students.append((name, report(disguise(definitions, rng))))
         family[name], copy_of[name] = source, source
-        counter += 1
+    # The rest of the class typed the book: some of its functions, their own names and comments.
+    # (Filling it with more copies instead made each original a family of ~40 in 500, so any idiom
+    # two originals share was held by more than a tenth of the class and dropped as the class's.)
+    number = 0
+    while len(students) < size:
+        name = f"book-typist/{number}"
+        chosen = rng.sample(book, k=rng.randrange(3, len(book) + 1))
+        students.append((name, report([rewrite_comments(rename_variables(c, rng), rng) for c in chosen])))
+        family[name] = name
+        number += 1
     return students, family, copy_of, [name for name, _ in independent], bookish
 
 
@@ -289,57 +330,84 @@ def numpy_import() -> float:
     return time.perf_counter() - started
 
 
+def measure(students, family, copy_of, independent, result) -> dict:
+    """What one class's comparison caught and what it should not have flagged."""
+    flagged = {(p.student_a, p.student_b) for p in result.flagged}
+    def is_base(name: str) -> bool:
+        return name.startswith(("book-only", "book-typist"))
+    per_original = {}
+    for original in independent:
+        mine = [c for c, o in copy_of.items() if o == original]
+        per_original[original] = (len(result.documents[original].fingerprints),
+                                  sum(1 for c in mine if tuple(sorted((c, original))) in flagged), len(mine))
+    return {
+        # A copy is caught when it is flagged with its original.
+        "caught": sum(1 for c, o in copy_of.items() if tuple(sorted((c, o))) in flagged),
+        "copies": len(copy_of),
+        "cross": sorted(pair for pair in flagged if family[pair[0]] != family[pair[1]]
+                        and not any(family[x].startswith("template-only") for x in pair)),
+        "book_with_anyone": [p for p in flagged if any(is_base(x) for x in p)],
+        "template_pairs": [p for p in flagged if p[0].startswith("template-only") and p[1].startswith("template-only")],
+        "flagged": len(flagged), "common": result.common_fragments, "per_original": per_original,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=500)
     parser.add_argument("--copies", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=22)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[22, 23, 24, 25, 26],
+                        help="one class per seed (other disguises, other book-typists); the counts are summed")
+    parser.add_argument("--runs", type=int, default=3, help="timed comparisons of the first seed's class")
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"),
                         help="where the learners' repositories of tests/realworld are mirrored")
     args = parser.parse_args()
-    students, family, copy_of, independent, bookish = build_class(args.size, args.copies, args.seed, args.mirrors)
+    totals: dict = {"caught": 0, "copies": 0, "cross": [], "book_with_anyone": [], "template_pairs": [],
+                    "flagged": 0}
+    per_original: dict[str, list[int]] = {}
     timings, numpy_timings = [], []
-    for _ in range(args.runs):
-        numpy_timings.append(numpy_import())
-        started = time.perf_counter()
-        result = compare(students)
-        timings.append(time.perf_counter() - started)
-    flagged = {(p.student_a, p.student_b) for p in result.flagged}
-    # A copy is caught when it is flagged with its original, or with another copy of the same original
-    # (the teacher sees the family either way); the strict figure counts only the pair with the original.
-    caught_strict = sum(1 for c, o in copy_of.items() if tuple(sorted((c, o))) in flagged)
-    caught_any = sum(1 for c, o in copy_of.items()
-                     if any(c in pair and family[pair[0] if pair[1] == c else pair[1]] == o for pair in flagged))
-    cross = sorted(pair for pair in flagged if family[pair[0]] != family[pair[1]]
-                   and not any(family[x].startswith("template-only") for x in pair))
-    book_pairs = [p for p in flagged if p[0].startswith("book-only") and p[1].startswith("book-only")]
-    template_pairs = [p for p in flagged if p[0].startswith("template-only") and p[1].startswith("template-only")]
-    book_with_anyone = [p for p in flagged if any(x.startswith("book-only") for x in p)]
-    print(f"class: {len(students)} students, {len(independent)} independent originals "
-          f"({bookish} more left out: fewer than {FLAG_SHARED} fingerprints of their own beside the book's), "
-          f"{len(copy_of)} disguised copies")
-    print(f"copies caught with their original: {caught_strict}/{len(copy_of)} = {caught_strict / len(copy_of):.1%}")
-    print(f"copies caught with their family:   {caught_any}/{len(copy_of)} = {caught_any / len(copy_of):.1%}")
-    print(f"flagged pairs across families (false positives): {len(cross)} {cross[:5]}")
-    print(f"book-only pairs flagged: {len(book_pairs)}; book-only students flagged with anyone: {len(book_with_anyone)}")
-    print(f"template-only pairs flagged: {len(template_pairs)}")
-    print(f"flagged pairs in all: {len(flagged)}; fragments dropped as the class's: {result.common_fragments}")
+    for number, seed in enumerate(args.seeds):
+        students, family, copy_of, independent, bookish = build_class(args.size, args.copies, seed, args.mirrors)
+        for _ in range(args.runs if number == 0 else 1):
+            if number == 0:
+                numpy_timings.append(numpy_import())
+            started = time.perf_counter()
+            result = compare(students)
+            if number == 0:
+                timings.append(time.perf_counter() - started)
+        found = measure(students, family, copy_of, independent, result)
+        for key in ("caught", "copies", "flagged"):
+            totals[key] += found[key]
+        for key in ("cross", "book_with_anyone", "template_pairs"):
+            totals[key] += found[key]
+        for original, (own, caught, made) in found["per_original"].items():
+            row = per_original.setdefault(original, [own, 0, 0])
+            row[1] += caught
+            row[2] += made
+    caught, copies = totals["caught"], totals["copies"]
+    learners, learner_pairs = real_learners_flagged(args.mirrors)
+    print(f"classes: {len(args.seeds)} of {len(students)} students (seeds {' '.join(map(str, args.seeds))}), "
+          f"{len(independent)} independent originals ({bookish} more left out: fewer than {FLAG_SHARED} "
+          f"fingerprints of their own beside the book's), {args.copies} disguised copies of each per class")
+    print(f"copies caught with their original: {caught}/{copies} = {caught / copies:.1%}")
+    print(f"flagged pairs across families (false positives): {len(totals['cross'])} {totals['cross'][:5]}")
+    print(f"book-only and book-typist students flagged with anyone: {len(totals['book_with_anyone'])}")
+    print(f"template-only pairs flagged: {len(totals['template_pairs'])}")
+    print(f"real learners (repositories and seed notebooks, {learners}) flagged with each other: {len(learner_pairs)} "
+          f"{learner_pairs[:5]}")
+    print(f"flagged pairs in all: {totals['flagged']}")
     groups: dict[str, list[int]] = {"substantive": [0, 0], "slight": [0, 0]}
-    for original in independent:
-        mine = [c for c, o in copy_of.items() if o == original]
-        caught = sum(1 for c in mine if tuple(sorted((c, original))) in flagged)
-        own = len(result.documents[original].fingerprints)
+    for original, (own, caught_here, made) in per_original.items():
         group = groups["substantive" if own >= 2 * FLAG_SHARED else "slight"]
-        group[0] += caught
-        group[1] += len(mine)
-        print(f"  {original}: {own} own fingerprints, {caught}/{len(mine)} copies caught")
-    for name, (caught, total) in groups.items():
-        if total:
+        group[0] += caught_here
+        group[1] += made
+        print(f"  {original}: {own} own fingerprints, {caught_here}/{made} copies caught")
+    for name, (caught_here, made) in groups.items():
+        if made:
             print(f"copies of originals with {'at least' if name == 'substantive' else 'fewer than'} "
-                  f"{2 * FLAG_SHARED} own fingerprints ({name}): {caught}/{total} = {caught / total:.1%}")
+                  f"{2 * FLAG_SHARED} own fingerprints ({name}): {caught_here}/{made} = {caught_here / made:.1%}")
     median, floor = statistics.median(timings), statistics.median(numpy_timings)
-    print(f"compare(): median {median:.2f} s of {args.runs} (min {min(timings):.2f}); "
+    print(f"compare() of the first class: median {median:.2f} s of {args.runs} (min {min(timings):.2f}); "
           f"python -c 'import numpy' median {floor:.3f} s; ratio {median / floor:.1f}")
     return 0
 

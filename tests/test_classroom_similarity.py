@@ -273,8 +273,10 @@ def test_tokens_drop_names_comments_docstrings_and_layout_but_keep_attributes_an
 
 def test_the_packaged_base_holds_hashes_of_the_book_and_the_template_and_no_code():
     data = json.loads(PACKAGED_BASE.read_text(encoding="utf-8"))
+    # The chapter's listings as printed are the book's code too (typed for the build, not kept).
     assert [s.get("repository") or s.get("folder") for s in data["sources"]] == [
-        "oreilly-japan/deep-learning-from-scratch", "WegraLee/deep-learning-from-scratch", "template"]
+        "oreilly-japan/deep-learning-from-scratch", "WegraLee/deep-learning-from-scratch", "template",
+        "chapter-4-listings-as-printed"]
     text = PACKAGED_BASE.read_text(encoding="utf-8")
     for word in ("numerical_gradient", "np.zeros_like", "def ", "tmp_val"):
         assert word not in text
@@ -328,7 +330,88 @@ def test_the_packaged_base_is_what_its_recorded_command_builds(tmp_path):
     assert base_main(["build"] + [arg for name in BOOK_MIRRORS for arg in
                                   ("--repo", f"{name.replace('+', '/')}={MIRRORS / name / 'repo'}")]
                      + ["--files", str(ROOT / "student_template"), "--name", "template", "-o", str(out)]) == 0
-    assert load_base(out) == load_base()
+    # The printed listings are typed from the book for the build and not kept in the repository:
+    # everything else is rebuilt exactly, and they add no more windows than the header records.
+    rebuilt, packaged = load_base(out), load_base()
+    listings = json.loads(PACKAGED_BASE.read_text(encoding="utf-8"))["sources"][-1]
+    assert rebuilt <= packaged and 0 < len(packaged - rebuilt) <= listings["windows"]
+
+
+# The batch listing of cross_entropy_error as printed in the chapter (4.2.4) with the delta of its
+# single-sample listing (4.2.2) kept: a merge many learners make on their own.
+PRINTED_MERGE = '''def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+
+    delta = 1e-7
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + delta)) / batch_size
+'''
+
+
+def test_two_students_who_typed_the_printed_listings_and_the_same_small_edit_are_not_paired():
+    # Two real learners who never met (and one of our fixtures) wrote exactly this; before the
+    # printed listings were base code and a window needed own tokens, they were flagged (8 shared).
+    first = {"cross_entropy_error": PRINTED_MERGE, **BOOK}
+    second = {"cross_entropy_error": rename(PRINTED_MERGE, {"delta": "eps", "batch_size": "n"}),
+              **{k: rename(v, {"grad": "g", "idx": "i"}) for k, v in BOOK.items()}}
+    result = compare([("kim", report(first)), ("sato", report(second)), ("alice", report(ALICE))])
+    assert not result.flagged, [(p.student_a, p.student_b, p.code.shared) for p in result.flagged]
+
+
+def test_dead_code_put_between_copied_lines_does_not_hide_a_copy():
+    # Every other line of alice's functions with a dead statement above it: an unused name, a
+    # branch that never runs. Without the blanking, most windows of short functions break.
+    def pad(code: str, seed: int) -> str:
+        rng, out = random.Random(seed), []
+        for number, line in enumerate(code.splitlines()):
+            indent = line[:len(line) - len(line.lstrip())]
+            if number and number % 2 and line.strip():
+                out.append(indent + rng.choice((f"unused_{number} = {rng.randrange(10**6)}",
+                                                f"if {rng.randrange(10**6)} < 0:\n{indent}    print('never')")))
+            out.append(line)
+        return "\n".join(out) + "\n"
+    padded = {name: pad(code, 7) for name, code in disguise(ALICE, 5).items()}
+    result = compare([("alice", report(ALICE)), ("padded", report(padded)), ("bob", report(BOB))])
+    pair = next(p for p in result.pairs if (p.student_a, p.student_b) == ("alice", "padded"))
+    assert pair.flagged and pair.code.similarity >= 0.8, pair.code
+
+
+def test_their_own_prints_above_the_book_lines_do_not_pair_two_students_who_typed_the_book():
+    # Each opens every function with a print of their own. The prints differ (their numbers), but
+    # every window that starts on a print's closing ")" and runs on into the book's line is in
+    # neither the book nor the template: without the own-token rule these two shared 8 of them.
+    def with_prints(code: str, seed: int) -> str:
+        rng, out, printed = random.Random(seed), [], False
+        for line in code.splitlines():
+            if line.startswith("def "):
+                printed = False
+            elif line.strip() and not printed:
+                out.append(f"{line[:len(line) - len(line.lstrip())]}print('step', {rng.randrange(10**6)})")
+                printed = True
+            out.append(line)
+        return "\n".join(out) + "\n"
+    typed = {**BOOK, "sum_squares_error": "def sum_squares_error(y, t):\n    return 0.5 * np.sum((y-t)**2)\n",
+             "cross_entropy_error": PRINTED_MERGE.replace("    delta = 1e-7\n", "").replace("+ delta", "+ 1e-7")}
+    one = {k: with_prints(v, 1) for k, v in typed.items()}
+    two = {k: with_prints(rename(v, {"grad": "g", "idx": "i", "tmp_val": "old"}), 2) for k, v in typed.items()}
+    result = compare([("one", report(one)), ("two", report(two)), ("alice", report(ALICE))])
+    assert not [p for p in result.pairs if p.code], [(p.student_a, p.student_b, p.code.shared) for p in result.pairs]
+
+
+def test_only_dead_statements_alone_on_their_lines_are_blanked_and_nothing_is_evaluated():
+    from grader.classroom.similarity_dead_code import without_dead_code
+
+    code = ("def f(x):\n    unused = 3  # note\n    a = 1; b = g(a)\n    if 9**9**9 < 0:\n        print(1)\n"
+            "    if 5 < 0:\n        print(2)\n    logged = print(x)\n    k = x.shape[0]\n    return k\n")
+    out = without_dead_code(code).split("\n")
+    assert len(out) == len(code.split("\n"))  # lines keep their numbers
+    assert out[1] == "" and out[5] == out[6] == ""  # an unused name; a literal comparison that is false
+    assert out[2] == "    a = 1; b = g(a)"  # shares its line with a call
+    assert out[3].startswith("    if 9**9**9")  # never computed: only two literal numbers are compared
+    assert out[7] == "    logged = print(x)"  # a call may have an effect
+    assert without_dead_code("def f(:\n") == "def f(:\n"
 
 
 def test_a_huge_submission_is_compared_only_up_to_its_budget():

@@ -5,13 +5,19 @@ template's is not evidence that two students copied each other. ``similarity_bas
 the hashes of every window of ``WINDOW`` normalised tokens (see :mod:`.similarity_code`) of
 every version of every .py and .ipynb file in the book's published repositories (branches and
 tags, as grader/submission/book_index.py reads them: never the unmerged pull requests of
-learners), and of the course template, ``student_template/``. It stores no code: a window's
-hash cannot be turned back into its tokens, and its tokens have no names left in them.
+learners), of the course template, ``student_template/``, and of chapter 4's listings as the
+book prints them. The printed listings differ from the repositories' files (the batch
+``cross_entropy_error`` of 4.2.4, the ``delta`` of 4.2.2, the first ``numerical_diff``): two
+learners who never met both type them, and before they were base code such pairs were
+flagged. They are typed from the book into a folder for the build and not kept in the
+repository (the book's text is not ours to copy). It stores no code: a window's hash cannot be
+turned back into its tokens, and its tokens have no names left in them.
 
 Build it (the command the packaged file records in its header)::
 
     python -m grader.classroom.similarity_base build --repo OWNER/NAME=BARE_GIT_DIR ... \\
-        --files student_template --name template -o grader/classroom/similarity_base.json
+        --files student_template --name template \\
+        --files LISTINGS_DIR --name chapter-4-listings-as-printed -o grader/classroom/similarity_base.json
 """
 from __future__ import annotations
 

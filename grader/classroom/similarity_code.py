@@ -9,11 +9,16 @@ each ``GUARD`` consecutive hashes the smallest is kept, which guarantees that an
 Every statement of ``STATEMENT_TOKENS`` tokens or more is a fingerprint too (see
 :func:`statement_hashes`).
 
+Dead statements (an unused name, a branch that never runs: :mod:`.similarity_dead_code`) are
+blanked first, as JPlag normalises them: they are the cheapest disguise of a copy.
+
 What is not evidence of copying is removed before any pair is compared:
 
-* base code: every window the book's published code or the course template has (the hashes
-  packaged by :mod:`.similarity_base`): two students who both typed the book's listing share
-  the book, not each other's work;
+* base code: every window the book's published code, its printed listings or the course
+  template has (the hashes packaged by :mod:`.similarity_base`): two students who both typed
+  the book's listing share the book, not each other's work;
+* windows with fewer than ``OWN_TOKENS`` tokens that no base window covers: the book's line
+  with the ``) ;`` of the student's previous statement in front of it is still the book's line;
 * fragments most of the class shares (more than ``common_limit`` students), as MOSS and Dolos do.
 
 Hashes are polynomials over the tokens' blake2b digests (not Python's ``hash``, salted per
@@ -29,10 +34,13 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Iterable, NamedTuple
 
+from .similarity_dead_code import without_dead_code
+
 # Chosen with benchmarks/bench_similarity.py (benchmarks/RESULTS.md): shorter windows or lower
 # thresholds start to pair independent solutions, longer ones miss disguised copies.
 WINDOW = 10  # tokens per hashed window
 STATEMENT_TOKENS = 8  # a statement this long is a fingerprint of its own (see statement_hashes)
+OWN_TOKENS = 2  # tokens of a window or statement that no base window covers, at least
 GUARD = 3  # winnowing window: one fingerprint kept in every GUARD consecutive windows
 FLAG_SIMILARITY = 0.4  # share of the smaller student's fingerprints also in the other's
 FLAG_SHARED = 6  # and at least this many shared fingerprints (a few lines of code is no evidence)
@@ -216,21 +224,37 @@ class Document:
     base_share: float  # the share of their windows that is the book's or the template's
 
 
+def _own_tokens(hashes: list[int], base: frozenset[int], tokens: int) -> list[int]:
+    """Prefix sums of the tokens no base window covers: ``own[j] - own[i]`` is how many of the
+    tokens i..j-1 are nobody's but the student's."""
+    covered = [False] * tokens
+    for position, value in enumerate(hashes):
+        if value in base:
+            covered[position:position + WINDOW] = [True] * WINDOW
+    own = [0]
+    for flag in covered:
+        own.append(own[-1] + (not flag))
+    return own
+
+
 def fingerprint_document(student: str, snippets: Iterable[Snippet], base: frozenset[int]) -> Document:
     snippets = tuple(snippets)
     places: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     total = in_base = 0
     for number, snippet in enumerate(snippets):
-        tokens = normalised_tokens(snippet.code, snippet.first_line)
+        tokens = normalised_tokens(without_dead_code(snippet.code), snippet.first_line)
         hashes = window_hashes(tokens)
         total += len(hashes)
         in_base += sum(1 for h in hashes if h in base)
+        own = _own_tokens(hashes, base, len(tokens))
         for position in winnow(hashes):
             value = hashes[position]
-            if value not in base:
+            # A book line with the tail of the student's previous statement (a print added above
+            # it, say) is not their code: a window needs OWN_TOKENS tokens no book window has.
+            if value not in base and own[position + WINDOW] - own[position] >= OWN_TOKENS:
                 places[value].append((number, tokens[position].line, tokens[position + WINDOW - 1].line))
         for value, first, last in statement_hashes(tokens):
-            if value not in base:
+            if value not in base and own[last + 1] - own[first] >= OWN_TOKENS:
                 places[value].append((number, tokens[first].line, tokens[last].line))
     return Document(student, snippets, frozenset(places), {h: tuple(p) for h, p in places.items()},
                     in_base / total if total else 0.0)
