@@ -145,3 +145,37 @@ def test_bad_input_gets_a_one_line_message_and_exit_2(graded, tmp_path):
     wrong_lms = run_grade("export", "blackboard", str(outs["canvas"]), "--template", str(LMS / "canvas_export.csv"),
                           "-o", str(tmp_path / "u.csv"))
     assert wrong_lms.returncode == 2 and "no blackboard grade column" in wrong_lms.stderr
+
+
+@pytest.mark.parametrize("lms", ["canvas", "blackboard", "brightspace", "moodle"])
+def test_a_column_worth_other_points_is_refused_until_the_teacher_says_scale_or_as_is(graded, tmp_path, lms):
+    # The LMS's column is worth 100 points; the class was graded out of 25. Typed in as they are,
+    # 25 and 15 would be a quarter of the grade they mean.
+    _root, outs = graded
+    name = f"{lms}_export.csv" if lms != "moodle" else "moodle_worksheet.csv"
+    text = (LMS / name).read_bytes().decode("utf-8-sig")
+    text = {"canvas": lambda t: t.replace(",25.00,(read only)", ",100.00,(read only)"),
+            "blackboard": lambda t: t.replace("[Total Pts: 25 Score]", "[Total Pts: 100 Score]"),
+            "brightspace": lambda t: t.replace("MaxPoints:25 ", "MaxPoints:100 "),
+            "moodle": lambda t: t.replace(",25.00,", ",100.00,")}[lms](text)
+    template = tmp_path / name
+    template.write_bytes(("\ufeff" if lms == "canvas" else "").encode() + text.encode("utf-8"))
+    column = {"canvas": ("--column", "Chapter 4"), "blackboard": ("--column", "Chapter 4")}.get(lms, ())
+    mapping = ("--map", str(LMS / "brightspace_map.csv")) if lms == "brightspace" else ()
+    upload = tmp_path / "upload.csv"
+
+    def run(*extra):
+        return run_grade("export", lms, str(outs[lms]), "--template", str(template), "-o", str(upload),
+                         *column, *mapping, *extra)
+
+    refused = run()
+    assert refused.returncode == 2 and not upload.exists(), refused.stdout + refused.stderr
+    assert "worth 100 points" in refused.stderr and "out of 25" in refused.stderr and "--points scale" in refused.stderr
+    scaled = run("--points", "scale")
+    assert scaled.returncode in (0, 1), scaled.stdout + scaled.stderr  # canvas: parkseo's grade kept
+    cells = {u for _t, u in changed_cells(read_rows(template), read_rows(upload)).values()}
+    assert {"100", "60"} <= cells and not {"25", "15"} & cells
+    as_is = run("--points", "as-is")
+    assert as_is.returncode in (0, 1) and "worth 100 points" in as_is.stdout
+    cells = {u for _t, u in changed_cells(read_rows(template), read_rows(upload)).values()}
+    assert {"25", "15"} <= cells

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -45,9 +46,13 @@ def test_the_teaching_guides_commands_grade_a_class_and_fill_the_lms_export(tmp_
     rows = list(csv.reader(io.StringIO((tmp_path / "canvas-upload.csv").read_bytes().decode("utf-8-sig"))))
     column = rows[0].index("Chapter 4 Gradients (5501)")
     by_id = {row[1]: row[column] for row in rows[1:]}
-    # leejieun: 0 + 15 graded, the override makes it 8 + 15, and Canvas's LATE mark costs one day's 10% of 25;
-    # parkseo handed nothing in: their row stays as Canvas wrote it, as do Points Possible and the test student.
-    assert by_id == {"": "25.00", "1001": "25", "1002": "20.5", "1003": "20.00", "1004": "25", "1999": ""}
+    # The assignment file's points (5 and 20, not the specs' 10 and 15): leejieun 0 + 20 graded, the
+    # override makes it 4 + 20, and Canvas's LATE mark costs one day's 10% of 25; parkseo handed nothing
+    # in: their row stays as Canvas wrote it, as do Points Possible and the test student.
+    assert by_id == {"": "25.00", "1001": "25", "1002": "21.5", "1003": "20.00", "1004": "25", "1999": ""}
+    gradebook = json.loads((tmp_path / "graded" / "gradebook.json").read_text(encoding="utf-8"))
+    assert [(e["id"], e["max_score"]) for e in gradebook["exercises"]] == [("sum_squares_error", 5.0),
+                                                                          ("cross_entropy_error", 20.0)]
     overview = (tmp_path / "graded" / "index.html").read_text(encoding="utf-8")
     assert "late (LATE mark, no time)" in overview and "override: sum_squares_error" in overview
     with zipfile.ZipFile(tmp_path / "feedback.zip") as archive:

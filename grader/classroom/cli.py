@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                              'pip install "dlfs-grader[dask]" here and on the workers (docs/cluster.md)')
     late = parser.add_argument_group("late work and overrides (applied after grading: changing them grades no one again)")
     late.add_argument("--assignment-file", type=Path, metavar="FILE.toml",
-                      help="an assignment file whose due date and [late_policy] apply (see docs/teaching.md)")
+                      help="the assignment file: the exercises it counts and their [points], its book_code rule "
+                           "(these grade everyone again when they change), its due date and [late_policy] "
+                           "(see docs/teaching.md)")
     late.add_argument("--due", metavar="DATETIME", help="when the work is due, with its offset: 2026-10-05T23:59+09:00")
     late.add_argument("--late-policy", metavar="POLICY",
                       help="what lateness costs, in percent of the points possible: 10%%/day or 2%%/hour, then "

@@ -37,6 +37,22 @@ class GradingOptions:
     formats: tuple[str, ...] = ("html", "json")
     call_seconds: float = 5.0
     entry_points: bool = True
+    # The assignment file's (grade class --assignment-file) id, points and book-code rule, carried
+    # as data: a Dask worker has no copy of the teacher's file. No points: the default assignment.
+    assignment_id: str = ""
+    assignment_points: tuple[tuple[str, float], ...] = ()
+    book_code: str = "not-credited"
+
+
+def class_exercises(pm, options: GradingOptions) -> tuple[str, list]:
+    """The assignment's id and the exercises a class run grades, with its points: the file's
+    (``--assignment-file``) or the default assignment's, or ``--only`` those."""
+    from ..specs.assignments import Assignment, resolve, select
+    from ..specs.loading import load_exercises
+
+    assignment = (Assignment(options.assignment_id, "", options.assignment_points, book_code=options.book_code)
+                  if options.assignment_points else resolve(pm, None))
+    return assignment.id, select(assignment, load_exercises(pm), options.only)
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,6 @@ class SlotGrader:
 
     def __init__(self, options: GradingOptions, slot_dir: Path, protect: tuple[str, ...], slot: int | None = None) -> None:
         from ..plugins import make_manager, merged
-        from ..specs.loading import load_exercises
 
         self.options = options
         self.slot_dir = slot_dir
@@ -82,7 +97,8 @@ class SlotGrader:
         self.pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
                                entry_points=options.entry_points)
         self.reporters = merged(self.pm.hook.grader_reporters())
-        load_exercises(self.pm, options.only)  # imports the answer key now, not in the first student's time
+        # The answer key is imported now, not in the first student's time.
+        self.assignment_id, self.exercises = class_exercises(self.pm, options)
 
     def _start_spare(self) -> None:
         # A folder of its own: the student's files are staged in it, their parent holds nothing else.
@@ -122,13 +138,15 @@ class SlotGrader:
             self._start_spare()  # the next student's worker starts while this one is graded
             try:
                 # Nothing above the student's own staged folder is ever reached (a classmate's work).
-                report = grade(staged.path, self.pm, worker, self.options.only, lang, ceiling=worker.stage_dir)
+                report = grade(staged.path, self.pm, worker, self.options.only, lang, exercises=self.exercises,
+                               book_rule=self.options.book_code, ceiling=worker.stage_dir)
             except PluginHookError as exc:  # a plugin failed after grading: the grade stands, its note says so
                 report = exc.report
                 base = replace(base, notes=tuple(base.notes) + tuple(
                     self.hide(f"plugin {name} failed when the report was ready: {error}", worker)
                     for name, error in exc.failures))
-            report = replace(report, submission=", ".join(files))
+            report = replace(report, submission=", ".join(files), assignment=self.assignment_id,
+                             book_rule=self.options.book_code)
             result = StudentResult.from_report(base, report)
         except (StagingError, SubmissionError) as exc:
             # Paths in the message are the staged copy's: show them as the student named them.

@@ -123,6 +123,35 @@ def choose_column(header: list[str], layout: LmsLayout, wanted: str | None, path
     raise UsageError(f"{path}: several grade columns ({listed}); say which with --column NAME")
 
 
+def points_possible(template: Template, layout: LmsLayout, target: int) -> float | None:
+    """What the LMS says the column is worth, where its export says it: Canvas's ``Points
+    Possible`` row, Blackboard's ``[Total Pts: 25 ...]``, Brightspace's ``MaxPoints:25``,
+    the Moodle worksheet's ``Maximum Grade`` column. None: the export does not say."""
+    header = template.rows[0][target]
+    found = None
+    if layout.name == "canvas":
+        row = next((r for r in template.rows[1:] if r and r[0].strip() == "Points Possible"), None)
+        found = row[target] if row is not None and target < len(row) else None
+    elif layout.name == "blackboard":
+        match = re.search(r"\[Total Pts:\s*([\d.,]+)", header)
+        found = match.group(1) if match else None
+    elif layout.name == "brightspace":
+        match = re.search(r"MaxPoints:\s*([\d.,]+)", header)
+        found = match.group(1) if match else None
+    elif layout.name == "moodle":
+        names = [h.strip() for h in template.rows[0]]
+        if "Maximum Grade" in names:
+            position = names.index("Maximum Grade")
+            found = next((r[position] for r in template.rows[1:] if position < len(r) and r[position].strip()), None)
+    if found is None:
+        return None
+    try:
+        value = float(found.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 def _number(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -139,9 +168,13 @@ def _existing(cell: str) -> float | None:
 
 
 def fill(template: Template, layout: LmsLayout, students: list[Graded], column: str | None, path: Path,
-         mapping: tuple[str, dict[str, str]] | None = None, overwrite: bool = False) -> ExportResult:
+         mapping: tuple[str, dict[str, str]] | None = None, overwrite: bool = False,
+         scale: Callable[[int], float] = lambda target: 1.0) -> ExportResult:
+    """``scale(target column)``: what each score is multiplied by (the caller decides, from the
+    column's points possible and the gradebook's maximum)."""
     header = template.rows[0]
     target = choose_column(header, layout, column, path)
+    factor = scale(target)
     positions = {h.strip(): i for i, h in enumerate(header)}
     keys = [(positions[col], kind) for col, kind in layout.keys if col in positions]
     map_column = None
@@ -179,7 +212,7 @@ def fill(template: Template, layout: LmsLayout, students: list[Graded], column: 
         row = rows[number]
         row.extend([""] * (target + 1 - len(row)))
         existing = _existing(row[target])
-        ours = _number(student.score)
+        ours = _number(student.score * factor)
         if existing is not None and not overwrite and not existing == float(ours):
             result.kept.append((student.student, row[target].strip(), ours))
             continue

@@ -72,6 +72,17 @@ def read_gradebook(outdir: Path) -> list[Graded]:
     return graded
 
 
+def gradebook_max(outdir: Path) -> float | None:
+    """The points a student of ``OUTDIR/gradebook.json`` could earn (None where it does not say)."""
+    import json
+
+    try:
+        value = json.loads((outdir / "gradebook.json").read_text(encoding="utf-8")).get("max_score")
+        return float(value) if value is not None else None
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def read_map(path: Path) -> tuple[str, dict[str, str]]:
     """``--map FILE``: a header ``student,<template column>`` and one row a student; the column's name
     and each student's value in it."""

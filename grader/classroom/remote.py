@@ -49,13 +49,13 @@ def _probe(options: GradingOptions, fingerprint_options: dict[str, Any]) -> dict
 
     try:
         from ..plugins import make_manager
-        from ..specs.loading import load_exercises
         from ..specs.instructor_secret import secret_fingerprint
+        from .grading import class_exercises
         from .hashing import grader_fingerprint, plugin_files
 
         pm = make_manager(extra=options.plugins, exercise_dirs=options.exercise_dirs,
                           entry_points=options.entry_points)
-        exercises = load_exercises(pm, options.only)
+        _assignment, exercises = class_exercises(pm, options)
         folders = [Path(d) for impl in pm.hook.grader_exercise_dirs.get_hookimpls() for d in impl.function() or ()]
         # The random cases are salted with this host's instructor secret: it must be the driver's.
         mine = dict(fingerprint_options, secret=secret_fingerprint())

@@ -24,19 +24,26 @@ def check_early(args: argparse.Namespace, roster: Roster) -> None:
         raise UsageError(f"--overrides {source}: no such file")
 
 
+def class_assignment(args: argparse.Namespace):
+    """The ``--assignment-file`` (its exercises, points, book-code rule, due date and late policy), or None."""
+    assignment_file = getattr(args, "assignment_file", None)
+    if assignment_file is None:
+        return None
+    from ..specs.assignments import load_assignment
+    from ..specs.exercises import SpecError
+
+    if not assignment_file.is_file():
+        raise UsageError(f"--assignment-file {assignment_file}: no such file")
+    try:
+        return load_assignment(assignment_file)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _dates(args: argparse.Namespace) -> tuple:
     due, policy = None, None
-    assignment_file = getattr(args, "assignment_file", None)
-    if assignment_file is not None:
-        from ..specs.assignments import load_assignment
-        from ..specs.exercises import SpecError
-
-        if not assignment_file.is_file():
-            raise UsageError(f"--assignment-file {assignment_file}: no such file")
-        try:
-            assignment = load_assignment(assignment_file)
-        except SpecError as exc:
-            raise UsageError(str(exc)) from None
+    assignment = class_assignment(args)
+    if assignment is not None:
         due, policy = assignment.due, assignment.late_policy
     try:
         if getattr(args, "due", None):

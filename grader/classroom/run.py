@@ -34,20 +34,25 @@ class ClassRun:
         from ..specs.exercises import SpecError
         from ..loaders.base import SubmissionError
         from ..plugins import PluginError, make_manager
-        from ..specs.loading import load_exercises
+        from .grading import class_exercises
 
         self.roster, self.args = roster, args
-        try:
-            self.pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises)
-            self.exercises = load_exercises(self.pm, args.only)
-        except (PluginError, SpecError, SubmissionError) as exc:
-            raise UsageError(str(exc)) from None
-        from .rules import class_rules
-        self.rules = class_rules(args, roster, self.exercises)
+        from .rules import class_assignment, class_rules
+
+        assignment = class_assignment(args)
         formats = ("html", "json") + (("markdown",) if args.markdown else ())
         self.options = GradingOptions(args.submissions.resolve(), args.output.resolve(), tuple(args.plugin),
                                       tuple(p.resolve() for p in args.exercises), tuple(args.only), args.lang,
-                                      formats, args.timeout)
+                                      formats, args.timeout,
+                                      assignment_id=assignment.id if assignment else "",
+                                      assignment_points=assignment.points if assignment else (),
+                                      book_code=assignment.book_code if assignment else "not-credited")
+        try:
+            self.pm = make_manager(extra=args.plugin, exercise_dirs=args.exercises)
+            self.assignment_id, self.exercises = class_exercises(self.pm, self.options)
+        except (PluginError, SpecError, SubmissionError) as exc:
+            raise UsageError(str(exc)) from None
+        self.rules = class_rules(args, roster, self.exercises)
         self.results: dict[str, StudentResult] = {}
         self.hashes: dict[str, str] = {}
         # The secret made for this OUTDIR (grade class without one): Dask workers cannot know it, so
@@ -65,9 +70,13 @@ class ClassRun:
         """The options that decide a result (a Dask worker computes its fingerprint from them too)."""
         from ..specs.instructor_secret import secret_fingerprint
 
-        return {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
-                "formats": self.options.formats, "plugins": sorted(self.args.plugin),
-                "secret": secret_fingerprint()}  # another secret draws other random inputs
+        found = {"only": sorted(self.args.only), "timeout": self.args.timeout, "lang": self.args.lang,
+                 "formats": self.options.formats, "plugins": sorted(self.args.plugin),
+                 "secret": secret_fingerprint()}  # another secret draws other random inputs
+        if self.options.assignment_points:  # other points or book-code rule: everyone graded again
+            found["assignment"] = [self.options.assignment_id, [list(p) for p in self.options.assignment_points],
+                                   self.options.book_code]
+        return found
 
     def plan(self) -> list[Job]:
         from .hashing import content_hash

@@ -1,7 +1,7 @@
 """``grade export``: grades and feedback from a ``grade class`` OUTDIR back into the LMS.
 
     grade export canvas|moodle|blackboard|brightspace OUTDIR --template EXPORT.csv -o upload.csv
-                 [--column NAME] [--map FILE] [--overwrite]
+                 [--column NAME] [--map FILE] [--overwrite] [--points scale|as-is]
     grade export feedback OUTDIR --lms canvas|moodle -o feedback.zip
 
 Exit status: 0 every graded student is in the file, 1 the file is written but some students are
@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--column", metavar="NAME", help="the assignment's column in the template (default: the only one)")
     parser.add_argument("--map", type=Path, metavar="FILE", help="student,<template column> rows (see below)")
     parser.add_argument("--overwrite", action="store_true", help="replace grades already in the template")
+    parser.add_argument("--points", choices=("scale", "as-is"),
+                        help="when the LMS's column is worth other points than the grader's maximum: scale "
+                             "each score to the column's points, or write the scores as they are (without "
+                             "either, such a column is refused)")
     parser.add_argument("--lms", choices=("canvas", "moodle"), help="feedback: the LMS whose upload layout to write")
     return parser
 
@@ -73,8 +77,30 @@ def _listed(label: str, names: list[str]) -> None:
         print(f"  {label} ({len(names)}): {', '.join(one_line(n) for n in names)}")
 
 
+def _scale(args: argparse.Namespace, template, target: int, maximum: float | None) -> float:
+    """What each score is multiplied by: 1, unless the column is worth other points than the
+    gradebook's maximum and ``--points scale`` says to convert. A mismatch nobody decided on is
+    refused: 20 of 25 typed into a column out of 100 is a failing grade nobody meant."""
+    from ..classroom.lms_export import LAYOUTS, points_possible
+    from ..classroom.outcome import UsageError
+
+    possible = points_possible(template, LAYOUTS[args.target], target)
+    if possible is None or maximum is None or maximum <= 0 or abs(possible - maximum) < 1e-9:
+        return 1.0
+    if args.points == "scale":
+        print(f"scores scaled from {maximum:g} to the column's {possible:g} points possible (each x {possible / maximum:g})")
+        return possible / maximum
+    if args.points == "as-is":
+        print(f"note: the column is worth {possible:g} points, the scores are out of {maximum:g} (--points as-is)")
+        return 1.0
+    column = template.rows[0][target].strip()
+    raise UsageError(f"the column {column!r} is worth {possible:g} points in {args.target}, but the gradebook's "
+                     f"scores are out of {maximum:g}: give --points scale (each score x {possible / maximum:g}) "
+                     f"or --points as-is, or change the points possible in {args.target}")
+
+
 def _main(args: argparse.Namespace) -> int:
-    from ..classroom.lms_ids import read_gradebook, read_map
+    from ..classroom.lms_ids import gradebook_max, read_gradebook, read_map
     from ..classroom.outcome import UsageError
     from ..classroom.results import write_atomic
 
@@ -98,7 +124,8 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.target} needs --template: the grade export {args.target} itself produced")
     template = read_template(args.template)
     mapping = read_map(args.map) if args.map else None
-    result = fill(template, LAYOUTS[args.target], students, args.column, args.template, mapping, args.overwrite)
+    result = fill(template, LAYOUTS[args.target], students, args.column, args.template, mapping, args.overwrite,
+                  scale=lambda target: _scale(args, template, target, gradebook_max(args.outdir)))
     try:
         write_atomic(args.output, result.text, encoding=template.encoding if template.encoding != "utf-16"
                      else "utf-16")
