@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -504,6 +505,26 @@ def test_as_root_without_namespaces_the_worker_is_its_own_uid_with_no_groups_cap
         descriptors = _call(w, "descriptors")
         assert descriptors and all(ok for _fd, ok in descriptors), descriptors
 
+
+def test_as_root_with_a_tmpdir_closed_to_other_uids_the_worker_still_drops_to_its_own_uid(monkeypatch, tmp_path):
+    # A TMPDIR inside root's own 0700 folders (pytest's are): a worker's folder there could not be
+    # entered by the worker's uid, which kept the grader's (root) until its folder moved to /tmp.
+    if os.geteuid() != 0:
+        pytest.skip("only root can give the worker another uid")
+    reason = _root_level_unavailable()
+    if reason:
+        from conftest import machine_lacks
+        machine_lacks("root", reason)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(closed))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile reads TMPDIR again
+    monkeypatch.setenv("DLFS_SANDBOX", "off")
+    with WorkerClient(LIMITS, slot=9) as w:
+        _load(w, "def f():\n    return 1\n")
+        assert w.isolation.uid_dropped, w.isolation
+        assert Path(w.workdir).parent == Path("/tmp") and os.stat(w.workdir).st_uid == isolation.sandbox_uid(9)
+    assert not list(closed.iterdir())
 
 LANDLOCK_PROBE = """
 import os

@@ -169,8 +169,10 @@ class SlotGrader:
 
     def hide(self, text: str, worker: StudentWorker | None = None) -> str:
         """``text`` with no folder of this machine in it (the bytes of names that are not UTF-8 shown)."""
+        from ..worker.spawn import workdir_parent
+
         places = [(self.options.submissions, "SUBMISSIONS"), (self.options.outdir, "OUTDIR"),
-                  (self.slot_dir, "<tmp>"), (tempfile.gettempdir(), "<tmp>")]
+                  (self.slot_dir, "<tmp>"), (tempfile.gettempdir(), "<tmp>"), (workdir_parent(), "<tmp>")]
         if worker is not None:
             places.append((worker.stage_dir, ""))  # the staged copy: as the student named their files
         return hide_paths(display_name(text), places)

@@ -105,12 +105,13 @@ def _remove_by_path(path: str) -> None:
             pass
 
 
-def remove_stale_folders(prefix: str) -> None:
-    """Temporary folders named ``<prefix><pid>-...`` whose process is gone (killed with SIGKILL,
-    which no clean-up survives): removed by the next run. Another user's are left alone."""
+def remove_stale_folders(prefix: str, parent: str | None = None) -> None:
+    """Temporary folders named ``<prefix><pid>-...`` in ``parent`` (default: TMPDIR) whose process is
+    gone (killed with SIGKILL, which no clean-up survives): removed by the next run. Another user's
+    are left alone."""
     import tempfile
 
-    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{prefix}*"):
         try:
             pid = int(folder.name[len(prefix):].split("-")[0])
         except ValueError:

@@ -156,4 +156,5 @@ def make(limit_bytes: int) -> MemoryGroup | None:
 
 def enter_then_exec(group: MemoryGroup, command: list[str]) -> list[str]:
     """``command`` started inside ``group``: a shell joins it, then becomes the command."""
-    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', group.procs, *command]
+    # The shell exports PWD to what it execs: unset, so the worker's environment is WORKER_ENV alone.
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && unset PWD && exec "$@"', group.procs, *command]

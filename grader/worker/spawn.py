@@ -108,6 +108,7 @@ def not_dumpable() -> None:
 
 
 WORKDIR_PREFIX = "dlfs-grade-"
+OTHERS_PROBE_UID = 65534  # a uid that owns nothing: whether a folder is open to uids other than its owner
 
 
 def new_workdir():
@@ -117,8 +118,26 @@ def new_workdir():
     from pathlib import Path
 
     from .cleanup import remove_stale_folders
-    remove_stale_folders(WORKDIR_PREFIX)
-    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+    parent = workdir_parent()
+    remove_stale_folders(WORKDIR_PREFIX, parent)
+    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def workdir_parent() -> str:
+    """Where plain workers' folders are made: TMPDIR, unless the grader is root and TMPDIR is closed
+    to other uids (a TMPDIR inside root's own 0700 folders): the worker could not drop to its own uid
+    there and would run as root. Then the machine's /tmp (or /var/tmp), open to all and sticky; each
+    worker's folder in it is its uid's alone (0700)."""
+    import tempfile
+
+    chosen = tempfile.gettempdir()
+    if not isolation.PLATFORM.startswith("linux") or os.geteuid() != 0 or "uid" in SIMULATE_MISSING:
+        return chosen  # the worker keeps the grader's uid: its folder stays where TMPDIR says
+    from . import fs_view
+    for candidate in (chosen, "/tmp", "/var/tmp"):
+        if os.path.isdir(candidate) and not fs_view.unreadable_for(OTHERS_PROBE_UID, [candidate]):
+            return candidate
+    return chosen
 
 
 def _json(value) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+import levels
 from harness import Listeners
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,9 +128,23 @@ def _processes_naming(text: str) -> list[str]:
 
 # Where the class runs: "namespaces" is the grader as it is (bubblewrap); "plain" is a machine
 # without namespaces (a root container), DLFS_SANDBOX=off, which `grade class` accepts only with
-# --allow-weak-isolation. The attacks here are on names, hashes and files, not on the sandbox:
-# each must fail at both.
-LEVELS = ("namespaces", "plain")
+# --allow-weak-isolation; "user" is the same run by an ordinary uid (a laptop or CI runner without
+# user namespaces), made from the outside with setpriv as tests/redteam/levels.py makes its levels.
+# The attacks here are on names, hashes and files, not on the sandbox: each must fail at all three.
+LEVELS = ("namespaces", "plain", "user")
+
+
+def hand_to_user(folder: Path) -> None:
+    """Give ``folder`` and everything under it (any depth: a loop, not recursion) to the "user"
+    level's uid, as the folders of a teacher who is not root are theirs."""
+    stack = [folder]
+    os.lchown(folder, levels.USER_UID, levels.USER_UID)
+    while stack:
+        with os.scandir(stack.pop()) as listing:
+            for entry in listing:
+                os.lchown(entry.path, levels.USER_UID, levels.USER_UID)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
 
 
 def grade_class(subs: Path, out: Path, tmp: Path, secret_file: Path,
@@ -137,9 +152,17 @@ def grade_class(subs: Path, out: Path, tmp: Path, secret_file: Path,
     """`grade class` as an instructor runs it, in a session and a TMPDIR of its own."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", TMPDIR=str(tmp))
     env.pop("DLFS_GRADER_SECRET", None)
-    command = [sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2",
-               "--only", "sum_squares_error", "--secret-file", str(secret_file)]
-    if level == "plain":
+    python, prefix = sys.executable, []
+    if level == "plain":  # the workers' uids must be able to run it (levels.PYTHON)
+        python = levels.PYTHON
+    if level == "user":
+        python, prefix = levels.PYTHON, levels._as(levels.USER_UID)
+        env["HOME"] = str(subs.parent / "home")  # root's home is not theirs (the overview's plots cache fonts there)
+        (subs.parent / "home").mkdir(exist_ok=True)
+        hand_to_user(subs.parent)
+    command = prefix + [python, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2",
+                        "--only", "sum_squares_error", "--secret-file", str(secret_file)]
+    if level in ("plain", "user"):
         env["DLFS_SANDBOX"] = "off"
         command.append("--allow-weak-isolation")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -176,6 +199,21 @@ def check_run(proc: subprocess.CompletedProcess, pid: int, subs: Path, out: Path
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 problems.append(f"{path.name} is not UTF-8")
+    return problems
+
+
+# The isolation every graded student's report must name, by level (on a kernel without Landlock the
+# two plain levels lose their "landlock+"): made from the outside, never asked of the grader.
+ISOLATION = {"namespaces": ("namespaces+seccomp",), "plain": ("uid+landlock+seccomp", "uid+seccomp"),
+             "user": ("landlock+seccomp", "seccomp")}
+
+
+def check_level(out: Path, level: str) -> list[str]:
+    problems = []
+    for page in (out / "reports").glob("*.json"):
+        named = json.loads(page.read_text(encoding="utf-8")).get("isolation")
+        if named is not None and named not in ISOLATION[level]:
+            problems.append(f"{page.stem}'s report names {named!r}, not the {level} level's {ISOLATION[level]}")
     return problems
 
 
@@ -240,7 +278,7 @@ def run(case: ClassCase, workspace: Path, listeners: Listeners, *, attack: bool,
         proc, pid = grade_class(subs, out, tmp, secret_file, level)
         problems += check_run(proc, pid, subs, out, tmp, before, canary)
     rows, output_problems = check_outputs(out)
-    problems += output_problems
+    problems += output_problems + check_level(out, level)
     if listeners.hits[hits:]:
         problems.append(f"a loopback listener was reached: {listeners.hits[hits:]}")
     if attacker not in rows:

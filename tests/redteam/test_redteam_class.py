@@ -6,6 +6,7 @@ and leaves no process, temporary folder, connection or changed file behind
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import class_harness  # noqa: E402
 import harness  # noqa: E402
+import levels  # noqa: E402
+from conftest import machine_lacks  # noqa: E402
 
 from grader.worker.cleanup import remove_tree  # noqa: E402
 
@@ -36,11 +39,23 @@ def test_class_attack_scores_no_more_than_its_twin_and_costs_its_classmates_noth
                                                                                      request):
     if level == "namespaces":
         request.getfixturevalue("class_isolation")  # `grade class` runs there only at full isolation
+    workspace = tmp_path
+    if level != "namespaces":  # made as tests/redteam/levels.py makes its uid and user levels
+        reason = levels.unavailable("uid" if level == "plain" else "user")
+        if reason:
+            machine_lacks("root", f"the {level} level cannot be made here: {reason}")
+        # pytest's own folders are root's alone (0700): the workers' uids and the ordinary user could
+        # not enter them, so the class lives beside them, in a folder they may pass through.
+        workspace = Path(tempfile.mkdtemp(prefix="dlfs-redteam-class-", dir="/tmp"))
+        workspace.chmod(0o711)
     try:
-        attack = class_harness.run(case, tmp_path, listeners, attack=True, level=level)
-        twin = class_harness.run(case, tmp_path, listeners, attack=False, level=level)
+        attack = class_harness.run(case, workspace, listeners, attack=True, level=level)
+        twin = class_harness.run(case, workspace, listeners, attack=False, level=level)
     finally:
-        remove_tree(tmp_path / "attack")  # a 1,200-deep folder is past pytest's own (recursive) clean-up
+        # A 1,200-deep folder is past pytest's own (recursive) clean-up.
+        remove_tree(workspace / "attack")
+        if workspace != tmp_path:
+            remove_tree(workspace)
     assert not twin.problems, twin.problems
     assert not attack.problems, f"{case.mechanism}: {attack.problems}"
     assert attack.attacker_score <= twin.attacker_score, \
