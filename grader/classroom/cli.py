@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", action="store_true", help="also write each student's report as Markdown")
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="grade only this exercise (repeatable)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                        help="time limit for each call into a submission (default %(default)s)")
+                        help="CPU-time limit for each call into a submission (default %(default)s)")
     parser.add_argument("--student-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="time limit for grading one student in all (default %(default)s)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:8786",

@@ -28,6 +28,17 @@ MAX_CUT_REPLAYS = 3  # loads again without statements cut at their time limit (s
 MAX_CALL_RESTARTS = 40  # workers started again after calls that killed them, over one grading
 
 
+# A call's budget is CPU time (the worker's SIGPROF): a busy machine must not change a verdict. The
+# clock's limit, which only code that sleeps or waits for something reaches first, is this much
+# longer: a worker that gets a third of a core still meets its CPU budget before the clock's.
+WALL_FACTOR, WALL_SLACK = 3.0, 0.5
+
+
+def wall_seconds(budget: float) -> float:
+    """How long the clock may run for a call with ``budget`` seconds of CPU time."""
+    return budget * WALL_FACTOR + WALL_SLACK
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one worker; the defaults suit chapter 4 on a laptop."""
@@ -405,9 +416,10 @@ class WorkerClient:
             return Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))
         message = dict(message)
         message.setdefault("budget", timeout)
+        message.setdefault("wall", wall_seconds(timeout))
         try:
             self._send(message)
-            raw = self._read(timeout + 1.0)
+            raw = self._read(wall_seconds(timeout) + 1.0)
         except (WorkerTimeout, WorkerDied) as exc:
             return self._lost(exc, timeout)
         expected = len(message.get("ops", ())) if message.get("op") == "batch" else 0
@@ -434,10 +446,10 @@ class WorkerClient:
             return [Reply("crash", error=StudentError("WorkerCrash", _("the submission could not be reloaded")))]
         replies: list[Reply] = []
         try:
-            self._send({"op": "stream", "ops": [dict(op, budget=timeout) for op in ops],
+            self._send({"op": "stream", "ops": [dict(op, budget=timeout, wall=wall_seconds(timeout)) for op in ops],
                         **({"stop_on_error": True} if stop_on_error else {})})
             for _op in ops:
-                replies.append(self._reply(self._read(timeout + 1.0), decode=decode))
+                replies.append(self._reply(self._read(wall_seconds(timeout) + 1.0), decode=decode))
                 if replies[-1].status == "timeout" or (stop_on_error and not replies[-1].ok):
                     break  # the worker stops there too
         except (WorkerTimeout, WorkerDied) as exc:
@@ -464,12 +476,13 @@ class WorkerClient:
             return
         from . import wire
         request = {"op": "descend", "net": net, "keys": list(params), "writes": list(writes),
-                   "params": [wire.encode(v) for v in params.values()], "call": call, "lr": lr, "steps": steps}
+                   "params": [wire.encode(v) for v in params.values()], "call": call, "lr": lr, "steps": steps,
+                   "budget": timeout, "wall": wall_seconds(timeout)}
         more, answered = True, 0
         try:
             self._send(request)
             while more and answered < steps:
-                raw = self._read(timeout + 1.0)
+                raw = self._read(wall_seconds(timeout) + 1.0)
                 answered += 1
                 more = raw.get("more") is True
                 yield self._reply(raw, len(params) + 1)

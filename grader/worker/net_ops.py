@@ -93,7 +93,10 @@ def descend(worker, request: dict) -> None:
                 if held is not None else
                 {"op": "set", "target": {"handle": int(request["net"])}, "path": ["params", k],
                  "value": worker.wire.encode(params[k])}) for k, held in zip(keys, writes)]
-        ops.append(dict(request["call"]))
+        # Each step's calls have the descend request's CPU budget and clock limit.
+        limits = {"budget": request.get("budget", 10.0), "wall": request.get("wall", request.get("budget", 10.0))}
+        ops = [dict(op, **limits) for op in ops]
+        ops.append(dict(request["call"], **limits))
         replies = []
         for sub in ops:
             replies.append(worker.op(sub))

@@ -128,6 +128,9 @@ class Worker:
         self.next_handle = 1
         self.chosen: str | None = None  # the name a call by several names used (net_ops.first_callable)
         self.budget_exceeded = BudgetExceeded  # for net_ops, which lets a budget's end through
+        self.wall = 0.0  # the clock's limit of a call (run_budgeted); 0: the CPU budget's own
+        if HAS_ALARM:
+            signal.signal(signal.SIGPROF, _on_alarm)  # a call's CPU budget (run_budgeted)
         self.filename_prefix = filename_prefix
         import numpy
         self.np = numpy
@@ -159,12 +162,17 @@ class Worker:
         return {"type": type(exc).__name__, "message": message[:500], "where": frames[-5:]}
 
     def run_budgeted(self, budget: float, fn, *args, **kwargs):
+        """``fn`` under the current request's budget: ``budget`` seconds of this process's CPU time
+        (SIGPROF), so that a busy machine does not change the verdict (DESIGN.md principle 6), and
+        ``self.wall`` seconds of the clock (SIGALRM), which only code that sleeps or waits reaches."""
         if not HAS_ALARM:  # the trusted side's deadline still ends a call that runs too long
             return fn(*args, **kwargs)
-        signal.setitimer(signal.ITIMER_REAL, budget)
+        signal.setitimer(signal.ITIMER_PROF, budget)
+        signal.setitimer(signal.ITIMER_REAL, max(budget, self.wall))
         try:
             return fn(*args, **kwargs)
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     # ---- loading the submission (loading.py) ---------------------------
@@ -206,6 +214,8 @@ class Worker:
 
     def _op(self, request: dict) -> dict:
         kind = request["op"]
+        if "wall" in request:  # the clock's limit of this request's calls (a batch's steps share it)
+            self.wall = float(request["wall"])
         seed = int(request.get("seed", 0))
         self.np.random.seed(seed)
         random.seed(seed)
