@@ -98,7 +98,8 @@ def build_parser(subcommands: dict) -> "argparse.ArgumentParser":
     parser.add_argument("--list-exercises", action="store_true", help="list the exercises and exit")
     parser.add_argument("--list-assignments", action="store_true", help="list the assignments and exit")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="CPU-time limit for each call into the submission (default 5; code that sleeps is stopped after three times as long on the clock)")
+                        help="CPU-time limit for each call into the submission (default 5; code that sleeps "
+                             "is stopped after three times as long on the clock)")
     parser.add_argument("--total-timeout", type=float, default=None, metavar="SECONDS",
                         help="time limit for the whole submission (default 60); the report says what was not "
                              "graded")
