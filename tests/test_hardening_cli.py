@@ -3,6 +3,8 @@ no overwritten inputs, time limits, clean stops, pipes, --version, --help and --
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import os
 import signal
 import subprocess
@@ -523,10 +525,20 @@ def test_an_output_file_alone_takes_its_format_from_its_extension(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_grading_killed_outright_takes_its_plain_worker_along_and_the_next_run_removes_its_folder(tmp_path):
-    (tmp_path / "tmp").mkdir()
+    # A TMPDIR its workers' uids may enter (pytest's folders are root's alone): a root grader would
+    # otherwise make their folders in /tmp instead (grader.worker.spawn.workdir_parent).
+    tmp = Path(tempfile.mkdtemp(prefix="dlfs-test-tmpdir-", dir="/tmp"))
+    tmp.chmod(0o755)
+    try:
+        _killed_outright(tmp_path, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _killed_outright(tmp_path: Path, tmp: Path) -> None:
     path = tmp_path / "hangs.py"
     path.write_text("import time\n\ndef sum_squares_error(y, t):\n    time.sleep(60)\n", encoding="utf-8")
-    env = grade_env(tmp_path / "tmp", DLFS_SANDBOX="off")
+    env = grade_env(tmp, DLFS_SANDBOX="off")
     proc = subprocess.Popen([sys.executable, "-m", "grader.cli", str(path), "--timeout", "60"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -536,15 +548,15 @@ def test_a_grading_killed_outright_takes_its_plain_worker_along_and_the_next_run
         time.sleep(0.05)
     time.sleep(2.0)  # well into the first call, which sleeps for a minute
     workers = _descendants(proc.pid)
-    assert workers and leftovers(tmp_path / "tmp")
+    assert workers and leftovers(tmp)
     proc.kill()  # SIGKILL: no clean-up of the grader's own runs
     proc.wait(10)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.02)
     assert not any(_alive(pid) for pid in workers)  # the kernel killed the worker with its parent
-    stale = leftovers(tmp_path / "tmp")
+    stale = leftovers(tmp)
     assert stale  # the killed run could not remove its folder ...
     result = grade_cmd(str(SUBMISSIONS / "correct.py"), "-f", "json", env=env)
     assert result.returncode == 0
-    assert leftovers(tmp_path / "tmp") == []  # ... the next run did
+    assert leftovers(tmp) == []  # ... the next run did

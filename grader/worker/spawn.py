@@ -131,8 +131,9 @@ def workdir_parent() -> str:
     import tempfile
 
     chosen = tempfile.gettempdir()
-    if not isolation.PLATFORM.startswith("linux") or os.geteuid() != 0 or "uid" in SIMULATE_MISSING:
-        return chosen  # the worker keeps the grader's uid: its folder stays where TMPDIR says
+    if (not isolation.PLATFORM.startswith("linux") or os.geteuid() != 0 or "uid" in SIMULATE_MISSING
+            or _runtime_closed(isolation.sandbox_uid(None))):
+        return chosen  # the worker keeps the grader's uid anyway: its folder stays where TMPDIR says
     from . import fs_view
     for candidate in (chosen, "/tmp", "/var/tmp"):
         if os.path.isdir(candidate) and not fs_view.unreadable_for(OTHERS_PROBE_UID, [candidate]):
@@ -223,12 +224,18 @@ def drop_target(slot: int | None, workdir: str | None = None) -> tuple[int | Non
         return None, "the grader is not root: it cannot give the worker another uid"
     uid = isolation.sandbox_uid(slot)
     from . import fs_view
+    why = _runtime_closed(uid) or (fs_view.unreadable_for(uid, [os.path.dirname(os.fspath(workdir))]) if workdir else "")
+    return (None, why) if why else (uid, "")
+
+
+def _runtime_closed(uid: int) -> str:
+    """Why ``uid`` could not run the Python runtime and the worker's scripts ("" when it can)."""
+    from . import fs_view
     if not _RUNTIME_OPEN:
         runtime = [os.path.realpath(sys.executable), os.path.dirname(os.path.abspath(os.__file__)),
                    *isolation.worker_site_dirs(), *WORKER_FILES.values(), COMPAT_DIR]
         _RUNTIME_OPEN.append(fs_view.unreadable_for(uid, runtime))
-    why = _RUNTIME_OPEN[0] or (fs_view.unreadable_for(uid, [os.path.dirname(os.fspath(workdir))]) if workdir else "")
-    return (None, why) if why else (uid, "")
+    return _RUNTIME_OPEN[0]
 
 
 def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: str | None) -> "SpawnedProcess":
