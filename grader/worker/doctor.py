@@ -29,7 +29,11 @@ def layers(info) -> list[isolation.Layer]:
             uid=info.uid)
     elif not sandboxed:
         from .spawn import drop_target
+        from .spawn import runtime_closed_to
         uid_detail = _("the worker has the grader's own uid") + f" ({drop_target(None)[1]})"
+        if as_root and runtime_closed_to(isolation.sandbox_uid(None)):
+            uid_detail += "; " + _("install the grader in a virtual environment made from a Python other users may "
+                                   "run (for example /usr/bin/python3 -m venv /opt/dlfs-grader)")
     elif as_root:
         uid_detail = _("uid {uid}, a dedicated uid of this machine").format(uid=info.uid)
     else:
@@ -56,7 +60,8 @@ def layers(info) -> list[isolation.Layer]:
                           "sockets") if seccomp else (info.seccomp if info else _("the worker did not start"))),
         isolation.Layer(_("resource limits (memory, CPU time, file size, processes)"), bool(info and info.limits),
                         "" if info and info.limits else _("this platform has no `resource` module")),
-        isolation.Layer(_("time limits inside the worker (SIGALRM)"), bool(info and info.alarm),
+        isolation.Layer(_("time limits inside the worker (CPU time, and the clock for code that sleeps)"),
+                        bool(info and info.alarm),
                         "" if info and info.alarm else _("no SIGALRM here: the grader's own deadline ends slow calls")),
         isolation.Layer(_("audit hook in the worker (a second line)"), info is not None, ""),
     ]

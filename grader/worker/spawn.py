@@ -132,7 +132,7 @@ def workdir_parent() -> str:
 
     chosen = tempfile.gettempdir()
     if (not isolation.PLATFORM.startswith("linux") or os.geteuid() != 0 or "uid" in SIMULATE_MISSING
-            or _runtime_closed(isolation.sandbox_uid(None))):
+            or runtime_closed_to(isolation.sandbox_uid(None))):
         return chosen  # the worker keeps the grader's uid anyway: its folder stays where TMPDIR says
     from . import fs_view
     for candidate in (chosen, "/tmp", "/var/tmp"):
@@ -224,11 +224,11 @@ def drop_target(slot: int | None, workdir: str | None = None) -> tuple[int | Non
         return None, "the grader is not root: it cannot give the worker another uid"
     uid = isolation.sandbox_uid(slot)
     from . import fs_view
-    why = _runtime_closed(uid) or (fs_view.unreadable_for(uid, [os.path.dirname(os.fspath(workdir))]) if workdir else "")
+    why = runtime_closed_to(uid) or (fs_view.unreadable_for(uid, [os.path.dirname(os.fspath(workdir))]) if workdir else "")
     return (None, why) if why else (uid, "")
 
 
-def _runtime_closed(uid: int) -> str:
+def runtime_closed_to(uid: int) -> str:
     """Why ``uid`` could not run the Python runtime and the worker's scripts ("" when it can)."""
     from . import fs_view
     if not _RUNTIME_OPEN:
