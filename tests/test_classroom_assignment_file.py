@@ -91,3 +91,16 @@ def test_changing_the_files_points_or_book_rule_grades_everyone_again(tmp_path):
     assert fingerprint(None) != first
     # Only the due date changes: laid over the graded results, nobody graded again.
     assert fingerprint('due = 2026-10-05T23:59:00+09:00\n' + points) == first
+
+
+def test_an_assignment_file_counting_an_unknown_exercise_stops_the_run_before_outdir_is_made(tmp_path):
+    from conftest import run_grade
+
+    (tmp_path / "download").mkdir()
+    shutil.copy(SUBMISSIONS / "correct.py", tmp_path / "download" / "kim.py")
+    (tmp_path / "week4.toml").write_text('id = "week4"\n[points]\nsum_squares_eror = 5\n', encoding="utf-8")
+    run = run_grade("class", str(tmp_path / "download"), "-o", str(tmp_path / "graded"),
+                    "--assignment-file", str(tmp_path / "week4.toml"), timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "sum_squares_eror" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "graded").exists()  # no folder, no secret to clean up

@@ -16,8 +16,9 @@ from .roster import Roster
 
 def check_early(args: argparse.Namespace, roster: Roster) -> None:
     """The rules' options that can be wrong, checked before OUTDIR or its secret is made: a mistyped
-    date or policy costs the teacher one line, not a folder to clean up."""
+    date, policy or exercise id costs the teacher one line, not a folder to clean up."""
     _dates(args)
+    _assignment_exercises(args)
     _times(args, roster)
     source = getattr(args, "overrides", None)
     if source is not None and not source.is_file():
@@ -37,6 +38,24 @@ def class_assignment(args: argparse.Namespace):
     try:
         return load_assignment(assignment_file)
     except SpecError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _assignment_exercises(args: argparse.Namespace) -> None:
+    """Every exercise the assignment file counts is one the plugins provide (the run would stop later)."""
+    assignment = class_assignment(args)
+    if assignment is None:
+        return
+    from ..loaders.base import SubmissionError
+    from ..plugins import PluginError, make_manager
+    from ..specs.assignments import select
+    from ..specs.exercises import SpecError
+    from ..specs.loading import load_exercises
+
+    try:
+        pm = make_manager(extra=getattr(args, "plugin", []), exercise_dirs=getattr(args, "exercises", []))
+        select(assignment, load_exercises(pm), getattr(args, "only", ()))
+    except (PluginError, SpecError, SubmissionError) as exc:
         raise UsageError(str(exc)) from None
 
 
