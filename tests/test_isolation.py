@@ -257,7 +257,7 @@ def test_every_report_format_names_the_isolation_level(tmp_path):
 def test_grade_doctor_lists_every_layer_and_exits_0_only_at_the_strongest_level():
     result = run_grade("--doctor")
     assert result.stdout.startswith("isolation: ")
-    for layer in ("namespaces", "unprivileged uid", "seccomp filter", "resource limits", "SIGALRM", "audit hook"):
+    for layer in ("namespaces", "unprivileged uid", "seccomp filter", "resource limits", "time limits", "audit hook"):
         assert layer in result.stdout
     strong = result.stdout.splitlines()[0] == f"isolation: {isolation.STRONG}"
     assert result.returncode == (0 if strong else 1)
