@@ -110,6 +110,7 @@ def graded_class(tmp_path_factory):
     started = time.time()
     (base / "tmp").mkdir()
     proc = grade_class(subs, out, tmpdir=base / "tmp")
+    proc.finished = time.time()
     return subs, out, proc, started
 
 
@@ -196,11 +197,21 @@ def test_a_student_finds_none_of_their_classmates_files(graded_class, tmp_path):
     assert min(read) >= 1  # kim_minsu.py, handed in beside it, is read
 
 
-def left_behind(since: float = 0.0, pid: int | None = None) -> tuple[list[Path], list[int]]:
-    """Class folders of runs that are over (made after ``since``, or by ``pid``), and workers of this
-    checkout that lost their grading process.
+def process_started_at(stat: str) -> float:
+    """When a process began (seconds since the epoch, to within a second), from its /proc/PID/stat."""
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime "))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
-    (Other class runs on the machine, still going or killed by their own tests, keep theirs.)"""
+
+def left_behind(since: float, until: float | None = None, pid: int | None = None) -> tuple[list[Path], list[int]]:
+    """What the test's own runs left: class folders of runs that are over (made after ``since``, or
+    by ``pid``), and workers of this checkout started between ``since`` and ``until`` (a second's
+    slack: the boot time has whole seconds) that lost their grading process and are not yet ended.
+
+    Another test's leftovers, and other class runs on the machine, are not this test's to judge: a
+    leak is failed once, by the test that made it."""
     import tempfile
 
     from grader.classroom.pool import CLASS_TMP_PREFIX
@@ -214,18 +225,22 @@ def left_behind(since: float = 0.0, pid: int | None = None) -> tuple[list[Path],
     runner = str(ROOT / "grader" / "worker" / "runner.py")
     pids = subprocess.run(["pgrep", "-f", runner], capture_output=True, text=True).stdout.split()
     orphans = []
-    for pid in pids:
+    for found in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            stat = Path(f"/proc/{found}/stat").read_text()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == 1:  # its grading process is gone
-            orphans.append(int(pid))
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        started = process_started_at(stat)
+        if started < since - 1 or (until is not None and started > until + 1):
+            continue  # another test's
+        if int(parent) == 1 and state != "Z":  # its grading process is gone, and it still runs
+            orphans.append(int(found))
     return folders, orphans
 
 
 def test_a_class_run_leaves_no_process_and_no_temporary_folder_behind(graded_class):
-    _subs, out, _proc, _started = graded_class
+    _subs, out, proc, started = graded_class
     # The run had a TMPDIR of its own: nothing another test (or another run on the machine) left counts.
     assert sorted((out.parent / "tmp").iterdir()) == []
-    assert left_behind()[1] == []
+    assert left_behind(started, proc.finished)[1] == []

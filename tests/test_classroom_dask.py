@@ -132,6 +132,7 @@ def test_an_unreachable_scheduler_is_a_usage_error_not_a_traceback(tmp_path, mon
 def local_cluster(tmp_path_factory):
     """Two Dask worker processes with a TMPDIR of their own (``cluster.tmp``): what they leave there
     is theirs, whatever other runs on the machine leave in /tmp."""
+    started = time.time()
     from distributed import LocalCluster
 
     import dask.config
@@ -152,7 +153,7 @@ def local_cluster(tmp_path_factory):
         else:
             os.environ["TMPDIR"] = kept
     assert remote_folders_of_dead_processes(tmp) == []
-    assert left_behind()[1] == []  # no sandboxed worker outlived its Dask worker
+    assert left_behind(started)[1] == []  # no sandboxed worker outlived its Dask worker
 
 
 @pytest.mark.usefixtures("class_isolation")
@@ -313,6 +314,7 @@ def wait_for(condition, seconds: float, what: str, processes: list[subprocess.Po
 @needs_dask
 def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebook(local_reference, tmp_path):
     subs, local_out = local_reference
+    started = time.time()
     scheduler_file = tmp_path / "scheduler.json"
     workers_tmp = tmp_path / "workers-tmp"
     workers_tmp.mkdir()
@@ -361,7 +363,7 @@ def test_a_real_cluster_with_a_worker_killed_midway_gives_the_local_runs_gradebo
         for process in reversed(processes):
             stop(process)
         end_orphaned_dask_workers(folders_before)
-    assert no_workers_left(), "a sandboxed worker outlived its Dask worker"
+    assert no_workers_left(started), "a sandboxed worker outlived its Dask worker"
 
 
 def remote_folders() -> set[Path]:

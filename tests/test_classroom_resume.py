@@ -37,11 +37,11 @@ def records(out: Path) -> dict[str, int]:
     return {p.stem: p.stat().st_mtime_ns for p in (out / ".results").glob("*.json")}
 
 
-def no_workers_left(timeout: float = 15.0) -> bool:
-    """Workers of the killed run notice that their grading process is gone and end."""
+def no_workers_left(since: float, timeout: float = 15.0) -> bool:
+    """Workers the test started (since ``since``) notice that their grading process is gone and end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not left_behind()[1]:
+        if not left_behind(since)[1]:
             return True
         time.sleep(0.2)
     return False
@@ -55,6 +55,7 @@ def resumed_class(tmp_path_factory):
     shutil.copytree(CLASS, subs)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
     keep_class_secret(out)
+    started = time.time()
     command = [sys.executable, "-m", "grader.cli", "class", str(subs), "-o", str(out), "-j", "2"]
     run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
@@ -66,7 +67,7 @@ def resumed_class(tmp_path_factory):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     before = records(out)
-    workers_gone = no_workers_left()
+    workers_gone = no_workers_left(started)
     rerun = grade_class(subs, out)
     return subs, out, before, rerun, workers_gone
 
@@ -140,6 +141,7 @@ def test_student_option_regrades_that_student_and_a_new_student_is_graded_alone(
 
 
 def test_an_interrupted_run_keeps_what_is_graded_writes_the_gradebook_and_cleans_up(tmp_path):
+    started = time.time()
     subs, out = tmp_path / "submissions", tmp_path / "graded"
     shutil.copytree(CLASS, subs)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
@@ -156,11 +158,12 @@ def test_an_interrupted_run_keeps_what_is_graded_writes_the_gradebook_and_cleans
     rows = read_gradebook(out)
     assert set(rows) == set(records(out)) and 4 <= len(rows) < len(PINNED)
     assert "interrupted" in (out / "index.html").read_text(encoding="utf-8")
-    assert no_workers_left()
-    assert left_behind(pid=run.pid)[0] == []
+    assert no_workers_left(started)
+    assert left_behind(started, pid=run.pid)[0] == []
 
 
 def test_ctrl_c_writes_the_gradebook_and_the_overview_of_what_is_graded(tmp_path):
+    started = time.time()
     subs, out = tmp_path / "submissions", tmp_path / "graded"
     shutil.copytree(CLASS, subs)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
@@ -179,11 +182,12 @@ def test_ctrl_c_writes_the_gradebook_and_the_overview_of_what_is_graded(tmp_path
     rows = read_gradebook(out)
     assert set(rows) == set(records(out)) and 4 <= len(rows) < len(PINNED)
     assert "interrupted" in (out / "index.html").read_text(encoding="utf-8")
-    assert no_workers_left()
-    assert left_behind(pid=run.pid)[0] == []
+    assert no_workers_left(started)
+    assert left_behind(started, pid=run.pid)[0] == []
 
 
 def test_a_student_past_the_total_time_limit_is_stopped_and_the_class_goes_on(tmp_path):
+    started = time.time()
     from conftest import SUBMISSIONS
 
     subs = tmp_path / "submissions"
@@ -198,4 +202,4 @@ def test_a_student_past_the_total_time_limit_is_stopped_and_the_class_goes_on(tm
     assert 2 <= float(rows["hang"]["seconds"]) < 5
     assert float(rows["garcia"]["score"]) == 31.25 and rows["garcia"]["error"] == ""
     assert "1 in error" in proc.stdout
-    assert no_workers_left()
+    assert no_workers_left(started)
