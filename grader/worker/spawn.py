@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import isolation
+from . import death_watch, isolation
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_FILES = {name: os.path.join(HERE, name) for name in isolation.WORKER_SCRIPTS}
@@ -255,7 +255,7 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
         command = isolation.bwrap_command(["-B", "-c", BOOT, f"{worker}/runner.py", _json(config)], worker_binds(),
                                           COMPAT_DIR, env=env, info_fd=info_write, uid=uid, privileged=privileged,
                                           mnist=mnist)
-        process = SpawnedProcess.start(command, keep_fd=info_write)
+        process = SpawnedProcess.start(death_watch.watched(command, info_write), keep_fd=info_write)
     except BaseException:
         os.close(info_read)
         raise
@@ -350,9 +350,9 @@ class SpawnedProcess:
 
     def kill(self) -> None:
         if self.poll() is None:
-            try:
-                os.kill(self.pid, 9)  # SIGKILL
-            except ProcessLookupError:
+            try:  # its session's group: the watching shell, bwrap, and the sandbox until it starts
+                os.killpg(self.pid, 9)  # SIGKILL
+            except (ProcessLookupError, PermissionError):
                 pass
 
 
