@@ -14,25 +14,30 @@ and dash). Where setpriv or /bin/sh is missing, bwrap is started as before.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 SETPRIV_PATHS = ("/usr/bin/setpriv", "/bin/setpriv")
 SHELL = "/bin/sh"
 
 
-def _setpriv() -> str | None:
-    return next((path for path in SETPRIV_PATHS if os.access(path, os.X_OK)), None)
+@functools.lru_cache(maxsize=None)
+def _watcher() -> tuple[str, str] | None:
+    """setpriv and the shell, looked for once per process (a worker starts many times)."""
+    setpriv = next((path for path in SETPRIV_PATHS if os.access(path, os.X_OK)), None)
+    return (setpriv, SHELL) if setpriv and os.access(SHELL, os.X_OK) else None
 
 
 def watched(command: list[str], keep_fd: int) -> list[str]:
     """``command`` (bwrap) run under the watching shell; the shell's group is the worker's session,
     so killing that group (ProcessTree.kill) still ends everything in it."""
-    setpriv = _setpriv()
-    if not setpriv or not os.access(SHELL, os.X_OK):
+    watcher = _watcher()
+    if watcher is None:
         return command
+    setpriv, shell = watcher
     # A background job's standard input would be /dev/null: the worker's is passed on through a
     # spare descriptor (one digit, as sh wants; never the descriptor bwrap reports on).
     spare = 3 if keep_fd != 3 else 4
     script = (f'trap "kill -9 0" TERM; exec {spare}<&0; "$@" 0<&{spare} {spare}<&- & exec {spare}<&-; '
               'wait $!; exit $?')
-    return [setpriv, "--pdeathsig", "TERM", SHELL, "-c", script, "dlfs-sandbox", *command]
+    return [setpriv, "--pdeathsig", "TERM", shell, "-c", script, "dlfs-sandbox", *command]
