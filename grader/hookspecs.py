@@ -131,6 +131,18 @@ def grader_class_report(class_report: Any, outdir: Path) -> list[Path] | None:
 
 
 @hookspec
+def grader_class_grading_started(outdir: Path) -> None:
+    """Called once when ``grade class`` starts grading students (not when every one is up to date),
+    in the grading process, before the first student; ``outdir`` is the ``-o`` folder.
+
+    A class-level plugin whose report needs slow preparation (imports, fonts, templates) may
+    start it here in a background daemon thread, so that it overlaps the grading: the grading
+    process mostly waits for the workers then. It must return at once; an exception is said on
+    the terminal and costs only this plugin's preparation.
+    """
+
+
+@hookspec
 def grader_book_code() -> list[Path]:
     """Index files of published code that is not the student's work (the book's two public
     repositories; an instructor's handout code), made by ``python -m grader.submission.book_index

@@ -137,6 +137,38 @@ def test_class_outputs_are_plugins_and_a_failing_one_costs_only_itself(tmp_path)
     assert names == ["grader.classroom.gradebook", "grader.classroom.similarity", "grader.classroom.overview"]
 
 
+def test_a_class_plugin_hears_once_when_grading_starts_and_a_failing_one_costs_only_itself(tmp_path):
+    heard = tmp_path / "heard.txt"
+    plugin = tmp_path / "prepares.py"
+    plugin.write_text(
+        "from pathlib import Path\nfrom grader import hookimpl\n\n"
+        "@hookimpl\n"
+        "def grader_class_grading_started(outdir):\n"
+        f"    with open({str(heard)!r}, 'a') as out:\n"
+        "        out.write(Path(outdir).name + '\\n')\n", encoding="utf-8")
+    broken = tmp_path / "broken_preparation.py"
+    broken.write_text("from grader import hookimpl\n\n@hookimpl\ndef grader_class_grading_started():\n"
+                      "    raise RuntimeError('fonts missing')\n", encoding="utf-8")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "kim.py").write_text(SMALL, encoding="utf-8")
+    options = ("--only", "sum_squares_error", "--plugin", str(plugin), "--plugin", str(broken))
+    proc = grade_class(subs, tmp_path / "out", *options)
+    assert proc.returncode == 0, proc.stderr
+    assert heard.read_text() == "out\n"
+    assert "fonts missing" in proc.stderr and "Traceback" not in proc.stderr
+    assert "kim" in (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8-sig")
+    assert (tmp_path / "out" / "index.html").is_file()
+    # Everyone up to date: nobody is graded, so nothing is prepared.
+    again = grade_class(subs, tmp_path / "out", *options)
+    assert again.returncode == 0 and "0 to grade" in again.stdout, again.stdout + again.stderr
+    assert heard.read_text() == "out\n"
+    # The overview's own preparation (its plots' imports) is registered through the same hook.
+    from grader.plugins import make_manager
+    hook = make_manager(entry_points=False).hook.grader_class_grading_started
+    assert [impl.plugin_name for impl in hook.get_hookimpls()] == ["grader.classroom.overview"]
+
+
 def test_the_student_table_marks_an_exercise_typed_from_the_books_listing(overview):
     html = (overview / "index.html").read_text(encoding="utf-8")
     row = re.search(r'<tr id="student-kim_minsu">.*?</tr>', html, re.S).group(0)

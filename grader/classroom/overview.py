@@ -114,6 +114,13 @@ def render(class_report: ClassReport) -> str:
 
 
 @hookimpl
+def grader_class_grading_started(outdir: Path) -> None:
+    from . import plots
+
+    plots.prepare_in_background()
+
+
+@hookimpl
 def grader_class_report(class_report: ClassReport, outdir: Path) -> list[Path]:
     from .results import write_atomic
 

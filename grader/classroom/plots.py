@@ -8,11 +8,29 @@ fonts draw it. The SVG is deterministic (fixed id salt, no date), like the repor
 from __future__ import annotations
 
 import io
+import threading
 from typing import Sequence
 
 COLOURS = {"passed": "#1a7f37", "partial": "#d4a72c", "failed": "#cf222e", "missing": "#8250df",
            "not graded": "#8c959f"}
 ACCENT = "#0969da"
+
+
+def prepare_in_background() -> threading.Thread:
+    """Import matplotlib's figure and SVG backend in a daemon thread (about 1 s of a class run,
+    most of the overview's cost) while the pool grades and this process mostly waits on it.
+    ``_figure`` then finds them imported; if the thread is still importing, Python's import lock
+    makes the overview wait for it, never import twice. Nothing here runs student code."""
+    def prepare() -> None:
+        try:
+            import matplotlib.backends.backend_svg  # noqa: F401  (savefig's format="svg")
+            import matplotlib.figure  # noqa: F401
+        except Exception:  # the overview imports them again and says what is wrong there
+            pass
+
+    thread = threading.Thread(target=prepare, name="overview-plots-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def _figure(width: float, height: float):

@@ -155,11 +155,21 @@ class ClassRun:
                 pool = ClassPool(self.options, min(self.args.jobs, len(jobs)), self.args.student_timeout)
             except ClassRunError as exc:
                 raise UsageError(str(exc)) from None
+        self.announce_grading()
         with make_progress(len(jobs)) as progress:
             def done(result: StudentResult) -> None:
                 self.results[result.student] = result
                 progress.advance(result)
             pool.run(jobs, done)
+
+    def announce_grading(self) -> None:
+        """``grader_class_grading_started``: each plugin on its own (one that fails costs only itself)."""
+        for impl in self.pm.hook.grader_class_grading_started.get_hookimpls():
+            try:
+                impl.function(**{k: v for k, v in {"outdir": self.options.outdir}.items() if k in impl.argnames})
+            except Exception as exc:
+                print(f"grade class: error: {impl.plugin_name} could not prepare its report: "
+                      f"{type(exc).__name__}: {one_line(str(exc))}", file=sys.stderr)
 
     def apply_rules(self, graded_now: set[str]) -> None:
         """Overrides and late penalties over the records (grader/classroom/adjusting.py)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,13 @@ def test_class_attack_scores_no_more_than_its_twin_and_costs_its_classmates_noth
         workspace = Path(tempfile.mkdtemp(prefix="dlfs-redteam-class-", dir="/tmp"))
         workspace.chmod(0o711)
     try:
-        attack = class_harness.run(case, workspace, listeners, attack=True, level=level)
-        twin = class_harness.run(case, workspace, listeners, attack=False, level=level)
+        # The two classes are graded side by side, each in folders, a session and a TMPDIR of its own
+        # (every leftover check is scoped to its run's); only the listeners are shared, and a hit
+        # there is a problem whichever run made it.
+        with ThreadPoolExecutor(2) as both:
+            attacking = both.submit(class_harness.run, case, workspace, listeners, attack=True, level=level)
+            honest = both.submit(class_harness.run, case, workspace, listeners, attack=False, level=level)
+            attack, twin = attacking.result(), honest.result()
     finally:
         # A 1,200-deep folder is past pytest's own (recursive) clean-up.
         remove_tree(workspace / "attack")
