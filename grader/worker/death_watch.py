@@ -9,6 +9,12 @@ inner then waits forever with parent 1: seen after a killed class run, alive an 
 So bwrap is started under a shell that outlives the outer: setpriv gives the shell a parent-death
 SIGTERM, and the shell's trap SIGKILLs its process group. Until its go-ahead the inner is still in
 that group; it leaves it (``--new-session``) only after it has set its own parent-death signal.
+The outer must not die in that window on its own either, and a dying grading process would make
+it: the kernel closes a dying process's files before it signals its children, so the outer's
+--info-fd report met a broken pipe, the outer died of SIGPIPE, the shell's wait ended before any
+SIGTERM came and the shell exited without its trap (seen after a killed class run, on a busy
+machine). So the shell also holds the report pipe's read end: the report is written whoever
+reads it, and the SIGTERM that follows finds the inner still in the group.
 Nothing of the student's runs in the shell, and it costs a worker's start about 1.5 ms (setpriv
 and dash). Where setpriv or /bin/sh is missing, bwrap is started as before.
 """
@@ -28,16 +34,24 @@ def _watcher() -> tuple[str, str] | None:
     return (setpriv, SHELL) if setpriv and os.access(SHELL, os.X_OK) else None
 
 
+def held_report_fd(keep_fd: int) -> int:
+    """The descriptor number the shell holds the report pipe's read end on (one digit, as sh wants;
+    never the one bwrap reports on)."""
+    return 9 if keep_fd != 9 else 8
+
+
 def watched(command: list[str], keep_fd: int) -> list[str]:
     """``command`` (bwrap) run under the watching shell; the shell's group is the worker's session,
-    so killing that group (ProcessTree.kill) still ends everything in it."""
+    so killing that group (ProcessTree.kill) still ends everything in it. The shell is given the
+    report pipe's read end as ``held_report_fd(keep_fd)`` (SpawnedProcess.start's ``hold_fd``)."""
     watcher = _watcher()
     if watcher is None:
         return command
     setpriv, shell = watcher
     # A background job's standard input would be /dev/null: the worker's is passed on through a
-    # spare descriptor (one digit, as sh wants; never the descriptor bwrap reports on).
+    # spare descriptor. bwrap gets neither that nor the held read end.
     spare = 3 if keep_fd != 3 else 4
-    script = (f'trap "kill -9 0" TERM; exec {spare}<&0; "$@" 0<&{spare} {spare}<&- & exec {spare}<&-; '
+    held = held_report_fd(keep_fd)
+    script = (f'trap "kill -9 0" TERM; exec {spare}<&0; "$@" 0<&{spare} {spare}<&- {held}<&- & exec {spare}<&-; '
               'wait $!; exit $?')
     return [setpriv, "--pdeathsig", "TERM", shell, "-c", script, "dlfs-sandbox", *command]

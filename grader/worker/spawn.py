@@ -255,7 +255,8 @@ def _spawn_sandboxed(memory_mb: int, cpu_seconds: int, slot: int | None, mnist: 
         command = isolation.bwrap_command(["-B", "-c", BOOT, f"{worker}/runner.py", _json(config)], worker_binds(),
                                           COMPAT_DIR, env=env, info_fd=info_write, uid=uid, privileged=privileged,
                                           mnist=mnist)
-        process = SpawnedProcess.start(death_watch.watched(command, info_write), keep_fd=info_write)
+        process = SpawnedProcess.start(death_watch.watched(command, info_write), keep_fd=info_write,
+                                       hold_fd=info_read)
     except BaseException:
         os.close(info_read)
         raise
@@ -287,7 +288,9 @@ class SpawnedProcess:
         self._popen = popen
 
     @classmethod
-    def start(cls, command: list[str], keep_fd: int) -> "SpawnedProcess":
+    def start(cls, command: list[str], keep_fd: int, hold_fd: int | None = None) -> "SpawnedProcess":
+        """``hold_fd``: also given to the child, as ``death_watch.held_report_fd(keep_fd)`` (the
+        watching shell holds the report pipe's read end there; the subprocess fallback gives it none)."""
         pipes = [os.pipe() for _ in range(3)]
         ends = [fd for pair in pipes for fd in pair]
         if not hasattr(os, "posix_spawn") or min(ends) <= 2:
@@ -298,6 +301,8 @@ class SpawnedProcess:
         actions = [(os.POSIX_SPAWN_DUP2, in_read, 0), (os.POSIX_SPAWN_DUP2, out_write, 1),
                    (os.POSIX_SPAWN_DUP2, err_write, 2)]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd > 2 and fd != keep_fd]
+        if hold_fd is not None:  # after the closes: its number may be one of theirs
+            actions.append((os.POSIX_SPAWN_DUP2, hold_fd, death_watch.held_report_fd(keep_fd)))
         import signal
         try:
             os.set_inheritable(keep_fd, True)
